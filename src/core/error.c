@@ -1,0 +1,148 @@
+#include "core/errinfo.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static _Thread_local s3i_errinfo tls_error;
+static _Thread_local int tls_ready;
+
+static void copy_str(char *dst, size_t cap, const char *src)
+{
+	if (!src)
+		src = "";
+	size_t n = strlen(src);
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+static void link_fields(s3i_errinfo *e)
+{
+	e->pub.struct_size = sizeof(s3i_error);
+	e->pub.message = e->message;
+	e->pub.aws_code = e->aws_code;
+	e->pub.request_id = e->request_id;
+	e->pub.resource = e->resource;
+}
+
+void s3i_errinfo_init(s3i_errinfo *e)
+{
+	memset(e, 0, sizeof(*e));
+	link_fields(e);
+}
+
+void s3i_errinfo_clear(s3i_errinfo *e) { s3i_errinfo_init(e); }
+
+s3i_errinfo *s3i_errinfo_thread(void)
+{
+	if (!tls_ready) {
+		s3i_errinfo_init(&tls_error);
+		tls_ready = 1;
+	}
+	return &tls_error;
+}
+
+void s3i_errinfo_copy(s3i_errinfo *dst, const s3i_errinfo *src)
+{
+	if (dst == src)
+		return;
+	memcpy(dst, src, sizeof(*dst));
+	link_fields(dst);
+}
+
+static void mirror(const s3i_errinfo *e)
+{
+	s3i_errinfo *t = s3i_errinfo_thread();
+	if (e != t)
+		s3i_errinfo_copy(t, e);
+}
+
+int s3i_verr(s3i_errinfo *e, int code, const char *resource, const char *fmt, va_list ap)
+{
+	if (!e)
+		e = s3i_errinfo_thread();
+	char msg[sizeof(e->message)];
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	s3i_errinfo_init(e);
+	e->pub.code = code;
+	copy_str(e->message, sizeof(e->message), msg);
+	copy_str(e->resource, sizeof(e->resource), resource);
+	mirror(e);
+	return code;
+}
+
+int s3i_err(s3i_errinfo *e, int code, const char *resource, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	s3i_verr(e, code, resource, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+int s3i_err_aws(s3i_errinfo *e, int code, int http_status, const char *aws_code,
+	const char *request_id, const char *resource, const char *message)
+{
+	if (!e)
+		e = s3i_errinfo_thread();
+	char msg[sizeof(e->message)];
+	copy_str(msg, sizeof(msg), message);
+	s3i_errinfo_init(e);
+	e->pub.code = code;
+	e->pub.http_status = http_status;
+	copy_str(e->message, sizeof(e->message), msg);
+	copy_str(e->aws_code, sizeof(e->aws_code), aws_code);
+	copy_str(e->request_id, sizeof(e->request_id), request_id);
+	copy_str(e->resource, sizeof(e->resource), resource);
+	mirror(e);
+	return code;
+}
+
+void s3i_err_prefix(s3i_errinfo *e, const char *fmt, ...)
+{
+	if (!e)
+		e = s3i_errinfo_thread();
+	char pre[512], old[sizeof(e->message)];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(pre, sizeof(pre), fmt, ap);
+	va_end(ap);
+	copy_str(old, sizeof(old), e->message);
+	snprintf(e->message, sizeof(e->message), "%s%s", pre, old);
+	mirror(e);
+}
+
+const s3i_error *s3i_error_last(void) { return &s3i_errinfo_thread()->pub; }
+void s3i_error_clear(void) { s3i_errinfo_init(s3i_errinfo_thread()); }
+
+const char *s3i_strerror(int status)
+{
+	switch (status) {
+	case S3I_OK: return "success";
+	case S3I_ERROR: return "error";
+	case S3I_EINVALID: return "invalid argument or input";
+	case S3I_ENOMEM: return "out of memory";
+	case S3I_ENOTFOUND: return "not found";
+	case S3I_EEXISTS: return "already exists";
+	case S3I_ECONFLICT: return "condition failed";
+	case S3I_EIO: return "I/O error";
+	case S3I_EPARSE: return "parse error";
+	case S3I_ETIMEOUT: return "timed out";
+	case S3I_EAUTH: return "authentication or authorization failed";
+	case S3I_ETHROTTLED: return "throttled by the service";
+	case S3I_EAWS: return "AWS service error";
+	case S3I_ENETWORK: return "network error";
+	case S3I_ESERVICE: return "service unavailable or internal error";
+	case S3I_ECHECKSUM: return "checksum or size mismatch";
+	case S3I_EUNKNOWN_OPTION: return "unknown option";
+	case S3I_EUSER: return "stopped by callback";
+	default: return "unknown error";
+	}
+}
+
+int s3i_status_is_retryable(int status)
+{
+	return status == S3I_ETHROTTLED || status == S3I_ENETWORK || status == S3I_ESERVICE ||
+		status == S3I_ETIMEOUT;
+}

@@ -1,0 +1,241 @@
+#include "core/str.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "s3insights/errors.h"
+
+static const char HEX_UP[] = "0123456789ABCDEF";
+static const char HEX_LO[] = "0123456789abcdef";
+
+static int unreserved(unsigned char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		c == '-' || c == '_' || c == '.' || c == '~';
+}
+
+int s3i_uri_encode(s3i_buf *out, const char *s, size_t len, int keep_slash)
+{
+	int rc = s3i_buf_grow(out, len * 3);
+	if (rc)
+		return rc;
+	char *p = out->ptr + out->size;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (unreserved(c) || (keep_slash && c == '/')) {
+			*p++ = (char)c;
+		} else {
+			*p++ = '%';
+			*p++ = HEX_UP[c >> 4];
+			*p++ = HEX_UP[c & 15];
+		}
+	}
+	out->size = (size_t)(p - out->ptr);
+	out->ptr[out->size] = '\0';
+	return S3I_OK;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9') return c - '0';
+	if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+	return -1;
+}
+
+int s3i_uri_decode(s3i_buf *out, const char *s, size_t len, int plus_is_space)
+{
+	int rc = s3i_buf_grow(out, len);
+	if (rc)
+		return rc;
+	char *p = out->ptr + out->size;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == '%' && i + 2 < len &&
+			hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
+			*p++ = (char)(hexval(s[i + 1]) << 4 | hexval(s[i + 2]));
+			i += 2;
+		} else if (plus_is_space && s[i] == '+') {
+			*p++ = ' ';
+		} else {
+			*p++ = s[i];
+		}
+	}
+	out->size = (size_t)(p - out->ptr);
+	out->ptr[out->size] = '\0';
+	return S3I_OK;
+}
+
+void s3i_hex_encode(char *out, const unsigned char *in, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		out[2 * i] = HEX_LO[in[i] >> 4];
+		out[2 * i + 1] = HEX_LO[in[i] & 15];
+	}
+	out[2 * len] = '\0';
+}
+
+static const char B64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+int s3i_base64_encode(s3i_buf *out, const unsigned char *in, size_t len)
+{
+	int rc = s3i_buf_grow(out, (len + 2) / 3 * 4);
+	if (rc)
+		return rc;
+	char *p = out->ptr + out->size;
+	size_t i = 0;
+	for (; i + 2 < len; i += 3) {
+		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+		*p++ = B64[v >> 18];
+		*p++ = B64[(v >> 12) & 63];
+		*p++ = B64[(v >> 6) & 63];
+		*p++ = B64[v & 63];
+	}
+	if (i < len) {
+		uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < len ? (uint32_t)in[i + 1] << 8 : 0);
+		*p++ = B64[v >> 18];
+		*p++ = B64[(v >> 12) & 63];
+		*p++ = i + 1 < len ? B64[(v >> 6) & 63] : '=';
+		*p++ = '=';
+	}
+	out->size = (size_t)(p - out->ptr);
+	out->ptr[out->size] = '\0';
+	return S3I_OK;
+}
+
+int s3i_base64_decode(s3i_buf *out, const char *in, size_t len)
+{
+	int rc = s3i_buf_grow(out, len / 4 * 3 + 3);
+	if (rc)
+		return rc;
+	uint32_t acc = 0;
+	int bits = 0, pad = 0;
+	for (size_t i = 0; i < len; i++) {
+		char c = in[i];
+		if (c == '=') { pad++; continue; }
+		if (c == '\n' || c == '\r' || c == ' ')
+			continue;
+		const char *q = c ? strchr(B64, c) : NULL;
+		if (!q || pad)
+			return S3I_EPARSE;
+		acc = acc << 6 | (uint32_t)(q - B64);
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out->ptr[out->size++] = (char)((acc >> bits) & 0xff);
+		}
+	}
+	out->ptr[out->size] = '\0';
+	return S3I_OK;
+}
+
+static int64_t days_from_civil(int y, int m, int d)
+{
+	/* Howard Hinnant's algorithm: no timegm(), no TZ dependence. */
+	y -= m <= 2;
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	int64_t yoe = y - era * 400;
+	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+int64_t s3i_time_from_utc(int year, int mon, int day, int hour, int min, int sec)
+{
+	return days_from_civil(year, mon, day) * 86400 + hour * 3600 + min * 60 + sec;
+}
+
+static void split_time(int64_t epoch_s, struct tm *tm)
+{
+	time_t t = (time_t)epoch_s;
+	gmtime_r(&t, tm);
+}
+
+void s3i_time_amz(char out[17], int64_t epoch_s)
+{
+	struct tm tm;
+	split_time(epoch_s, &tm);
+	snprintf(out, 17, "%04d%02d%02dT%02d%02d%02dZ", (tm.tm_year + 1900) % 10000, tm.tm_mon + 1,
+		tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+void s3i_time_iso8601(char out[25], int64_t epoch_ms)
+{
+	struct tm tm;
+	int64_t s = epoch_ms >= 0 ? epoch_ms / 1000 : (epoch_ms - 999) / 1000;
+	split_time(s, &tm);
+	snprintf(out, 25, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", (tm.tm_year + 1900) % 10000,
+		tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(epoch_ms - s * 1000));
+}
+
+int s3i_time_parse_iso8601(const char *s, int64_t *out_ms)
+{
+	int y, mo, d, h, mi, sec, n = 0;
+	if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6)
+		return S3I_EPARSE;
+	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+		return S3I_EPARSE;
+	const char *p = s + n;
+	int ms = 0;
+	if (*p == '.') {
+		int digits = 0;
+		for (p++; isdigit((unsigned char)*p); p++, digits++)
+			if (digits < 3)
+				ms = ms * 10 + (*p - '0');
+		for (; digits < 3; digits++)
+			ms *= 10;
+	}
+	int64_t off = 0;
+	if (*p == '+' || *p == '-') {
+		int oh = 0, om = 0;
+		if (sscanf(p + 1, "%2d:%2d", &oh, &om) < 1)
+			return S3I_EPARSE;
+		off = (oh * 3600 + om * 60) * (*p == '+' ? 1 : -1);
+	} else if (*p && *p != 'Z') {
+		return S3I_EPARSE;
+	}
+	*out_ms = (s3i_time_from_utc(y, mo, d, h, mi, sec) - off) * 1000 + ms;
+	return S3I_OK;
+}
+
+int s3i_time_parse_http(const char *s, int64_t *out_ms)
+{
+	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+	char wd[4], mon[4];
+	int d, y, h, mi, sec;
+	if (!s || sscanf(s, "%3s, %d %3s %d %d:%d:%d", wd, &d, mon, &y, &h, &mi, &sec) != 7)
+		return S3I_EPARSE;
+	const char *m = strstr(months, mon);
+	if (!m || strlen(mon) != 3 || (m - months) % 3)
+		return S3I_EPARSE;
+	*out_ms = s3i_time_from_utc(y, (int)(m - months) / 3 + 1, d, h, mi, sec) * 1000;
+	return S3I_OK;
+}
+
+int s3i_strcaseeq(const char *a, const char *b) { return a && b && !strcasecmp(a, b); }
+
+int s3i_str_startswith(const char *s, const char *prefix)
+{
+	return !strncmp(s, prefix, strlen(prefix));
+}
+
+int s3i_str_endswith(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+	return n >= m && !memcmp(s + n - m, suffix, m);
+}
+
+const char *s3i_str_trim(const char *s, size_t *len)
+{
+	size_t n = *len;
+	while (n && isspace((unsigned char)*s)) {
+		s++;
+		n--;
+	}
+	while (n && isspace((unsigned char)s[n - 1]))
+		n--;
+	*len = n;
+	return s;
+}

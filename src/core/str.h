@@ -1,0 +1,34 @@
+/* Internal string, encoding and time helpers. */
+#ifndef S3I_CORE_STR_H
+#define S3I_CORE_STR_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "core/buf.h"
+
+/* RFC 3986 percent-encoding of bytes: unreserved A-Z a-z 0-9 - _ . ~ kept, everything else
+ * %XX (uppercase). With keep_slash, '/' is kept too (for URI paths). */
+int s3i_uri_encode(s3i_buf *out, const char *s, size_t len, int keep_slash);
+
+/* Percent-decoding. With plus_is_space, '+' decodes to ' ' (form / S3 event / inventory keys).
+ * Invalid escapes are kept literally. */
+int s3i_uri_decode(s3i_buf *out, const char *s, size_t len, int plus_is_space);
+
+void s3i_hex_encode(char *out, const unsigned char *in, size_t len); /* out: 2*len+1, lowercase */
+int s3i_base64_encode(s3i_buf *out, const unsigned char *in, size_t len);
+int s3i_base64_decode(s3i_buf *out, const char *in, size_t len);     /* S3I_EPARSE on bad input */
+
+/* Time: milliseconds since the epoch, UTC. */
+void s3i_time_amz(char out[17], int64_t epoch_s);        /* 20150830T123600Z */
+void s3i_time_iso8601(char out[25], int64_t epoch_ms);   /* 2015-08-30T12:36:00.000Z */
+int s3i_time_parse_iso8601(const char *s, int64_t *out_ms); /* also accepts no fraction / offset */
+int s3i_time_parse_http(const char *s, int64_t *out_ms);    /* RFC 7231 IMF-fixdate */
+int64_t s3i_time_from_utc(int year, int mon, int day, int hour, int min, int sec);
+
+int s3i_strcaseeq(const char *a, const char *b);
+int s3i_str_startswith(const char *s, const char *prefix);
+int s3i_str_endswith(const char *s, const char *suffix);
+/* Trim leading/trailing ASCII whitespace; returns a pointer into s and sets *len. */
+const char *s3i_str_trim(const char *s, size_t *len);
+
+#endif
