@@ -30,7 +30,7 @@ void *s3i_calloc(const s3i_allocator *a, size_t n, size_t size)
 		return NULL;
 	void *p = s3i_malloc(a, n * size);
 	if (p)
-		memset(p, 0, n * size ? n * size : 1);
+		memset(p, 0, (n * size) != 0 ? n * size : 1);
 	return p;
 }
 
