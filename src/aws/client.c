@@ -413,134 +413,353 @@ static int restart_streams(const s3i_call *call)
 	return rc;
 }
 
+/* One operation in progress: the prepared request, the signed headers of the current attempt
+ * and what has been corrected so far. Shared by the synchronous path and the batch. */
+typedef struct op {
+	s3i_client *c;
+	const s3i_call *call;
+	s3i_http_response *resp;
+	s3i_errinfo *err;
+	prepared p;
+	s3i_headers headers;
+	s3i_http_request hr;
+	char region[64];
+	const char *method;
+	int attempt;
+	int skew_fixed, creds_refreshed, region_redirected, retried;
+	int64_t started_ms;
+} op;
+
+enum { OP_DONE = 0, OP_RETRY = 1 };
+
+static int op_init(op *o, s3i_client *c, const s3i_call *call, s3i_http_response *resp,
+	s3i_errinfo *err)
+{
+	memset(o, 0, sizeof(*o));
+	o->c = c;
+	o->call = call;
+	o->resp = resp;
+	o->err = err;
+	prepared_init(&o->p, c->alloc);
+	s3i_headers_init(&o->headers, c->alloc);
+	snprintf(o->region, sizeof(o->region), "%s", call->region ? call->region : c->region);
+	o->method = call->method ? call->method
+		: (call->svc->protocol == S3I_PROTO_REST_XML ? "GET" : "POST");
+	return prepare(c, call, o->region, &o->p, err);
+}
+
+static void op_free(op *o)
+{
+	s3i_headers_free(&o->headers);
+	prepared_free(&o->p);
+}
+
+/* Sign the next attempt and fill o->hr. */
+static int op_begin_attempt(op *o)
+{
+	const s3i_call *call = o->call;
+	o->attempt++;
+	s3i_headers_clear(&o->headers);
+	s3i_http_response_reset(o->resp);
+	if (s3i_headers_copy(&o->headers, &o->p.headers))
+		return s3i_err(o->err, S3I_ENOMEM, NULL, "%s: out of memory", call->operation);
+	int rc = sign_attempt(o->c, call, &o->p, &o->headers, o->err);
+	if (rc)
+		return rc;
+	s3i_http_request hr = {
+		.method = o->method, .url = s3i_buf_cstr(&o->p.url), .headers = &o->headers,
+		.body = call->body_read ? NULL : o->p.body_ptr,
+		.body_len = call->body_read ? 0 : o->p.body_len,
+		.body_read = call->body_read, .body_rewind = call->body_rewind,
+		.body_user = call->body_user, .body_length = call->body_length,
+		.sink = call->sink, .sink_user = call->sink_user,
+		.timeout_ms = call->timeout_ms ? call->timeout_ms : o->c->request_timeout_ms,
+	};
+	o->hr = hr;
+	o->started_ms = raw_now_ms(o->c);
+	return S3I_OK;
+}
+
+/* Decide what an attempt's outcome means. Returns OP_DONE with *rc set, or OP_RETRY with
+ * *delay_ms set (the streams have been restarted). */
+static int op_evaluate(op *o, int *rc, int64_t *delay_ms)
+{
+	s3i_client *c = o->c;
+	const s3i_call *call = o->call;
+	s3i_http_response *resp = o->resp;
+	s3i_errinfo *err = o->err;
+	*delay_ms = 0;
+	if (!resp->error && resp->status >= 200 && resp->status < 300) {
+		s3i_log(c->logger, S3I_LOG_DEBUG, "%s %s %s %s -> %d in %lld ms (attempt %d)",
+			call->svc->endpoint_id, call->operation, o->region,
+			call->resource ? call->resource : "", resp->status,
+			(long long)(raw_now_ms(c) - o->started_ms), o->attempt);
+		refund_tokens(c, o->retried ? RETRY_COST : 1);
+		*rc = S3I_OK;
+		return OP_DONE;
+	}
+	if (resp->error == S3I_EUSER || resp->error == S3I_EIO) {
+		*rc = s3i_err(err, resp->error, call->resource, "%s: %s", call->operation,
+			resp->error_text[0] ? resp->error_text : "stopped by a callback");
+		return OP_DONE;
+	}
+	s3i_aws_error_body eb;
+	memset(&eb, 0, sizeof(eb));
+	if (!resp->error)
+		s3i_aws_error_parse(&eb, resp->status, &resp->headers, resp->body.ptr, resp->body.size);
+	int fail = describe_failure(call, resp, o->region, &eb, err);
+	*rc = fail;
+
+	/* Corrections that do not count against the retry budget. */
+	if (!resp->error && !o->skew_fixed && s3i_aws_error_is_clock_skew(eb.code)) {
+		int64_t server_ms;
+		const char *date = eb.server_date[0] ? eb.server_date : s3i_headers_get(&resp->headers, "Date");
+		if (date && s3i_time_parse_http(date, &server_ms) == S3I_OK) {
+			int64_t skew = server_ms - raw_now_ms(c);
+			if (llabs(skew - atomic_load(&c->skew_ms)) > SKEW_THRESHOLD_MS) {
+				atomic_store(&c->skew_ms, skew);
+				s3i_log(c->logger, S3I_LOG_WARN, "clock skew of %lld s against %s; "
+					"correcting and retrying %s", (long long)(skew / 1000),
+					call->svc->endpoint_id, call->operation);
+				o->skew_fixed = 1;
+				o->attempt--;
+				goto restart;
+			}
+		}
+	}
+	if (!resp->error && !o->creds_refreshed && (s3i_strcaseeq(eb.code, "ExpiredToken") ||
+		s3i_strcaseeq(eb.code, "ExpiredTokenException") ||
+		s3i_strcaseeq(eb.code, "TokenRefreshRequired"))) {
+		s3i_credprov_invalidate(call->creds ? call->creds : c->creds);
+		o->creds_refreshed = 1;
+		o->attempt--;
+		goto restart;
+	}
+	const char *bucket_region = s3i_headers_get(&resp->headers, "x-amz-bucket-region");
+	if (!resp->error && !o->region_redirected && call->svc->protocol == S3I_PROTO_REST_XML &&
+		bucket_region && strcmp(bucket_region, o->region) && s3i_region_is_valid(bucket_region) &&
+		(resp->status == 301 || resp->status == 400 || resp->status == 307)) {
+		s3i_log(c->logger, S3I_LOG_INFO, "%s: bucket is in %s, not %s; retrying there",
+			call->operation, bucket_region, o->region);
+		snprintf(o->region, sizeof(o->region), "%s", bucket_region);
+		o->region_redirected = 1;
+		o->attempt--;
+		prepared_free(&o->p);
+		prepared_init(&o->p, c->alloc);
+		if ((*rc = prepare(c, call, o->region, &o->p, err)))
+			return OP_DONE;
+		goto restart;
+	}
+
+	int retryable = resp->error ? (resp->error == S3I_ENETWORK || resp->error == S3I_ETIMEOUT)
+		: s3i_aws_error_is_retryable(resp->status, eb.code);
+	if (!retryable || o->attempt >= c->max_attempts || !can_replay(call, resp)) {
+		if (retryable && o->attempt >= c->max_attempts && c->max_attempts > 1)
+			s3i_err_prefix(err, "after %d attempts: ", o->attempt);
+		return OP_DONE;
+	}
+	if (!take_retry_tokens(c, resp->error == S3I_ETIMEOUT ? RETRY_TIMEOUT_COST : RETRY_COST)) {
+		s3i_err_prefix(err, "retry quota exhausted: ");
+		return OP_DONE;
+	}
+	*delay_ms = backoff_ms(c, o->attempt, resp);
+	s3i_log(c->logger, S3I_LOG_WARN, "%s attempt %d/%d failed (%s); retrying in %lld ms",
+		call->operation, o->attempt, c->max_attempts, err->message, (long long)*delay_ms);
+	o->retried = 1;
+restart:
+	if ((*rc = restart_streams(call))) {
+		*rc = s3i_err(err, *rc, call->resource, "%s: could not restart the body for a retry",
+			call->operation);
+		return OP_DONE;
+	}
+	return OP_RETRY;
+}
+
 int s3i_client_call(s3i_client *c, const s3i_call *call, s3i_http_response *resp, s3i_errinfo *err)
 {
 	if (!err)
 		err = s3i_errinfo_thread();
-	char region[64];
-	snprintf(region, sizeof(region), "%s", call->region ? call->region : c->region);
-	prepared p;
-	prepared_init(&p, c->alloc);
-	s3i_headers headers;
-	s3i_headers_init(&headers, c->alloc);
-	int rc = prepare(c, call, region, &p, err);
-	int skew_fixed = 0, creds_refreshed = 0, region_redirected = 0, retried = 0;
-	const char *method = call->method ? call->method
-		: (call->svc->protocol == S3I_PROTO_REST_XML ? "GET" : "POST");
-
-	for (int attempt = 1; !rc; attempt++) {
-		s3i_headers_clear(&headers);
-		s3i_http_response_reset(resp);
-		if ((rc = s3i_headers_copy(&headers, &p.headers))) {
-			rc = s3i_err(err, rc, NULL, "%s: out of memory", call->operation);
+	op o;
+	int rc = op_init(&o, c, call, resp, err);
+	while (!rc) {
+		if ((rc = op_begin_attempt(&o)))
 			break;
-		}
-		if ((rc = sign_attempt(c, call, &p, &headers, err)))
+		s3i_errinfo transport;
+		s3i_errinfo_init(&transport);
+		s3i_http_perform(c->http, &o.hr, resp, &transport);
+		int64_t delay;
+		if (op_evaluate(&o, &rc, &delay) == OP_DONE)
 			break;
-		s3i_http_request hr = {
-			.method = method, .url = s3i_buf_cstr(&p.url), .headers = &headers,
-			.body = call->body_read ? NULL : p.body_ptr,
-			.body_len = call->body_read ? 0 : p.body_len,
-			.body_read = call->body_read, .body_rewind = call->body_rewind,
-			.body_user = call->body_user, .body_length = call->body_length,
-			.sink = call->sink, .sink_user = call->sink_user,
-			.timeout_ms = call->timeout_ms ? call->timeout_ms : c->request_timeout_ms,
-		};
-		int64_t t0 = raw_now_ms(c);
-		s3i_errinfo tmp;
-		s3i_errinfo_init(&tmp);
-		s3i_http_perform(c->http, &hr, resp, &tmp);
-		int64_t took = raw_now_ms(c) - t0;
-		if (!resp->error && resp->status >= 200 && resp->status < 300) {
-			s3i_log(c->logger, S3I_LOG_DEBUG, "%s %s %s%s -> %d in %lld ms (attempt %d)",
-				call->svc->endpoint_id, call->operation, region,
-				call->resource ? call->resource : "", resp->status, (long long)took, attempt);
-			refund_tokens(c, retried ? RETRY_COST : 1);
-			rc = S3I_OK;
-			break;
-		}
-		if (resp->error == S3I_EUSER || resp->error == S3I_EIO) {
-			rc = s3i_err(err, resp->error, call->resource, "%s: %s", call->operation,
-				resp->error_text[0] ? resp->error_text : "stopped by a callback");
-			break;
-		}
-		s3i_aws_error_body eb;
-		memset(&eb, 0, sizeof(eb));
-		if (!resp->error)
-			s3i_aws_error_parse(&eb, resp->status, &resp->headers, resp->body.ptr, resp->body.size);
-		int fail = describe_failure(call, resp, region, &eb, err);
-
-		/* Corrections that do not count against the retry budget. */
-		if (!resp->error && !skew_fixed && s3i_aws_error_is_clock_skew(eb.code)) {
-			int64_t server_ms;
-			const char *date = eb.server_date[0] ? eb.server_date : s3i_headers_get(&resp->headers, "Date");
-			if (date && s3i_time_parse_http(date, &server_ms) == S3I_OK) {
-				int64_t skew = server_ms - raw_now_ms(c);
-				if (llabs(skew - atomic_load(&c->skew_ms)) > SKEW_THRESHOLD_MS) {
-					atomic_store(&c->skew_ms, skew);
-					s3i_log(c->logger, S3I_LOG_WARN, "clock skew of %lld s against %s; "
-						"correcting and retrying %s", (long long)(skew / 1000),
-						call->svc->endpoint_id, call->operation);
-					skew_fixed = 1;
-					attempt--;
-					if (!(rc = restart_streams(call)))
-						continue;
-					break;
-				}
-			}
-		}
-		if (!resp->error && !creds_refreshed && (s3i_strcaseeq(eb.code, "ExpiredToken") ||
-			s3i_strcaseeq(eb.code, "ExpiredTokenException") ||
-			s3i_strcaseeq(eb.code, "TokenRefreshRequired"))) {
-			s3i_credprov_invalidate(call->creds ? call->creds : c->creds);
-			creds_refreshed = 1;
-			attempt--;
-			if (!(rc = restart_streams(call)))
-				continue;
-			break;
-		}
-		const char *bucket_region = s3i_headers_get(&resp->headers, "x-amz-bucket-region");
-		if (!resp->error && !region_redirected && call->svc->protocol == S3I_PROTO_REST_XML &&
-			bucket_region && strcmp(bucket_region, region) &&
-			(resp->status == 301 || resp->status == 400 || resp->status == 307)) {
-			s3i_log(c->logger, S3I_LOG_INFO, "%s: bucket is in %s, not %s; retrying there",
-				call->operation, bucket_region, region);
-			snprintf(region, sizeof(region), "%s", bucket_region);
-			region_redirected = 1;
-			attempt--;
-			prepared_free(&p);
-			prepared_init(&p, c->alloc);
-			if (!(rc = prepare(c, call, region, &p, err)) && !(rc = restart_streams(call)))
-				continue;
-			break;
-		}
-
-		int retryable = resp->error ? (resp->error == S3I_ENETWORK || resp->error == S3I_ETIMEOUT)
-			: s3i_aws_error_is_retryable(resp->status, eb.code);
-		if (!retryable || attempt >= c->max_attempts || !can_replay(call, resp)) {
-			if (retryable && attempt >= c->max_attempts && c->max_attempts > 1)
-				s3i_err_prefix(err, "after %d attempts: ", attempt);
-			rc = fail;
-			break;
-		}
-		if (!take_retry_tokens(c, resp->error == S3I_ETIMEOUT ? RETRY_TIMEOUT_COST : RETRY_COST)) {
-			s3i_err_prefix(err, "retry quota exhausted: ");
-			rc = fail;
-			break;
-		}
-		int64_t delay = backoff_ms(c, attempt, resp);
-		s3i_log(c->logger, S3I_LOG_WARN, "%s attempt %d/%d failed (%s); retrying in %lld ms",
-			call->operation, attempt, c->max_attempts, err->message,
-			(long long)delay);
-		retried = 1;
+		rc = S3I_OK;
 		sleep_ms(c, delay);
-		if ((rc = restart_streams(call))) {
-			rc = s3i_err(err, rc, call->resource, "%s: could not restart the body for a retry",
-				call->operation);
-			break;
-		}
 	}
-	s3i_headers_free(&headers);
-	prepared_free(&p);
+	op_free(&o);
 	return rc;
+}
+
+/* ---- many operations in flight ---- */
+
+typedef struct batch_op {
+	op o;
+	s3i_http_response resp;
+	s3i_errinfo err;
+	s3i_call_done_fn done;
+	void *user;
+	int64_t due_ms;              /* when the next attempt may start */
+	struct s3i_client_batch *batch;
+	struct batch_op *next;       /* in the waiting list */
+	int in_flight;
+} batch_op;
+
+struct s3i_client_batch {
+	s3i_client *c;
+	s3i_http_batch *http;
+	int max_in_flight;
+	int in_flight;
+	batch_op *waiting;           /* not started or backing off, in submission order */
+	batch_op **all;
+	size_t count, cap;
+};
+
+int s3i_client_batch_new(s3i_client_batch **out, s3i_client *c, int max_in_flight, s3i_errinfo *err)
+{
+	s3i_client_batch *b = s3i_calloc(c->alloc, 1, sizeof(*b));
+	if (!b)
+		return s3i_err(err, S3I_ENOMEM, NULL, "out of memory creating a batch");
+	b->c = c;
+	b->max_in_flight = max_in_flight > 0 ? max_in_flight : 16;
+	int rc = s3i_http_batch_new(&b->http, c->http);
+	if (rc) {
+		s3i_free(c->alloc, b);
+		return s3i_err(err, rc, NULL, "could not create an HTTP batch");
+	}
+	*out = b;
+	return S3I_OK;
+}
+
+static void batch_op_free(s3i_client *c, batch_op *bo)
+{
+	op_free(&bo->o);
+	s3i_http_response_free(&bo->resp);
+	s3i_free(c->alloc, bo);
+}
+
+void s3i_client_batch_free(s3i_client_batch *b)
+{
+	if (!b)
+		return;
+	s3i_http_batch_free(b->http);
+	for (size_t i = 0; i < b->count; i++)
+		if (b->all[i])
+			batch_op_free(b->c, b->all[i]);
+	s3i_free(b->c->alloc, b->all);
+	s3i_free(b->c->alloc, b);
+}
+
+static void push_waiting(s3i_client_batch *b, batch_op *bo)
+{
+	batch_op **pp = &b->waiting;
+	while (*pp)
+		pp = &(*pp)->next;
+	bo->next = NULL;
+	*pp = bo;
+}
+
+int s3i_client_batch_add(s3i_client_batch *b, const s3i_call *call, s3i_call_done_fn done,
+	void *user, s3i_errinfo *err)
+{
+	s3i_client *c = b->c;
+	if (b->count == b->cap) {
+		size_t ncap = b->cap ? b->cap * 2 : 64;
+		batch_op **all = s3i_realloc(c->alloc, b->all, ncap * sizeof(*all));
+		if (!all)
+			return s3i_err(err, S3I_ENOMEM, NULL, "out of memory queueing %s", call->operation);
+		b->all = all;
+		b->cap = ncap;
+	}
+	batch_op *bo = s3i_calloc(c->alloc, 1, sizeof(*bo));
+	if (!bo)
+		return s3i_err(err, S3I_ENOMEM, NULL, "out of memory queueing %s", call->operation);
+	s3i_http_response_init(&bo->resp, c->alloc);
+	s3i_errinfo_init(&bo->err);
+	bo->done = done;
+	bo->user = user;
+	bo->batch = b;
+	b->all[b->count++] = bo;
+	int rc = op_init(&bo->o, c, call, &bo->resp, &bo->err);
+	if (rc) { /* reported through the callback like any other failure */
+		bo->o.call = NULL;
+		done(user, rc, &bo->resp, &bo->err);
+		return S3I_OK;
+	}
+	push_waiting(b, bo);
+	return S3I_OK;
+}
+
+static void finish(s3i_client_batch *b, batch_op *bo, int rc)
+{
+	bo->o.call = NULL;
+	bo->done(bo->user, rc, &bo->resp, &bo->err);
+	/* free the response early: a batch of thousands must not hold every body */
+	s3i_http_response_free(&bo->resp);
+	s3i_http_response_init(&bo->resp, b->c->alloc);
+	op_free(&bo->o);
+	prepared_init(&bo->o.p, b->c->alloc);
+	s3i_headers_init(&bo->o.headers, b->c->alloc);
+}
+
+static void on_http_done(void *user, s3i_http_response *resp)
+{
+	batch_op *bo = user;
+	s3i_client_batch *b = bo->batch;
+	bo->in_flight = 0;
+	b->in_flight--;
+	int rc;
+	int64_t delay;
+	if (op_evaluate(&bo->o, &rc, &delay) == OP_DONE) {
+		finish(b, bo, rc);
+		return;
+	}
+	bo->due_ms = raw_now_ms(b->c) + delay;
+	push_waiting(b, bo);
+}
+
+int s3i_client_batch_run(s3i_client_batch *b, s3i_errinfo *err)
+{
+	for (;;) {
+		int64_t now = raw_now_ms(b->c);
+		int64_t next_due = -1;
+		/* start whatever is due while there is room */
+		for (batch_op **pp = &b->waiting; *pp && b->in_flight < b->max_in_flight;) {
+			batch_op *bo = *pp;
+			if (bo->due_ms > now) {
+				if (next_due < 0 || bo->due_ms < next_due)
+					next_due = bo->due_ms;
+				pp = &bo->next;
+				continue;
+			}
+			*pp = bo->next;
+			int rc = op_begin_attempt(&bo->o);
+			if (!rc)
+				rc = s3i_http_batch_add(b->http, &bo->o.hr, &bo->resp, on_http_done, bo);
+			if (rc) {
+				finish(b, bo, rc);
+				continue;
+			}
+			bo->in_flight = 1;
+			b->in_flight++;
+		}
+		if (!b->in_flight && !b->waiting)
+			return S3I_OK;
+		int64_t wait = 1000;
+		if (next_due >= 0 && next_due - now < wait)
+			wait = next_due - now > 0 ? next_due - now : 0;
+		if (!b->in_flight) { /* only backoffs pending */
+			sleep_ms(b->c, wait);
+			continue;
+		}
+		int rc = s3i_http_batch_run(b->http, wait);
+		if (rc < 0)
+			return s3i_err(err, rc, NULL, "HTTP batch failed");
+	}
 }

@@ -97,6 +97,21 @@ const s3i_logger *s3i_client_logger(const s3i_client *c);
 int64_t s3i_client_now_ms(const s3i_client *c);        /* clock hook aware, skew-corrected */
 int64_t s3i_client_clock_skew_ms(const s3i_client *c);
 
+/* Many operations in flight over the shared connection pool, at most max_in_flight at once.
+ * Each call's retries wait on their own timer without holding back the others. `done` runs
+ * on the thread that runs the batch, once per call, with the final status, the response (its
+ * body when the call had no sink) and the error detail; both are only valid during the
+ * callback. Every s3i_call (and what it points to) must stay valid until its `done` ran. */
+typedef struct s3i_client_batch s3i_client_batch;
+typedef void (*s3i_call_done_fn)(void *user, int status, s3i_http_response *resp,
+	const s3i_errinfo *err);
+int s3i_client_batch_new(s3i_client_batch **out, s3i_client *c, int max_in_flight, s3i_errinfo *err);
+int s3i_client_batch_add(s3i_client_batch *b, const s3i_call *call, s3i_call_done_fn done,
+	void *user, s3i_errinfo *err);
+/* Run until every added call is done (calls may add more from their callbacks). */
+int s3i_client_batch_run(s3i_client_batch *b, s3i_errinfo *err);
+void s3i_client_batch_free(s3i_client_batch *b);
+
 /* Resolve the endpoint a call would use (for presigning and tests). */
 int s3i_client_endpoint(s3i_client *c, const s3i_service *svc, const char *region,
 	s3i_endpoint *out, s3i_errinfo *err);
