@@ -34,7 +34,8 @@ internals) with these additions, all in-process:
 -p 0 binds a free port itself (no race); the port is then written to --port-file, if given,
 once the server is listening, and shown in the start-up banner. With another port, exit
 status 1 and "Port N is in use" on stderr mean the port is taken (as moto_server does).
-SIGTERM and SIGINT stop the server within a second. The launcher prints nothing of its own beyond
+The server ignores the AWS_* client settings (profiles, endpoints, keys) of the environment
+it starts in. SIGTERM and SIGINT stop the server within a second. The launcher prints nothing of its own beyond
 moto_server's usual output (banner and access log on stderr), except errors.
 """
 
@@ -70,6 +71,21 @@ def _check_moto():
 
 
 _check_moto()
+
+
+def _forget_aws_client_settings():
+    # moto's backends call botocore internally (regions, partitions). The AWS_* settings of
+    # the shell or test that starts the server are meant for the clients: an empty
+    # AWS_PROFILE, as the test environment sets it, makes every first call of a service 500
+    # (ProfileNotFound), and AWS_ENDPOINT_URL could point moto's own calls elsewhere.
+    for name in list(os.environ):
+        if name.startswith("AWS_") and not name.startswith("AWS_XRAY_"):
+            del os.environ[name]
+    os.environ["AWS_CONFIG_FILE"] = os.devnull
+    os.environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
+
+
+_forget_aws_client_settings()
 
 from moto.core.exceptions import _RESTError  # noqa: E402
 from moto.iam import access_control as iam_ac  # noqa: E402

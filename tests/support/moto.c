@@ -508,26 +508,9 @@ static int warm_up(s3i_moto *m)
 	s3i_moto_req sts = { .method = "POST", .path = "/", .service = "sts",
 		.content_type = "application/x-www-form-urlencoded; charset=utf-8",
 		.body = "Action=GetCallerIdentity&Version=2011-06-15" };
-	const s3i_moto_req *calls[] = { &s3, &ddb, &sts };
-	for (size_t i = 0; i < sizeof calls / sizeof *calls; i++) {
-		/* Once, a first DynamoDB call answered 500; a second try is cheap insurance. */
-		for (int attempt = 1;; attempt++) {
-			char *body = NULL;
-			int status = 0;
-			if (s3i_moto_call(m, calls[i], &body, &status) < 0)
-				return -1;
-			if (status == 200) {
-				free(body);
-				break;
-			}
-			fprintf(stderr, "moto: warm-up call %zu answered %d (attempt %d): %.300s\n", i + 1,
-				status, attempt, body ? body : "");
-			free(body);
-			if (status < 500 || attempt == 3)
-				return -1;
-			sleep_ms(100);
-		}
-	}
+	if (expect(m, &s3, 200, NULL) < 0 || expect(m, &ddb, 200, NULL) < 0 ||
+	    expect(m, &sts, 200, NULL) < 0)
+		return -1;
 	return 0;
 }
 
