@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
@@ -171,6 +172,47 @@ static void test_auth_mode_checks_signatures_until_reset(void **state)
 	assert_int_equal(s3("GET", "/", "AKIAUNKNOWN", "whatever", NULL), 200);
 }
 
+static void xml_text(const char *xml, const char *tag, char *out, size_t len)
+{
+	char otag[64];
+	snprintf(otag, sizeof otag, "<%s>", tag);
+	const char *a = strstr(xml, otag);
+	assert_non_null(a);
+	a += strlen(otag);
+	const char *b = strchr(a, '<');
+	assert_non_null(b);
+	assert_true((size_t)(b - a) < len);
+	memcpy(out, a, (size_t)(b - a));
+	out[b - a] = '\0';
+}
+
+static void test_signed_call_with_session_token(void **state)
+{
+	(void)state;
+	char ak[64], sk[128], token[1024], *body = NULL;
+	int status = 0;
+	s3i_moto_req assume = { .method = "POST", .path = "/", .service = "sts",
+		.content_type = "application/x-www-form-urlencoded; charset=utf-8",
+		.body = "Action=AssumeRole&Version=2011-06-15&RoleSessionName=harness"
+			"&RoleArn=arn%3Aaws%3Aiam%3A%3A111122223333%3Arole%2Fmember" };
+	assert_int_equal(s3i_moto_call(moto, &assume, &body, &status), 0);
+	assert_int_equal(status, 200);
+	xml_text(body, "AccessKeyId", ak, sizeof ak);
+	xml_text(body, "SecretAccessKey", sk, sizeof sk);
+	xml_text(body, "SessionToken", token, sizeof token);
+	free(body);
+
+	/* moto maps assumed-role keys to the role's account. */
+	s3i_moto_req who = { .method = "POST", .path = "/", .service = "sts",
+		.access_key_id = ak, .secret_access_key = sk, .session_token = token,
+		.content_type = "application/x-www-form-urlencoded; charset=utf-8",
+		.body = "Action=GetCallerIdentity&Version=2011-06-15" };
+	assert_int_equal(s3i_moto_call(moto, &who, &body, &status), 0);
+	assert_int_equal(status, 200);
+	assert_non_null(strstr(body, "arn:aws:sts::111122223333:assumed-role/member/harness"));
+	free(body);
+}
+
 static void test_stop_leaves_no_process(void **state)
 {
 	(void)state;
@@ -193,6 +235,7 @@ int main(void)
 		cmocka_unit_test_setup(test_reset_clears_buckets, reset_setup),
 		cmocka_unit_test_setup(test_fault_is_served_then_consumed, reset_setup),
 		cmocka_unit_test_setup(test_auth_mode_checks_signatures_until_reset, reset_setup),
+		cmocka_unit_test_setup(test_signed_call_with_session_token, reset_setup),
 		cmocka_unit_test(test_stop_leaves_no_process),
 	};
 	return cmocka_run_group_tests_name("integration/moto_harness", tests, group_setup, NULL);

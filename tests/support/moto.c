@@ -164,6 +164,15 @@ static int call_url(const char *url, const s3i_moto_req *req, long timeout_ms, i
 	}
 	for (const char *const *p = req->headers; p && *p; p++)
 		hdrs = curl_slist_append(hdrs, *p);
+	char *token_hdr = NULL;
+	if (req->session_token) {
+		size_t n = strlen(req->session_token) + sizeof "X-Amz-Security-Token: ";
+		token_hdr = malloc(n);
+		if (token_hdr) {
+			snprintf(token_hdr, n, "X-Amz-Security-Token: %s", req->session_token);
+			hdrs = curl_slist_append(hdrs, token_hdr);
+		}
+	}
 
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	if (getenv("S3I_MOTO_VERBOSE"))                         /* debugging aid */
@@ -209,6 +218,7 @@ static int call_url(const char *url, const s3i_moto_req *req, long timeout_ms, i
 			s.oom ? "out of memory" : curl_easy_strerror(cc));
 	}
 	free(s.data);
+	free(token_hdr);
 	curl_slist_free_all(hdrs);
 	curl_easy_cleanup(h);
 	return rc;
@@ -620,14 +630,14 @@ int s3i_moto_reset(s3i_moto *m)
 
 static int xml_text(const char *xml, const char *tag, char *out, size_t len)
 {
-	char open[64], close[64];
-	snprintf(open, sizeof open, "<%s>", tag);
-	snprintf(close, sizeof close, "</%s>", tag);
-	const char *a = xml ? strstr(xml, open) : NULL;
-	const char *b = a ? strstr(a, close) : NULL;
+	char otag[64], ctag[64];
+	snprintf(otag, sizeof otag, "<%s>", tag);
+	snprintf(ctag, sizeof ctag, "</%s>", tag);
+	const char *a = xml ? strstr(xml, otag) : NULL;
+	const char *b = a ? strstr(a, ctag) : NULL;
 	if (!a || !b)
 		return -1;
-	a += strlen(open);
+	a += strlen(otag);
 	if ((size_t)(b - a) >= len)
 		return -1;
 	memcpy(out, a, (size_t)(b - a));

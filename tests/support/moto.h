@@ -62,6 +62,7 @@ typedef struct s3i_moto_req {
 	const char *const *headers;      /* NULL or NULL-terminated "Name: value" lines */
 	const char *body;                /* NULL: no body */
 	size_t body_len;                 /* 0 with a body: strlen(body) */
+	const char *session_token;       /* NULL: none; else sent (and signed) as X-Amz-Security-Token */
 } s3i_moto_req;
 
 /* Returns 0 when a response arrived (any status: *out_status), -1 on a transport error.
