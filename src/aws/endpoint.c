@@ -30,26 +30,33 @@ static int env_true(const char *name)
 	return v && (s3i_strcaseeq(v, "true") || !strcmp(v, "1"));
 }
 
-static int parse_url(s3i_endpoint *out, const char *url, s3i_errinfo *err)
+/* `source` says where the URL came from, for the error message ("AWS_ENDPOINT_URL_S3"). */
+static int parse_url(s3i_endpoint *out, const char *url, const char *source, s3i_errinfo *err)
 {
 	const char *p = strstr(url, "://");
 	if (!p || (strncmp(url, "http://", 7) && strncmp(url, "https://", 8)))
 		return s3i_err(err, S3I_EINVALID, "endpoint_url",
-			"endpoint URL '%s' must start with http:// or https://", url);
+			"endpoint_url '%.200s' (%s) must start with http:// or https://", url, source);
 	size_t n = strlen(url);
 	while (n > 0 && url[n - 1] == '/')
 		n--;
 	if (n >= sizeof(out->base))
-		return s3i_err(err, S3I_EINVALID, "endpoint_url", "endpoint URL is too long");
+		return s3i_err(err, S3I_EINVALID, "endpoint_url",
+			"endpoint_url '%.200s...' (%s) is too long", url, source);
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)url[i] <= ' ' || url[i] == 0x7f)
+			return s3i_err(err, S3I_EINVALID, "endpoint_url",
+				"endpoint_url '%.200s' (%s) contains a space or control character", url, source);
 	memcpy(out->base, url, n);
 	out->base[n] = '\0';
 	const char *host = p + 3;
 	size_t hlen = strcspn(host, "/?#");
-	if (hlen == 0 || hlen >= sizeof(out->host))
-		return s3i_err(err, S3I_EINVALID, "endpoint_url", "endpoint URL '%s' has no host", url);
-	if (host + hlen < url + n && host[hlen] != '/')
+	if (hlen == 0 || hlen >= sizeof(out->host) || host[0] == ':')
+		return s3i_err(err, S3I_EINVALID, "endpoint_url", "endpoint_url '%.200s' (%s) has no host",
+			url, source);
+	if (strpbrk(host, "?#"))
 		return s3i_err(err, S3I_EINVALID, "endpoint_url",
-			"endpoint URL '%s' must not carry a query or fragment", url);
+			"endpoint_url '%.200s' (%s) must not carry a query or fragment", url, source);
 	memcpy(out->host, host, hlen);
 	out->host[hlen] = '\0';
 	out->is_https = !strncmp(url, "https://", 8);
@@ -57,12 +64,15 @@ static int parse_url(s3i_endpoint *out, const char *url, s3i_errinfo *err)
 }
 
 static const char *configured_url(const char *endpoint_id, const s3i_profile_set *profiles,
-	const char *profile)
+	const char *profile, char *source, size_t source_cap)
 {
 	const char *sid = service_id_of(endpoint_id);
-	if (env_true("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"))
-		return NULL;
-	if (profiles) {
+	/* the variable, when set, decides over the profile setting (SDK settings precedence) */
+	const char *ign_env = getenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS");
+	if (ign_env && *ign_env) {
+		if (env_true("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"))
+			return NULL;
+	} else if (profiles) {
 		const char *ign = s3i_profiles_get(profiles, profile, "ignore_configured_endpoint_urls");
 		if (ign && s3i_strcaseeq(ign, "true"))
 			return NULL;
@@ -71,12 +81,16 @@ static const char *configured_url(const char *endpoint_id, const s3i_profile_set
 		char name[64];
 		snprintf(name, sizeof(name), "AWS_ENDPOINT_URL_%s", sid);
 		const char *v = getenv(name);
-		if (v && *v)
+		if (v && *v) {
+			snprintf(source, source_cap, "from %s", name);
 			return v;
+		}
 	}
 	const char *v = getenv("AWS_ENDPOINT_URL");
-	if (v && *v)
+	if (v && *v) {
+		snprintf(source, source_cap, "from AWS_ENDPOINT_URL");
 		return v;
+	}
 	if (!profiles)
 		return NULL;
 	if (sid) {
@@ -91,12 +105,18 @@ static const char *configured_url(const char *endpoint_id, const s3i_profile_set
 			char sname[256];
 			snprintf(sname, sizeof(sname), "services %s", section);
 			const char *u = s3i_profiles_get_sub(profiles, sname, lower, "endpoint_url");
-			if (u && *u)
+			if (u && *u) {
+				snprintf(source, source_cap, "from [%.100s] %s in the config file", sname, lower);
 				return u;
+			}
 		}
 	}
 	v = s3i_profiles_get(profiles, profile, "endpoint_url");
-	return v && *v ? v : NULL;
+	if (v && *v) {
+		snprintf(source, source_cap, "from profile '%.100s'", s3i_profile_name(profile));
+		return v;
+	}
+	return NULL;
 }
 
 static const char *dns_suffix(const char *region)
@@ -115,25 +135,34 @@ int s3i_endpoint_resolve(s3i_endpoint *out, const char *service_id, const char *
 	s3i_errinfo *err)
 {
 	memset(out, 0, sizeof(*out));
+	char source[256] = "the endpoint_url option";
 	const char *url = explicit_url && *explicit_url ? explicit_url
-		: configured_url(service_id, profiles, profile);
+		: configured_url(service_id, profiles, profile, source, sizeof(source));
 	if (url) {
 		out->is_custom = 1;
-		return parse_url(out, url, err);
+		return parse_url(out, url, source, err);
 	}
 	if (!region || !s3i_region_is_valid(region))
 		return s3i_err(err, S3I_EINVALID, "region", "region '%s' is not a valid AWS region",
 			region ? region : "(none)");
 	char buf[512];
-	if (!strcmp(service_id, "iam"))
+	int cn = !strncmp(region, "cn-", 3), gov = !strncmp(region, "us-gov-", 7);
+	/* global services: one endpoint per partition (botocore's endpoints.json) */
+	if (!strcmp(service_id, "iam") && cn)
+		snprintf(buf, sizeof(buf), "https://iam.cn-north-1.%s", dns_suffix(region));
+	else if (!strcmp(service_id, "iam") && gov)
+		snprintf(buf, sizeof(buf), "https://iam.us-gov.%s", dns_suffix(region));
+	else if (!strcmp(service_id, "iam"))
 		snprintf(buf, sizeof(buf), "https://iam.%s", dns_suffix(region));
-	else if (!strcmp(service_id, "organizations") && !strncmp(region, "cn-", 3))
+	else if (!strcmp(service_id, "organizations") && cn)
 		snprintf(buf, sizeof(buf), "https://organizations.cn-northwest-1.%s", dns_suffix(region));
+	else if (!strcmp(service_id, "organizations") && gov)
+		snprintf(buf, sizeof(buf), "https://organizations.us-gov-west-1.%s", dns_suffix(region));
 	else if (!strcmp(service_id, "organizations"))
 		snprintf(buf, sizeof(buf), "https://organizations.us-east-1.%s", dns_suffix(region));
 	else
 		snprintf(buf, sizeof(buf), "https://%s.%s.%s", service_id, region, dns_suffix(region));
-	return parse_url(out, buf, err);
+	return parse_url(out, buf, "standard endpoint", err);
 }
 
 const char *s3i_region_resolve(const char *explicit_region, const s3i_profile_set *profiles,

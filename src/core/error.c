@@ -62,12 +62,14 @@ int s3i_verr(s3i_errinfo *e, int code, const char *resource, const char *fmt, va
 {
 	if (!e)
 		e = s3i_errinfo_thread();
-	char msg[sizeof(e->message)];
+	/* the arguments may point into e itself ("again: %s", e->message): copy them first */
+	char msg[sizeof(e->message)], res[sizeof(e->resource)];
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	copy_str(res, sizeof(res), resource);
 	s3i_errinfo_init(e);
 	e->pub.code = code;
 	copy_str(e->message, sizeof(e->message), msg);
-	copy_str(e->resource, sizeof(e->resource), resource);
+	copy_str(e->resource, sizeof(e->resource), res);
 	mirror(e);
 	return code;
 }
@@ -86,15 +88,15 @@ int s3i_err_aws(s3i_errinfo *e, int code, int http_status, const char *aws_code,
 {
 	if (!e)
 		e = s3i_errinfo_thread();
-	char msg[sizeof(e->message)];
-	copy_str(msg, sizeof(msg), message);
-	s3i_errinfo_init(e);
-	e->pub.code = code;
-	e->pub.http_status = http_status;
-	copy_str(e->message, sizeof(e->message), msg);
-	copy_str(e->aws_code, sizeof(e->aws_code), aws_code);
-	copy_str(e->request_id, sizeof(e->request_id), request_id);
-	copy_str(e->resource, sizeof(e->resource), resource);
+	s3i_errinfo tmp;   /* the strings may point into e itself */
+	s3i_errinfo_init(&tmp);
+	tmp.pub.code = code;
+	tmp.pub.http_status = http_status;
+	copy_str(tmp.message, sizeof(tmp.message), message);
+	copy_str(tmp.aws_code, sizeof(tmp.aws_code), aws_code);
+	copy_str(tmp.request_id, sizeof(tmp.request_id), request_id);
+	copy_str(tmp.resource, sizeof(tmp.resource), resource);
+	s3i_errinfo_copy(e, &tmp);
 	mirror(e);
 	return code;
 }

@@ -110,6 +110,7 @@ int s3i_base64_decode(s3i_buf *out, const char *in, size_t len)
 	int rc = s3i_buf_grow(out, len / 4 * 3 + 3);
 	if (rc)
 		return rc;
+	size_t start = out->size;
 	uint32_t acc = 0;
 	int bits = 0, pad = 0;
 	for (size_t i = 0; i < len; i++) {
@@ -119,7 +120,7 @@ int s3i_base64_decode(s3i_buf *out, const char *in, size_t len)
 			continue;
 		const char *q = c ? strchr(B64, c) : NULL;
 		if (!q || pad)
-			return S3I_EPARSE;
+			goto bad;
 		acc = acc << 6 | (uint32_t)(q - B64);
 		bits += 6;
 		if (bits >= 8) {
@@ -127,8 +128,15 @@ int s3i_base64_decode(s3i_buf *out, const char *in, size_t len)
 			out->ptr[out->size++] = (char)((acc >> bits) & 0xff);
 		}
 	}
+	/* a lone character in the last group (6 bits) encodes no byte; at most two '=' */
+	if (bits >= 6 || pad > 2)
+		goto bad;
 	out->ptr[out->size] = '\0';
 	return S3I_OK;
+bad: /* leave the buffer as it was */
+	out->size = start;
+	out->ptr[out->size] = '\0';
+	return S3I_EPARSE;
 }
 
 static int64_t days_from_civil(int y, int m, int d)
@@ -189,9 +197,16 @@ int s3i_time_parse_iso8601(const char *s, int64_t *out_ms)
 	}
 	int64_t off = 0;
 	if (*p == '+' || *p == '-') {
-		int oh = 0, om = 0;
-		if (sscanf(p + 1, "%2d:%2d", &oh, &om) < 1)
+		/* +HH:MM, +HHMM or +HH */
+		const char *q = p + 1;
+		if (!isdigit((unsigned char)q[0]) || !isdigit((unsigned char)q[1]))
 			return S3I_EPARSE;
+		int oh = (q[0] - '0') * 10 + (q[1] - '0'), om = 0;
+		q += 2;
+		if (*q == ':')
+			q++;
+		if (isdigit((unsigned char)q[0]) && isdigit((unsigned char)q[1]))
+			om = (q[0] - '0') * 10 + (q[1] - '0');
 		off = (oh * 3600 + om * 60) * (*p == '+' ? 1 : -1);
 	} else if (*p && *p != 'Z') {
 		return S3I_EPARSE;
