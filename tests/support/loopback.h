@@ -39,9 +39,28 @@ typedef struct s3i_lb_response {
 	int64_t generated_len;   /* >0: send this many pattern bytes instead of body (streaming tests) */
 	int delay_ms;            /* wait before answering */
 	int close_after;         /* close the connection after this response */
+	/* Added: an informational (1xx) response sent before the final one, e.g. 100 with
+	 * interim_headers "X-Interim: 1\r\n", to check a client keeps its headers apart. */
+	int interim_status;      /* 0: none */
+	char interim_headers[512];
 } s3i_lb_response;
 
-/* Called on a connection thread; `resp` arrives zeroed with status 200. */
+/*
+ * Details of the server:
+ * - Requests: Content-Length or chunked bodies; "Expect: 100-continue" is answered with
+ *   "100 Continue" before the body is read. A body is kept (req->body, NUL-terminated) when it
+ *   is at most 64 MiB, else req->body is NULL and only body_len and body_md5 are set.
+ * - Responses: Content-Length is added unless resp->headers has its own Content-Length or
+ *   Transfer-Encoding (then the body is sent as given: a way to send a short or pre-encoded
+ *   body). HEAD, 1xx, 204 and 304 answers carry no body (HEAD keeps the Content-Length).
+ * - The connection is kept alive unless the request asks for close (or is HTTP/1.0 without
+ *   keep-alive), resp->close_after is set, or resp->headers has "Connection: close".
+ * - Counters (connections, requests) are updated before the answer is sent, so a client that
+ *   has its response can read them.
+ */
+
+/* Called on a connection thread (several may run at once); `resp` arrives zeroed with status
+ * 200. */
 typedef void (*s3i_lb_handler)(void *user, const s3i_lb_request *req, s3i_lb_response *resp);
 
 int s3i_loopback_start(s3i_loopback **out, s3i_lb_handler handler, void *user);
@@ -51,7 +70,20 @@ const char *s3i_loopback_url(const s3i_loopback *lb);   /* "http://127.0.0.1:POR
 int s3i_loopback_connections(const s3i_loopback *lb);   /* TCP connections accepted so far */
 int s3i_loopback_requests(const s3i_loopback *lb);      /* requests answered so far */
 
-/* Pattern byte i of generated bodies, so a receiver can verify streams. */
+/* Pattern byte i of generated bodies, so a receiver can verify streams:
+ * (i % 251 + 7 * (i / 251)) mod 256, which repeats every 64256 bytes. */
 unsigned char s3i_lb_pattern(int64_t i);
+/* Added: fill buf with pattern bytes offset .. offset+len-1 (fast, for generators). */
+void s3i_lb_pattern_fill(int64_t offset, void *buf, size_t len);
+/* Added: -1 when buf holds pattern bytes offset .. offset+len-1, else the index in buf of the
+ * first byte that differs. */
+int64_t s3i_lb_pattern_check(int64_t offset, const void *buf, size_t len);
+
+/* Added: the value of the first request header `name` (case-insensitive) copied to out
+ * (truncated to cap-1 bytes, NUL-terminated). Returns its full length, or -1 when absent (out
+ * is then ""). */
+int s3i_lb_header(const s3i_lb_request *req, const char *name, char *out, size_t cap);
+/* Added: how many times header `name` occurs in the request. */
+int s3i_lb_header_count(const s3i_lb_request *req, const char *name);
 
 #endif
