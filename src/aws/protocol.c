@@ -148,6 +148,8 @@ static void put_field(char *dst, size_t cap, const char *src, size_t n)
 		if (o - (k - 1) < want)
 			o = k - 1;
 	}
+	while (o > 0 && dst[o - 1] == ' ')
+		o--;
 	dst[o] = '\0';
 }
 

@@ -1,6 +1,5 @@
 #include "core/xml.h"
 
-#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <expat.h>
@@ -314,7 +313,7 @@ void s3i_xml_parser_free(s3i_xml_parser *p)
 void s3i_xml_parser_set_max_text(s3i_xml_parser *p, size_t max_text)
 {
 	if (p)
-		p->max_text = max_text;
+		p->max_text = max_text ? max_text : S3I_XML_DEFAULT_MAX_TEXT;
 }
 
 /* Turn an expat failure into our error, unless a handler already recorded one. */
@@ -344,8 +343,10 @@ int s3i_xml_parser_feed(s3i_xml_parser *p, const char *data, size_t len, int is_
 		return p->rc;
 	if (p->finished)
 		return s3i_err(p->err, S3I_EINVALID, NULL, "XML parser fed after the final chunk");
-	if (!data)
+	if (!data || !len) {
+		data = "";
 		len = 0;
+	}
 	const s3i_allocator *saved = tls_alloc;
 	tls_alloc = p->alloc;
 	p->in_feed = 1;
@@ -353,7 +354,7 @@ int s3i_xml_parser_feed(s3i_xml_parser *p, const char *data, size_t len, int is_
 	do {
 		size_t n = len > FEED_SLICE ? FEED_SLICE : len;
 		int last = is_final && n == len;
-		if (XML_Parse(p->xp, n ? data : "", (int)n, last) != XML_STATUS_OK || p->rc) {
+		if (XML_Parse(p->xp, data, (int)n, last) != XML_STATUS_OK || p->rc) {
 			rc = expat_failed(p);
 			break;
 		}

@@ -10,8 +10,8 @@
  * Character data of an element (its own text, CDATA included, not its children's) is collected
  * and handed to `end`, NUL-terminated, whatever the chunking of the input: feeding a document
  * one byte at a time gives the same events as feeding it whole. An element's text is capped at
- * max_text bytes (default 1 MiB): more is S3I_EPARSE. Whitespace an element holds before a
- * child element starts (indentation) is dropped, so formatting never counts against the cap.
+ * max_text bytes (default 1 MiB): more is S3I_EPARSE. Whitespace an element holds when a
+ * child element starts (indentation) is dropped then, so formatting does not add up.
  * Elements nest at most S3I_XML_MAX_DEPTH deep.
  *
  * Memory: expat allocates through the parser's s3i_allocator too (XML_ParserCreate_MM).
@@ -45,7 +45,7 @@ typedef int (*s3i_xml_end_fn)(void *user, const char *path, const char *name, in
 int s3i_xml_parser_new(s3i_xml_parser **out, const s3i_allocator *a, s3i_xml_start_fn start,
 	s3i_xml_end_fn end, void *user, s3i_errinfo *err);
 void s3i_xml_parser_free(s3i_xml_parser *p);                 /* NULL is a no-op */
-void s3i_xml_parser_set_max_text(s3i_xml_parser *p, size_t max_text);
+void s3i_xml_parser_set_max_text(s3i_xml_parser *p, size_t max_text);  /* 0: the default */
 /* Feed a chunk; is_final on the last one (may be empty). S3I_EPARSE names line and column.
  * Errors are sticky: after one, every feed returns it again. Not callable from a handler. */
 int s3i_xml_parser_feed(s3i_xml_parser *p, const char *data, size_t len, int is_final);
