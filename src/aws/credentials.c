@@ -65,10 +65,10 @@ int s3i_credentials_set(s3i_credentials *c, const char *access_key_id, const cha
 	return S3I_OK;
 }
 
+/* dst is overwritten, not freed (it may be uninitialised); it takes src's allocator. */
 int s3i_credentials_copy(s3i_credentials *dst, const s3i_credentials *src)
 {
-	if (!dst->alloc)
-		dst->alloc = src->alloc;
+	s3i_credentials_init(dst, src->alloc);
 	return s3i_credentials_set(dst, src->access_key_id, src->secret_access_key,
 		src->session_token, src->expiration_ms, src->source, src->account_id);
 }
@@ -258,9 +258,11 @@ static int64_t refresh_point(int64_t now, int64_t expiration_ms)
 	return expiration_ms - ahead;
 }
 
-/* Called with p->mu held after a fetch: store or keep, and hand out a copy. */
-static int refresh_done(s3i_credprov *p, int rc, s3i_credentials *fresh, s3i_errinfo *e,
-	s3i_credentials *out)
+/* Called with p->mu held after a fetch that started at `started`: store or keep, and hand
+ * out a copy. The lifetime is measured from the start, so a slow fetch (or a clock that moved
+ * meanwhile) does not shrink the refresh window. */
+static int refresh_done(s3i_credprov *p, int64_t started, int rc, s3i_credentials *fresh,
+	s3i_errinfo *e, s3i_credentials *out)
 {
 	int64_t now = s3i_credprov_now_ms(p);
 	if (rc == S3I_OK && fresh->expiration_ms && fresh->expiration_ms <= now) {
@@ -277,7 +279,7 @@ static int refresh_done(s3i_credprov *p, int rc, s3i_credentials *fresh, s3i_err
 		p->cache = *fresh;
 		s3i_credentials_init(fresh, p->alloc);
 		p->have = 1;
-		p->refresh_at_ms = refresh_point(now, p->cache.expiration_ms);
+		p->refresh_at_ms = refresh_point(started < now ? started : now, p->cache.expiration_ms);
 		p->retry_after_ms = 0;
 	} else {
 		s3i_errinfo_copy(&p->last_err, e);
@@ -321,6 +323,7 @@ static int cached_get(s3i_credprov *p, s3i_credentials *out, s3i_errinfo *err)
 	}
 	p->refreshing = 1;
 	pthread_mutex_unlock(&p->mu);
+	int64_t started = s3i_credprov_now_ms(p);
 
 	s3i_credentials fresh;
 	s3i_credentials_init(&fresh, p->alloc);
@@ -329,7 +332,7 @@ static int cached_get(s3i_credprov *p, s3i_credentials *out, s3i_errinfo *err)
 	int rc = p->ops->fetch(p, &fresh, &e);
 
 	pthread_mutex_lock(&p->mu);
-	rc = refresh_done(p, rc, &fresh, &e, out);
+	rc = refresh_done(p, started, rc, &fresh, &e, out);
 	pthread_mutex_unlock(&p->mu);
 	s3i_credentials_free(&fresh);
 	if (rc)

@@ -47,6 +47,7 @@ typedef struct s3i_credentials {
 
 void s3i_credentials_init(s3i_credentials *c, const s3i_allocator *a);
 void s3i_credentials_free(s3i_credentials *c);           /* wipes the secrets */
+/* dst is overwritten without being freed (it may be uninitialised) and takes src's allocator. */
 int s3i_credentials_copy(s3i_credentials *dst, const s3i_credentials *src);
 
 typedef struct s3i_credprov s3i_credprov;
