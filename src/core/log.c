@@ -43,7 +43,7 @@ static const struct { const char *name; int to_eol; } secret_names[] = {
 	{ "aws_secret_access_key", 0 }, { "aws_session_token", 0 }, { "aws_security_token", 0 },
 	{ "aws_access_key_id", 0 }, { "secret_access_key", 0 }, { "session_token", 0 },
 	{ "access_key_id", 0 }, { "secretaccesskey", 0 }, { "sessiontoken", 0 },
-	{ "accesskeyid", 0 }, { "token", 0 },
+	{ "accesskeyid", 0 }, { "token", 0 }, { "webidentitytoken", 0 }, { "password", 0 },
 };
 
 static const char REDACTED[] = "[REDACTED]";
@@ -92,6 +92,8 @@ static size_t redact_at(char *line, size_t i)
 		if (strncasecmp(line + i, name, n) || ident_char((unsigned char)line[i + n]))
 			continue;
 		size_t p = i + n;
+		if (prev == '<' && (line[p] == ' ' || line[p] == '\t'))   /* <Name attr="..."> */
+			p += strcspn(line + p, "<>");
 		while (line[p] == '"' || line[p] == '\'' || line[p] == '\\')   /* closing quotes */
 			p++;
 		while (line[p] == ' ' || line[p] == '\t')

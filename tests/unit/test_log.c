@@ -168,6 +168,10 @@ static void t_redact_credential_process_json(void **state)
 		TOKEN "\\\"}\"}");
 	assert_absent(r, "wJalrXUtnFEMI");
 	assert_absent(r, "IQoJb3JpZ2lu");
+	/* Python-style single quotes */
+	r = redact("{'SecretAccessKey': '" SECRET "', 'Token': '" TOKEN "'}");
+	assert_absent(r, "wJalrXUtnFEMI");
+	assert_absent(r, "IQoJb3JpZ2lu");
 	/* odd spacing */
 	r = redact("{ \"SecretAccessKey\" :\t\"" SECRET "\" }");
 	assert_absent(r, "wJalrXUtnFEMI");
@@ -194,6 +198,10 @@ static void t_redact_sts_xml(void **state)
 	r = redact("<Credentials>   <SecretAccessKey>\n  " SECRET "\n  </SecretAccessKey>   <Expiration>x</Expiration>");
 	assert_absent(r, "wJalrXUtnFEMI");
 	assert_present(r, "<Expiration>x</Expiration>");
+	/* attributes on the element */
+	r = redact("<SessionToken xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">" TOKEN "</SessionToken>");
+	assert_absent(r, "IQoJb3JpZ2lu");
+	assert_present(r, "[REDACTED]</SessionToken>");
 	/* S3 SignatureDoesNotMatch echoes the key id and the signature */
 	r = redact("<Error><Code>SignatureDoesNotMatch</Code><Message>The request signature we "
 		"calculated does not match the signature you provided.</Message><AWSAccessKeyId>" AKID
@@ -202,6 +210,20 @@ static void t_redact_sts_xml(void **state)
 	assert_absent(r, SIG);
 	assert_present(r, "<Code>SignatureDoesNotMatch</Code>");
 	assert_present(r, "does not match the signature you provided");
+}
+
+static void t_redact_query_form_body(void **state)
+{
+	(void)state;
+	/* AssumeRoleWithWebIdentity sends the OIDC token in the form body */
+	const char *r = redact("body Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleArn=arn%3Aaws"
+		"%3Aiam%3A%3A1%3Arole%2Fr&RoleSessionName=s&WebIdentityToken=eyJhbGciOiJSUzI1NiJ9.eyJzdWIi"
+		"OiJ4In0.c2lnbmF0dXJl&DurationSeconds=3600");
+	assert_absent(r, "eyJhbGciOiJSUzI1NiJ9");
+	assert_present(r, "WebIdentityToken=[REDACTED]&DurationSeconds=3600");
+	assert_present(r, "RoleSessionName=s");
+	r = redact("proxy user:password=hunter2hunter2 host=x");
+	assert_absent(r, "hunter2");
 }
 
 static void t_redact_ini_and_env(void **state)
@@ -679,6 +701,7 @@ int main(void)
 		S3I_TEST(t_redact_presigned_query),
 		S3I_TEST(t_redact_credential_process_json),
 		S3I_TEST(t_redact_sts_xml),
+		S3I_TEST(t_redact_query_form_body),
 		S3I_TEST(t_redact_ini_and_env),
 		S3I_TEST(t_redact_bare_key_id),
 		S3I_TEST(t_redact_keeps_harmless_text),
