@@ -70,6 +70,17 @@ struct s3i_loopback {
 
 /* ------------------------------------------------------------------ pattern */
 
+/* The pattern repeats every 251 * 256 bytes: fills and checks copy from one period. */
+#define LB_PERIOD (251 * 256)
+static unsigned char period_tab[LB_PERIOD];
+static pthread_once_t period_once = PTHREAD_ONCE_INIT;
+
+static void period_init(void)
+{
+	for (int64_t i = 0; i < LB_PERIOD; i++)
+		period_tab[i] = s3i_lb_pattern(i);
+}
+
 unsigned char s3i_lb_pattern(int64_t i)
 {
 	return (unsigned char)(i % 251 + 7 * (i / 251));
@@ -77,35 +88,32 @@ unsigned char s3i_lb_pattern(int64_t i)
 
 void s3i_lb_pattern_fill(int64_t offset, void *buf, size_t len)
 {
+	pthread_once(&period_once, period_init);
 	unsigned char *p = buf;
-	size_t r = (size_t)(offset % 251);
-	unsigned char base = (unsigned char)(7 * (offset / 251));
+	size_t pos = (size_t)(offset % LB_PERIOD);
 	while (len) {
-		size_t n = 251 - r < len ? 251 - r : len;
-		unsigned char b = (unsigned char)(base + r);
-		for (size_t i = 0; i < n; i++)
-			p[i] = (unsigned char)(b + i);
+		size_t n = LB_PERIOD - pos < len ? LB_PERIOD - pos : len;
+		memcpy(p, period_tab + pos, n);
 		p += n;
 		len -= n;
-		r = 0;
-		base = (unsigned char)(base + 7);
+		pos = 0;
 	}
 }
 
 int64_t s3i_lb_pattern_check(int64_t offset, const void *buf, size_t len)
 {
+	pthread_once(&period_once, period_init);
 	const unsigned char *p = buf;
-	unsigned char expect[4096];
-	size_t done = 0;
+	size_t pos = (size_t)(offset % LB_PERIOD), done = 0;
 	while (done < len) {
-		size_t n = len - done < sizeof(expect) ? len - done : sizeof(expect);
-		s3i_lb_pattern_fill(offset + (int64_t)done, expect, n);
-		if (memcmp(expect, p + done, n)) {
+		size_t n = LB_PERIOD - pos < len - done ? LB_PERIOD - pos : len - done;
+		if (memcmp(period_tab + pos, p + done, n)) {
 			for (size_t i = 0; i < n; i++)
-				if (expect[i] != p[done + i])
+				if (period_tab[pos + i] != p[done + i])
 					return (int64_t)(done + i);
 		}
 		done += n;
+		pos = 0;
 	}
 	return -1;
 }
