@@ -31,12 +31,17 @@
 #define DEFAULT_MAX_CONNECTIONS 64
 #define DEFAULT_LOW_SPEED_TIME_MS 60000
 #define ERROR_BODY_CAP ((size_t)1 << 20)     /* non-2xx bodies are kept up to this size */
-#define MAX_IDLE_CONN_AGE_S 50L               /* below the ~60 s idle limit of AWS front ends */
+#define MAX_IDLE_CONN_AGE_S 50L               /* older idle connections are not reused: servers
+                                                 drop idle ones and a dead one costs a resend */
 #define IO_BUFFER_SIZE (128L * 1024)          /* curl's receive and upload buffers */
 #define POOL_EASY_MAX 64
 #define POOL_MULTI_MAX 16
 #define TCP_KEEPIDLE_S 30L
 #define TCP_KEEPINTVL_S 15L
+
+#ifndef CURL_WRITEFUNC_ERROR                   /* before libcurl 7.87: any short count fails */
+#define CURL_WRITEFUNC_ERROR 0
+#endif
 
 struct s3i_http {
 	const s3i_allocator *alloc;
