@@ -49,10 +49,12 @@ typedef struct server {
 	int nsteps;
 	seen_req reqs[MAX_REQS];
 	int nreqs;
+	int fail_first_per_target;   /* 503 on a target's first request, then 200 echoing it */
 	s3i_loopback *lb;
 } server;
 
 static server srv;
+static const char S3_503_BODY[] = "<Error><Code>ServiceUnavailable</Code><Message>busy</Message></Error>";
 
 static int64_t fake_now(void);
 
@@ -76,6 +78,19 @@ static void handler(void *user, const s3i_lb_request *req, s3i_lb_response *resp
 		r->clock_ms = fake_now();
 		s->nreqs++;
 	}
+	if (s->fail_first_per_target) {
+		int seen = 0;
+		for (int k = 0; k < i && k < MAX_REQS; k++)
+			seen += !strcmp(s->reqs[k].target, req->target);
+		/* the echo goes in a header: resp->headers is copied, a body pointer must outlive the
+		 * send (which runs after the lock is released) */
+		resp->status = seen ? 200 : 503;
+		resp->body = seen ? "ok" : S3_503_BODY;
+		resp->body_len = strlen(resp->body);
+		snprintf(resp->headers, sizeof(resp->headers), "x-echo-target: %.1000s\r\n", req->target);
+		pthread_mutex_unlock(&s->lock);
+		return;
+	}
 	const step *st = &s->steps[i < s->nsteps ? i : s->nsteps - 1];
 	resp->action = st->action;
 	resp->status = st->status ? st->status : 200;
@@ -94,6 +109,7 @@ static void script_reset(void)
 	memset(srv.steps, 0, sizeof(srv.steps));
 	srv.nreqs = 0;
 	srv.nsteps = 0;
+	srv.fail_first_per_target = 0;
 	pthread_mutex_unlock(&srv.lock);
 }
 
@@ -163,7 +179,7 @@ static const char *auth_scope(int i)
 typedef struct fake_clock {
 	atomic_llong now_ms;     /* read by the server thread too */
 	int64_t sleeps[1024];
-	int nsleeps;
+	atomic_int nsleeps;
 } fake_clock;
 
 static fake_clock clk;
@@ -173,8 +189,9 @@ static int64_t clock_now(void *user) { return atomic_load(&((fake_clock *)user)-
 static void clock_sleep(void *user, int64_t ms)
 {
 	fake_clock *c = user;
-	if (c->nsleeps < 1024)
-		c->sleeps[c->nsleeps++] = ms;
+	int i = atomic_fetch_add(&c->nsleeps, 1);
+	if (i < 1024)
+		c->sleeps[i] = ms;
 	atomic_fetch_add(&c->now_ms, ms);
 }
 
@@ -225,7 +242,7 @@ static void client_up_with(int max_attempts, int64_t base_ms, int64_t timeout_ms
 	s3i_errinfo_init(&err);
 	memset(&fx, 0, sizeof(fx));
 	atomic_store(&clk.now_ms, start_ms);
-	clk.nsleeps = 0;
+	atomic_store(&clk.nsleeps, 0);
 	s3i_http_options ho;
 	memset(&ho, 0, sizeof(ho));
 	ho.connect_timeout_ms = 2000;
@@ -1158,6 +1175,111 @@ static void t_client_oom(void **state)
 	client_down();
 }
 
+/* ------------------------------------------------------------------ many calls at once */
+
+typedef struct done_rec {
+	int calls;
+	int status;
+	char body[256];
+} done_rec;
+
+static void on_done(void *user, int status, s3i_http_response *resp, const s3i_errinfo *err)
+{
+	done_rec *d = user;
+	d->calls++;
+	d->status = status;
+	const char *echo = s3i_headers_get(&resp->headers, "x-echo-target");
+	snprintf(d->body, sizeof(d->body), "%s", echo ? echo : "");
+	if (status)
+		snprintf(d->body, sizeof(d->body), "%.200s", err->message);
+}
+
+static void t_batch_retries(void **state)
+{
+	(void)state;
+	client_up_with(3, 50, 0, NULL);
+	srv.fail_first_per_target = 1;
+	enum { N = 24 };
+	char keys[N][16];
+	s3i_call calls[N];
+	done_rec done[N];
+	memset(done, 0, sizeof(done));
+	s3i_client_batch *b = NULL;
+	s3i_errinfo err;
+	s3i_errinfo_init(&err);
+	assert_int_equal(s3i_client_batch_new(&b, fx.c, 5, &err), S3I_OK);
+	for (int i = 0; i < N; i++) {
+		snprintf(keys[i], sizeof(keys[i]), "obj-%02d", i);
+		calls[i] = s3_get("bkt", keys[i]);
+		assert_int_equal(s3i_client_batch_add(b, &calls[i], on_done, &done[i], &err), S3I_OK);
+	}
+	int rc = s3i_client_batch_run(b, &err);
+	if (rc)
+		fail_msg("batch: %d %s", rc, err.message);
+	s3i_client_batch_free(b);
+	for (int i = 0; i < N; i++) {
+		char want[sizeof(keys[i]) + 8];
+		snprintf(want, sizeof(want), "/bkt/%.15s", keys[i]);
+		assert_int_equal(done[i].calls, 1);
+		if (done[i].status)
+			fail_msg("%s: %d %s", keys[i], done[i].status, done[i].body);
+		assert_string_equal(done[i].body, want);
+	}
+	assert_int_equal(nreqs(), 2 * N);
+	client_down();
+}
+
+typedef struct worker {
+	int id;
+	int failures;
+	char msg[256];
+} worker;
+
+static void *worker_main(void *arg)
+{
+	worker *w = arg;
+	for (int i = 0; i < 10; i++) {
+		char key[32];
+		snprintf(key, sizeof(key), "t%d-%d", w->id, i);
+		s3i_call c = s3_get("bkt", key);
+		s3i_http_response resp;
+		s3i_http_response_init(&resp, s3i_test_alloc());
+		s3i_errinfo err;
+		s3i_errinfo_init(&err);
+		int rc = s3i_client_call(fx.c, &c, &resp, &err);
+		char want[64];
+		snprintf(want, sizeof(want), "/bkt/%s", key);
+		const char *echo = s3i_headers_get(&resp.headers, "x-echo-target");
+		if (rc || !echo || strcmp(echo, want)) {
+			w->failures++;
+			snprintf(w->msg, sizeof(w->msg), "%s: rc %d %.150s", key, rc, err.message);
+		}
+		s3i_http_response_free(&resp);
+	}
+	return NULL;
+}
+
+static void t_threads_share_client(void **state)
+{
+	(void)state;
+	client_up_with(3, 10, 0, NULL);
+	srv.fail_first_per_target = 1;
+	pthread_t th[6];
+	worker w[6];
+	for (int i = 0; i < 6; i++) {
+		memset(&w[i], 0, sizeof(w[i]));
+		w[i].id = i;
+		assert_int_equal(pthread_create(&th[i], NULL, worker_main, &w[i]), 0);
+	}
+	for (int i = 0; i < 6; i++) {
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+		if (w[i].failures)
+			fail_msg("thread %d: %d failures, last %s", i, w[i].failures, w[i].msg);
+	}
+	assert_int_equal(nreqs(), 6 * 10 * 2);
+	client_down();
+}
+
 static int group_setup(void **state)
 {
 	(void)state;
@@ -1211,6 +1333,8 @@ int main(void)
 		S3I_TEST(t_sink_not_polluted_by_errors),
 		S3I_TEST(t_retry_quota),
 		S3I_TEST(t_client_oom),
+		S3I_TEST(t_batch_retries),
+		S3I_TEST(t_threads_share_client),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
