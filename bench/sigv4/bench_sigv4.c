@@ -1,0 +1,184 @@
+/*
+ * SigV4 signing throughput on one core, for the two requests docs/performance.md tracks:
+ *   s3-get       GET of an object (virtual-hosted bucket, us-east-1), UNSIGNED-PAYLOAD
+ *   ddb-putitem  DynamoDB PutItem POST with a 1 KiB JSON body; the body's SHA-256 is computed
+ *                for every signature, as botocore's SigV4Auth.add_auth does
+ * Every request is a new one, as in real traffic: the object key and the item change each time
+ * (img_000001.jpg, img_000002.jpg...; user#000001...), so nothing can be reused from signing
+ * an identical request. A request is built, signed and freed one at a time (as a client does,
+ * so the allocator behaves as it would there) and only the signing is timed: what a client pays
+ * per request, i.e. hashing the body, signing, adding X-Amz-Date and Authorization to the
+ * headers. The clock's own cost, measured at start, is subtracted from each sample. The
+ * "-resign" rows sign one request again and again (what a retry costs).
+ *
+ * Output: one tab-separated line per scenario:
+ *   name  signatures  seconds  signatures_per_s  us_per_signature
+ * Usage: bench_sigv4 [seconds per scenario, default 2] [scenario name, default all]
+ *        bench_sigv4 --print-auth EPOCH   (request 0 of each scenario signed at that time: run.sh
+ *                                          checks botocore_sigv4.py signs the same requests)
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "aws/headers.h"
+#include "aws/sigv4.h"
+
+#define BODY_LEN 1024
+
+static const s3i_sigv4_creds creds = {
+	"AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", NULL
+};
+
+typedef struct request {
+	s3i_headers headers;
+	char path[64];
+	char body[BODY_LEN + 1];
+	int ddb;
+	int64_t time_s;               /* 0: now */
+} request;
+
+/* Request number i of a scenario; botocore_sigv4.py builds the same ones. */
+static int build(request *r, int ddb, long i)
+{
+	s3i_headers_init(&r->headers, NULL);
+	r->ddb = ddb;
+	if (!ddb) {
+		snprintf(r->path, sizeof(r->path), "/photos/2024/01/img_%06ld.jpg", i % 1000000);
+		return s3i_headers_add(&r->headers, "Host", "examplebucket.s3.us-east-1.amazonaws.com");
+	}
+	/* a PutItem body of exactly BODY_LEN bytes */
+	int h = snprintf(r->body, sizeof(r->body), "{\"TableName\":\"bench\",\"Item\":{\"pk\":{\"S\":"
+		"\"user#%06ld\"},\"data\":{\"S\":\"", i % 1000000);
+	const char *tail = "\"}}}";
+	size_t t = strlen(tail);
+	memset(r->body + h, 'x', BODY_LEN - (size_t)h - t);
+	memcpy(r->body + BODY_LEN - t, tail, t + 1);
+	return s3i_headers_add(&r->headers, "Host", "dynamodb.us-east-1.amazonaws.com") ||
+		s3i_headers_add(&r->headers, "Content-Type", "application/x-amz-json-1.0") ||
+		s3i_headers_add(&r->headers, "X-Amz-Target", "DynamoDB_20120810.PutItem");
+}
+
+/* What a client does per request: hash the body (DynamoDB), then sign. */
+static int sign_one(s3i_signer *s, request *r)
+{
+	char hash[S3I_SHA256_HEX_LEN + 1];
+	s3i_sigv4_request req = {
+		.method = "GET", .path = r->path, .query = NULL, .headers = &r->headers,
+		.payload_hash = S3I_UNSIGNED_PAYLOAD, .region = "us-east-1", .service = "s3",
+		.time_s = r->time_s ? r->time_s : (int64_t)time(NULL), .flags = S3I_SIGV4_S3_PATH,
+	};
+	if (r->ddb) {
+		if (s3i_sha256_hex(r->body, BODY_LEN, hash))
+			return -1;
+		req.method = "POST";
+		req.path = "/";
+		req.payload_hash = hash;
+		req.service = "dynamodb";
+		req.flags = 0;
+	}
+	return s3i_sigv4_sign(s, &req, &creds, NULL, NULL, NULL);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* What one clock reading costs, as seen by a sample (the mean of back-to-back pairs). */
+static double clock_cost(void)
+{
+	double sum = 0;
+	for (int i = 0; i < 100000; i++) {
+		double t0 = now_s();
+		sum += now_s() - t0;
+	}
+	return sum / 100000;
+}
+
+typedef struct scenario {
+	const char *name;
+	int ddb;
+	int resign;
+} scenario;
+
+static const scenario scenarios[] = {
+	{ "s3-get", 0, 0 }, { "ddb-putitem", 1, 0 },
+	{ "s3-get-resign", 0, 1 }, { "ddb-putitem-resign", 1, 1 },
+};
+
+/* Signs until `seconds` of signing time have accumulated (after a warm-up). */
+static int run(const scenario *sc, double seconds, double clock)
+{
+	static request r;
+	s3i_signer *s = NULL;
+	if (s3i_signer_new(&s, NULL) || (sc->resign && build(&r, sc->ddb, 0)))
+		return -1;
+	double spent = 0;
+	long done = 0;
+	int rc = 0;
+	for (long i = 0; !rc && spent < seconds; i++) {
+		if (!sc->resign && (rc = build(&r, sc->ddb, i)))
+			break;
+		double t0 = now_s();
+		rc = sign_one(s, &r);
+		double dt = now_s() - t0 - clock;
+		if (!sc->resign)
+			s3i_headers_free(&r.headers);
+		if (i >= 1000) {               /* the first ones warm caches and the signer */
+			spent += dt;
+			done++;
+		}
+	}
+	if (sc->resign)
+		s3i_headers_free(&r.headers);
+	s3i_signer_free(s);
+	if (rc) {
+		fprintf(stderr, "%s: signing failed (%d)\n", sc->name, rc);
+		return -1;
+	}
+	printf("%s\t%ld\t%.3f\t%.0f\t%.3f\n", sc->name, done, spent, done / spent,
+		spent / done * 1e6);
+	fflush(stdout);
+	return 0;
+}
+
+static int print_auth(int64_t epoch)
+{
+	for (int ddb = 0; ddb < 2; ddb++) {
+		static request r;
+		s3i_signer *s = NULL;
+		if (s3i_signer_new(&s, NULL) || build(&r, ddb, 0))
+			return 1;
+		r.time_s = epoch;
+		int rc = sign_one(s, &r);
+		if (!rc)
+			printf("%s\t%s\n", scenarios[ddb].name, s3i_headers_get(&r.headers, "Authorization"));
+		s3i_headers_free(&r.headers);
+		s3i_signer_free(s);
+		if (rc)
+			return 1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 3 && !strcmp(argv[1], "--print-auth"))
+		return print_auth(strtoll(argv[2], NULL, 10));
+	double seconds = argc > 1 ? atof(argv[1]) : 2.0;
+	if (seconds <= 0) {
+		fprintf(stderr, "usage: %s [seconds per scenario] [scenario]\n"
+			"       %s --print-auth EPOCH\n", argv[0], argv[0]);
+		return 2;
+	}
+	double clock = clock_cost();
+	for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
+		if ((argc < 3 || !strcmp(argv[2], scenarios[i].name)) && run(&scenarios[i], seconds, clock))
+			return 1;
+	return 0;
+}
