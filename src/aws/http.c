@@ -583,6 +583,10 @@ static int xfer_setup(xfer *x, s3i_http *h, const s3i_http_request *q, s3i_http_
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
 #endif
 	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+	/* The URL path is already percent-encoded and signed exactly as it is:
+	 * S3 keys may hold "." and ".." segments (S3 never normalises paths), so
+	 * libcurl must not squash them or the signature and the key both change. */
+	curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L);
 	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, h->connect_timeout_ms);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(q->timeout_ms > 0 ? q->timeout_ms : 0));
