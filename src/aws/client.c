@@ -58,7 +58,7 @@ const char *s3i_client_region(const s3i_client *c) { return c->region; }
 const s3i_allocator *s3i_client_alloc(const s3i_client *c) { return c->alloc; }
 const s3i_logger *s3i_client_logger(const s3i_client *c) { return c->logger; }
 
-static void sleep_ms(const s3i_client *c, int64_t ms)
+void s3i_client_sleep_ms(const s3i_client *c, int64_t ms)
 {
 	if (ms <= 0)
 		return;
@@ -591,7 +591,7 @@ int s3i_client_call(s3i_client *c, const s3i_call *call, s3i_http_response *resp
 		if (op_evaluate(&o, &rc, &delay) == OP_DONE)
 			break;
 		rc = S3I_OK;
-		sleep_ms(c, delay);
+		s3i_client_sleep_ms(c, delay);
 	}
 	op_free(&o);
 	return rc;
@@ -755,7 +755,7 @@ int s3i_client_batch_run(s3i_client_batch *b, s3i_errinfo *err)
 		if (next_due >= 0 && next_due - now < wait)
 			wait = next_due - now > 0 ? next_due - now : 0;
 		if (!b->in_flight) { /* only backoffs pending */
-			sleep_ms(b->c, wait);
+			s3i_client_sleep_ms(b->c, wait);
 			continue;
 		}
 		int rc = s3i_http_batch_run(b->http, wait);

@@ -229,13 +229,10 @@ static int take_item(const s3i_allocator *a, s3i_json doc, const char *member, c
 
 /* ------------------------------------------------------------------ sleeping and jitter */
 
-static void sleep_ms(int64_t ms)
+/* Through the client, so a context's clock hook (s3i_io_hooks.sleep_ms) sees every wait. */
+static void sleep_ms(const s3i_svc *svc, int64_t ms)
 {
-	if (ms <= 0)
-		return;
-	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
-	while (nanosleep(&ts, &ts) != 0)
-		;
+	s3i_client_sleep_ms(svc->client, ms);
 }
 
 static double jitter(void)
@@ -486,7 +483,7 @@ static int wait_table(const s3i_svc *svc, const char *table, int64_t timeout_ms,
 				"%s after %lld ms (%s)", res, last, (long long)elapsed, op);
 		}
 		int64_t nap = interval < timeout_ms - elapsed ? interval : timeout_ms - elapsed;
-		sleep_ms(nap);
+		sleep_ms(svc, nap);
 		waited += nap;
 		if (interval < 5000)
 			interval = interval * 2 > 5000 ? 5000 : interval * 2;
@@ -1041,7 +1038,7 @@ static int batch_chunk(const s3i_svc *svc, const s3i_ddb_write_request *reqs, si
 			ceiling *= 2;
 		if (ceiling > cap)
 			ceiling = cap;
-		sleep_ms((int64_t)(jitter() * (double)ceiling));
+		sleep_ms(svc, (int64_t)(jitter() * (double)ceiling));
 	}
 	s3i_http_response_free(&resp);
 	s3i_buf_dispose(&body);
