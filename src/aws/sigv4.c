@@ -262,6 +262,7 @@ enum { SP_AUTH, SP_DATE, SP_TOKEN, SP_CSHA, SP_N };   /* headers the signer sets
 static const char *const sp_name[SP_N] = {
 	"Authorization", "X-Amz-Date", "X-Amz-Security-Token", "x-amz-content-sha256"
 };
+static const size_t sp_len[SP_N] = { 13, 10, 20, 20 };
 
 typedef struct job {
 	const s3i_sigv4_request *req;
@@ -485,7 +486,7 @@ static int scan_headers(s3i_signer *s, job *j)
 	int dup = 0;
 	for (size_t i = 0; i < h->count; i++) {
 		const char *name = h->items[i].name;
-		size_t nlen = strlen(name);
+		size_t nlen = h->items[i].nlen;
 		enum hkind k = classify(name, nlen);
 		int slot = special_slot(j, k);
 		j->host_seen |= k == HK_HOST;
@@ -493,8 +494,7 @@ static int scan_headers(s3i_signer *s, job *j)
 			j->sp_idx[slot] = i;
 			dup |= ++j->sp_count[slot] > 1;
 		} else if (k != HK_UNSIGNED && k != HK_AUTH && !(k == HK_TOKEN && j->token)) {
-			const char *v = h->items[i].value ? h->items[i].value : "";
-			s->refs[j->nrefs++] = (hdr_ref){ name, v, nlen, strlen(v), 0 };
+			s->refs[j->nrefs++] = (hdr_ref){ name, h->items[i].value, nlen, h->items[i].vlen, 0 };
 			j->names_len += nlen;
 		}
 	}
@@ -520,20 +520,9 @@ static int collect_headers(s3i_signer *s, job *j)
  * is overwritten in place when the length matches, so a steady state allocates nothing. */
 static int header_put(s3i_headers *h, const job *j, int slot, const char *value, size_t vlen)
 {
-	const char *name = sp_name[slot];
 	if (!j->sp_count[slot])
-		return s3i_headers_addn(h, name, strlen(name), value, vlen);
-	s3i_header *it = &h->items[j->sp_idx[slot]];
-	if (it->value && strlen(it->value) == vlen) {
-		memcpy(it->value, value, vlen);
-		return S3I_OK;
-	}
-	char *v = s3i_strndup(h->alloc, value, vlen);
-	if (!v)
-		return S3I_ENOMEM;
-	s3i_free_secret(h->alloc, it->value);
-	it->value = v;
-	return S3I_OK;
+		return s3i_headers_addn(h, sp_name[slot], sp_len[slot], value, vlen);
+	return s3i_headers_set_value(h, j->sp_idx[slot], value, vlen);
 }
 
 /* Before signing: the date, the token and the content hash, and their canonical entries. */

@@ -179,8 +179,8 @@ static void unfold(s3i_headers *h, const char *text, size_t len)
 	s3i_buf b;
 	s3i_buf_init(&b, h->alloc);
 	assert_int_equal(s3i_buf_printf(&b, "%s %.*s", last->value, (int)tl, t), 0);
-	s3i_free(h->alloc, last->value);
-	last->value = s3i_buf_detach(&b);
+	assert_int_equal(s3i_headers_set_value(h, h->count - 1, b.ptr, b.size), 0);
+	s3i_buf_dispose(&b);
 }
 
 static void parse_request(const char *text, http_req *r)
