@@ -22,10 +22,141 @@ typedef struct s3i_s3_object_info {
 	int64_t last_modified_ms;   /**< milliseconds since the epoch, UTC */
 	const char *etag;           /**< without quotes */
 	const char *storage_class;  /**< "STANDARD", ... */
+	const char *owner_id;       /**< canonical user id; "" unless the listing returned one
+	                                 (s3i_s3_list_options.fetch_owner) */
+	const char *owner_name;     /**< owner DisplayName; "" when absent */
 } s3i_s3_object_info;
 
 /** Listing callback: return 0 to go on, non-zero to stop (the call then returns S3I_EUSER). */
 typedef int (*s3i_s3_object_fn)(void *payload, const s3i_s3_object_info *obj);
+
+/**
+ * One entry of a version listing: an object version or a delete marker. Strings are valid
+ * during the callback only and never NULL.  @since 0.1
+ */
+typedef struct s3i_s3_version_info {
+	uint32_t struct_size;
+	const char *key;            /**< decoded UTF-8 key */
+	const char *version_id;     /**< "null" for what was written before versioning was enabled */
+	int32_t is_latest;          /**< 1 for the current version (or delete marker) of the key */
+	int32_t is_delete_marker;   /**< 1: a delete marker (size 0, etag and storage_class "") */
+	int64_t size;               /**< bytes */
+	int64_t last_modified_ms;   /**< milliseconds since the epoch, UTC */
+	const char *etag;           /**< without quotes */
+	const char *storage_class;
+	const char *owner_id;       /**< "" when absent */
+	const char *owner_name;     /**< "" when absent */
+} s3i_s3_version_info;
+
+/** Version listing callback: return 0 to go on, non-zero to stop (S3I_EUSER). @since 0.1 */
+typedef int (*s3i_s3_version_fn)(void *payload, const s3i_s3_version_info *version);
+
+/** Common prefix callback (a "folder" under the delimiter, decoded): return 0 to go on,
+ * non-zero to stop (S3I_EUSER). @since 0.1 */
+typedef int (*s3i_s3_prefix_fn)(void *payload, const char *prefix);
+
+/**
+ * Listing options. Zero (or NULL) fields mean S3's defaults; initialise with
+ * S3I_S3_LIST_OPTIONS_INIT. Fields are only ever appended.  @since 0.1
+ */
+typedef struct s3i_s3_list_options {
+	uint32_t struct_size;
+	const char *prefix;              /**< only keys starting with this */
+	const char *delimiter;           /**< roll keys up to common prefixes at this string */
+	const char *start_after;         /**< ListObjectsV2: begin after this key */
+	int32_t max_keys;                /**< entries per page (1..1000); 0: 1000 */
+	int32_t fetch_owner;             /**< ListObjectsV2: 1 asks for each object's owner */
+	const char *continuation_token;  /**< ListObjectsV2: resume a listing from this token */
+	const char *key_marker;          /**< ListObjectVersions: resume after this key ... */
+	const char *version_id_marker;   /**< ... and this version of it */
+	s3i_s3_prefix_fn prefix_fn;      /**< called per common prefix; NULL: not reported */
+} s3i_s3_list_options;
+
+#define S3I_S3_LIST_OPTIONS_INIT { sizeof(s3i_s3_list_options), NULL, NULL, NULL, 0, 0, NULL, \
+	NULL, NULL, NULL }
+
+/** Identifies one object (version) to delete. @since 0.1 */
+typedef struct s3i_s3_object_id {
+	const char *key;
+	const char *version_id;     /**< NULL: the current version (a delete marker on versioned buckets) */
+} s3i_s3_object_id;
+
+/** A key DeleteObjects did not delete. Strings valid during the callback, never NULL. @since 0.1 */
+typedef struct s3i_s3_delete_error {
+	uint32_t struct_size;
+	const char *key;
+	const char *version_id;     /**< "" when none was given */
+	const char *code;           /**< AWS error code, e.g. "AccessDenied" */
+	const char *message;
+} s3i_s3_delete_error;
+
+/** Per-key DeleteObjects failure: return 0 to go on, non-zero to stop (S3I_EUSER). @since 0.1 */
+typedef int (*s3i_s3_delete_error_fn)(void *payload, const s3i_s3_delete_error *error);
+
+/** Body source: fill up to `cap` bytes and set *out_len (0 at the end); return 0 or a
+ * negative s3i_status to stop. @since 0.1 */
+typedef int (*s3i_s3_read_fn)(void *payload, char *buf, size_t cap, size_t *out_len);
+/** Body sink: take `len` bytes; return 0 or a negative s3i_status to stop. @since 0.1 */
+typedef int (*s3i_s3_write_fn)(void *payload, const char *data, size_t len);
+/** Restart a source from its beginning, or empty a sink, before a retry. @since 0.1 */
+typedef int (*s3i_s3_reset_fn)(void *payload);
+
+/**
+ * What the library learnt about an object from a download, upload or copy. The caller sets
+ * struct_size (S3I_S3_OBJECT_META_INIT); the library fills the fields that fit.  @since 0.1
+ */
+typedef struct s3i_s3_object_meta {
+	uint32_t struct_size;
+	int64_t content_length;     /**< bytes of this transfer's body (a range: its length) */
+	int64_t object_size;        /**< size of the whole object; -1 when unknown */
+	int64_t range_start;        /**< first byte of a ranged download; 0 otherwise */
+	int64_t last_modified_ms;   /**< 0 when unknown */
+	int32_t partial;            /**< 1 when S3 answered 206 Partial Content */
+	int32_t parts;              /**< uploads and copies: parts used; 0 for a single request */
+	char etag[128];             /**< without quotes; "" when unknown */
+	char version_id[128];       /**< "" when the bucket is not versioned */
+	char content_type[256];
+} s3i_s3_object_meta;
+
+#define S3I_S3_OBJECT_META_INIT { sizeof(s3i_s3_object_meta), 0, 0, 0, 0, 0, 0, { 0 }, { 0 }, { 0 } }
+
+/**
+ * Download options. All zero: the whole current version. Initialise with
+ * S3I_S3_GET_OPTIONS_INIT. Fields are only ever appended.  @since 0.1
+ */
+typedef struct s3i_s3_get_options {
+	uint32_t struct_size;
+	int64_t range_start;        /**< first byte (Range: bytes=range_start-...) */
+	int64_t range_length;       /**< bytes from range_start; 0: to the end of the object */
+	const char *if_match;       /**< ETag the object must have (If-Match), quoted or not */
+	const char *version_id;     /**< NULL: the current version */
+} s3i_s3_get_options;
+
+#define S3I_S3_GET_OPTIONS_INIT { sizeof(s3i_s3_get_options), 0, 0, NULL, NULL }
+
+/**
+ * Upload and copy settings. Zero fields take the defaults below; initialise with
+ * S3I_S3_TRANSFER_OPTIONS_INIT. Part sizes grow on their own when an object would need more
+ * than S3's 10,000 parts. AWS requires parts (all but the last) of at least 5 MiB; smaller
+ * sizes are for S3-compatible test servers. Fields are only ever appended.  @since 0.1
+ */
+typedef struct s3i_s3_transfer_options {
+	uint32_t struct_size;
+	int64_t multipart_threshold;  /**< uploads larger than this go multipart; 0: 8 MiB */
+	int64_t part_size;            /**< upload part size; 0: 8 MiB */
+	int64_t copy_threshold;       /**< copies larger than this use UploadPartCopy; 0: 5 GiB
+	                                   (CopyObject's limit) */
+	int64_t copy_part_size;       /**< 0: 512 MiB */
+	int32_t max_concurrency;      /**< parts in flight at once; 0: 10 */
+	const char *content_type;     /**< uploads; NULL: application/octet-stream */
+	const char *source_version_id; /**< copies: the source version; NULL: the current one */
+	const char *source_if_match;  /**< copies: the ETag the source must have throughout */
+	int64_t source_size;          /**< copies: the source's size when known (saves a lookup);
+	                                   0: looked up when needed */
+} s3i_s3_transfer_options;
+
+#define S3I_S3_TRANSFER_OPTIONS_INIT { sizeof(s3i_s3_transfer_options), 0, 0, 0, 0, 0, NULL, \
+	NULL, NULL, 0 }
 
 /**
  * Create a bucket in `region` (NULL: the context's region). An existing bucket of yours is
@@ -42,8 +173,9 @@ S3I_API int s3i_s3_delete_bucket(s3i_ctx *ctx, const char *bucket);
 S3I_API int s3i_s3_put_object(s3i_ctx *ctx, const char *bucket, const char *key,
 	const void *data, size_t len);
 
-/** Upload a local file, streamed (never held in memory whole). @return S3I_EIO for local
- * file errors. @since 0.1 */
+/** Upload a local file, streamed (never held in memory whole); a file larger than 5 GiB
+ * (the limit of one PutObject) goes as a multipart upload with the default settings.
+ * @return S3I_EIO for local file errors. @since 0.1 */
 S3I_API int s3i_s3_put_object_file(s3i_ctx *ctx, const char *bucket, const char *key,
 	const char *path);
 
@@ -68,6 +200,80 @@ S3I_API int s3i_s3_delete_object(s3i_ctx *ctx, const char *bucket, const char *k
  */
 S3I_API int s3i_s3_list_objects(s3i_ctx *ctx, const char *bucket, const char *prefix,
 	s3i_s3_object_fn fn, void *payload);
+
+/**
+ * ListObjectsV2 with options (prefix, delimiter and common prefixes, start-after, page size,
+ * owners, resuming from a continuation token), page by page with encoding-type=url: keys and
+ * prefixes reach the callbacks decoded. Within a page, objects come before common prefixes.
+ * `opts` may be NULL. `fn` may be NULL when only prefixes are wanted (opts->prefix_fn).
+ * @return S3I_OK, S3I_ENOTFOUND (no such bucket), S3I_EUSER (a callback stopped), S3I_EPARSE
+ * (a page of an unexpected shape), or another status.  @since 0.1
+ */
+S3I_API int s3i_s3_list_objects_v2(s3i_ctx *ctx, const char *bucket,
+	const s3i_s3_list_options *opts, s3i_s3_object_fn fn, void *payload);
+
+/**
+ * ListObjectVersions: every version and delete marker under opts->prefix (opts may be NULL),
+ * in S3's order (key, then newest first), paged by key and version-id marker.
+ * @return as s3i_s3_list_objects_v2.  @since 0.1
+ */
+S3I_API int s3i_s3_list_object_versions(s3i_ctx *ctx, const char *bucket,
+	const s3i_s3_list_options *opts, s3i_s3_version_fn fn, void *payload);
+
+/**
+ * Download an object, or a byte range of it (opts), streamed to `sink`. `reset` (may be NULL)
+ * empties the sink before a retry starts the body again; without it a download that fails
+ * after some bytes arrived is not retried. `meta` (may be NULL) receives length, range, size,
+ * ETag and last-modified time.
+ * @return S3I_OK, S3I_ENOTFOUND (key or bucket), S3I_ECONFLICT (if_match did not match),
+ * S3I_EINVALID (a range beyond the end), or another status.  @since 0.1
+ */
+S3I_API int s3i_s3_get_object_to(s3i_ctx *ctx, const char *bucket, const char *key,
+	const s3i_s3_get_options *opts, s3i_s3_object_meta *meta, s3i_s3_write_fn sink,
+	s3i_s3_reset_fn reset, void *payload);
+
+/**
+ * Upload `length` bytes (-1: until the source ends) from `read`. Up to the multipart threshold
+ * one PutObject streams the source; above it the object goes up in parts read one after the
+ * other into memory (at most max_concurrency parts at once), uploaded in parallel, each with
+ * its own retries; when a part fails for good the upload is aborted, so nothing is left
+ * behind. `rewind` (may be NULL) lets a single PutObject be retried.
+ * @return S3I_OK, S3I_ENOTFOUND (bucket), S3I_EIO (the source failed or ended early), or
+ * another status.  @since 0.1
+ */
+S3I_API int s3i_s3_upload(s3i_ctx *ctx, const char *bucket, const char *key, int64_t length,
+	const s3i_s3_transfer_options *opts, s3i_s3_object_meta *meta, s3i_s3_read_fn read,
+	s3i_s3_reset_fn rewind, void *payload);
+
+/** s3i_s3_upload from a local file. @return S3I_EIO for local file errors. @since 0.1 */
+S3I_API int s3i_s3_upload_file(s3i_ctx *ctx, const char *bucket, const char *key,
+	const char *path, const s3i_s3_transfer_options *opts, s3i_s3_object_meta *meta);
+
+/**
+ * Server-side copy with metadata directive COPY: CopyObject up to the copy threshold,
+ * multipart UploadPartCopy (parts in parallel, each with its own retries, aborted on failure)
+ * above it; then content type, encoding, disposition, language, cache control, expiry and
+ * user metadata are carried over from the source as CopyObject would. meta->etag is the new
+ * object's ETag. S3 answers 200 with an embedded error for these calls now and then; those are
+ * retried too.
+ * @return S3I_OK, S3I_ENOTFOUND (naming the source or the destination), S3I_ECONFLICT
+ * (source_if_match), or another status.  @since 0.1
+ */
+S3I_API int s3i_s3_copy_object(s3i_ctx *ctx, const char *src_bucket, const char *src_key,
+	const char *dst_bucket, const char *dst_key, const s3i_s3_transfer_options *opts,
+	s3i_s3_object_meta *meta);
+
+/**
+ * Delete objects in DeleteObjects batches of 1000 (Quiet mode, Content-MD5 as S3 requires).
+ * A key S3 could not delete is reported to `on_error` (may be NULL) with its code and message;
+ * the call then fails after every batch was sent, with the status of the first such error
+ * and a message naming it and how many failed. Missing keys count as deleted, as on S3.
+ * @return S3I_OK when every object was deleted, S3I_ENOTFOUND (bucket), S3I_EUSER (on_error
+ * stopped), or another status.  @since 0.1
+ */
+S3I_API int s3i_s3_delete_objects(s3i_ctx *ctx, const char *bucket,
+	const s3i_s3_object_id *objects, size_t count, s3i_s3_delete_error_fn on_error,
+	void *payload);
 
 S3I_END_DECLS
 
