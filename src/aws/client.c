@@ -231,10 +231,12 @@ static int prepare(s3i_client *c, const s3i_call *call, const char *region, prep
 		c->profile, err);
 	if (rc)
 		return rc;
-	snprintf(p->sign_region, sizeof(p->sign_region), "%s",
-		svc->global_region && !ep.is_custom ? svc->global_region : region);
-	if (svc->global_region && ep.is_custom)
-		snprintf(p->sign_region, sizeof(p->sign_region), "%s", svc->global_region);
+	/* A global service signs in its partition's region (IAM: us-east-1, cn-north-1,
+	 * us-gov-west-1), also behind a custom endpoint; svc->global_region covers services the
+	 * endpoint table does not know. */
+	const char *sign_region = ep.signing_region[0] ? ep.signing_region
+		: svc->global_region ? svc->global_region : region;
+	snprintf(p->sign_region, sizeof(p->sign_region), "%s", sign_region);
 
 	if (svc->protocol == S3I_PROTO_REST_XML) {
 		if ((rc = s3i_s3_url(&ep, call->bucket, call->key, call->force_path_style, &p->url,

@@ -31,7 +31,9 @@ typedef struct s3i_service {
 	s3i_protocol protocol;
 	const char *target_prefix; /* JSON: X-Amz-Target = prefix "." operation */
 	const char *api_version;   /* query: Version= */
-	const char *global_region; /* sign in this region whatever the call's (iam, organizations) */
+	const char *global_region; /* a global service the endpoint table does not know: sign in
+	                              this region whatever the call's (IAM and Organizations sign
+	                              in their partition's region by themselves) */
 } s3i_service;
 
 typedef struct s3i_client s3i_client;

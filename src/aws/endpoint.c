@@ -119,15 +119,44 @@ static const char *configured_url(const char *endpoint_id, const s3i_profile_set
 	return NULL;
 }
 
-static const char *dns_suffix(const char *region)
+/* The partitions (botocore's endpoints.json) by region prefix: DNS suffix, and the endpoint
+ * and credential-scope region of the global services in each. */
+typedef struct partition {
+	const char *region_prefix;     /* "" matches every region: the aws partition, last */
+	const char *dns_suffix;
+	const char *iam_host;          /* IAM's one endpoint in the partition */
+	const char *iam_region;        /* ... and the region it signs in */
+	const char *org_region;        /* Organizations: organizations.<org_region>.<suffix> */
+} partition;
+
+static const partition partitions[] = {
+	{ "cn-", "amazonaws.com.cn", "iam.cn-north-1.amazonaws.com.cn", "cn-north-1", "cn-northwest-1" },
+	{ "us-gov-", "amazonaws.com", "iam.us-gov.amazonaws.com", "us-gov-west-1", "us-gov-west-1" },
+	{ "us-iso-", "c2s.ic.gov", "iam.us-iso-east-1.c2s.ic.gov", "us-iso-east-1", "us-iso-east-1" },
+	{ "us-isob-", "sc2s.sgov.gov", "iam.us-isob-east-1.sc2s.sgov.gov", "us-isob-east-1",
+		"us-isob-east-1" },
+	{ "us-isof-", "csp.hci.ic.gov", "iam.us-isof-south-1.csp.hci.ic.gov", "us-isof-south-1",
+		"us-isof-south-1" },
+	{ "eu-isoe-", "cloud.adc-e.uk", NULL, NULL, "eu-isoe-west-1" },
+	{ "", "amazonaws.com", "iam.amazonaws.com", "us-east-1", "us-east-1" },
+};
+
+static const partition *partition_of(const char *region)
 {
-	if (!strncmp(region, "cn-", 3))
-		return "amazonaws.com.cn";
-	if (!strncmp(region, "us-iso-", 7))
-		return "c2s.ic.gov";
-	if (!strncmp(region, "us-isob-", 8))
-		return "sc2s.sgov.gov";
-	return "amazonaws.com";
+	size_t i = 0;
+	while (strncmp(region, partitions[i].region_prefix, strlen(partitions[i].region_prefix)))
+		i++;
+	return &partitions[i];
+}
+
+const char *s3i_endpoint_global_region(const char *service_id, const char *region)
+{
+	const partition *p = partition_of(region ? region : "");
+	if (!strcmp(service_id, "iam"))
+		return p->iam_region ? p->iam_region : partitions[0].iam_region;
+	if (!strcmp(service_id, "organizations"))
+		return p->org_region;
+	return NULL;
 }
 
 int s3i_endpoint_resolve(s3i_endpoint *out, const char *service_id, const char *region,
@@ -138,30 +167,27 @@ int s3i_endpoint_resolve(s3i_endpoint *out, const char *service_id, const char *
 	char source[256] = "the endpoint_url option";
 	const char *url = explicit_url && *explicit_url ? explicit_url
 		: configured_url(service_id, profiles, profile, source, sizeof(source));
+	const char *global = region && s3i_region_is_valid(region)
+		? s3i_endpoint_global_region(service_id, region) : NULL;
 	if (url) {
 		out->is_custom = 1;
+		if (global)
+			snprintf(out->signing_region, sizeof(out->signing_region), "%s", global);
 		return parse_url(out, url, source, err);
 	}
 	if (!region || !s3i_region_is_valid(region))
 		return s3i_err(err, S3I_EINVALID, "region", "region '%s' is not a valid AWS region",
 			region ? region : "(none)");
+	const partition *p = partition_of(region);
 	char buf[512];
-	int cn = !strncmp(region, "cn-", 3), gov = !strncmp(region, "us-gov-", 7);
-	/* global services: one endpoint per partition (botocore's endpoints.json) */
-	if (!strcmp(service_id, "iam") && cn)
-		snprintf(buf, sizeof(buf), "https://iam.cn-north-1.%s", dns_suffix(region));
-	else if (!strcmp(service_id, "iam") && gov)
-		snprintf(buf, sizeof(buf), "https://iam.us-gov.%s", dns_suffix(region));
-	else if (!strcmp(service_id, "iam"))
-		snprintf(buf, sizeof(buf), "https://iam.%s", dns_suffix(region));
-	else if (!strcmp(service_id, "organizations") && cn)
-		snprintf(buf, sizeof(buf), "https://organizations.cn-northwest-1.%s", dns_suffix(region));
-	else if (!strcmp(service_id, "organizations") && gov)
-		snprintf(buf, sizeof(buf), "https://organizations.us-gov-west-1.%s", dns_suffix(region));
+	if (!strcmp(service_id, "iam") && p->iam_host)
+		snprintf(buf, sizeof(buf), "https://%s", p->iam_host);
 	else if (!strcmp(service_id, "organizations"))
-		snprintf(buf, sizeof(buf), "https://organizations.us-east-1.%s", dns_suffix(region));
+		snprintf(buf, sizeof(buf), "https://organizations.%s.%s", p->org_region, p->dns_suffix);
 	else
-		snprintf(buf, sizeof(buf), "https://%s.%s.%s", service_id, region, dns_suffix(region));
+		snprintf(buf, sizeof(buf), "https://%s.%s.%s", service_id, region, p->dns_suffix);
+	if (global)
+		snprintf(out->signing_region, sizeof(out->signing_region), "%s", global);
 	return parse_url(out, buf, "standard endpoint", err);
 }
 

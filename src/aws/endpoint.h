@@ -21,6 +21,7 @@ typedef struct s3i_endpoint {
 	char host[256];      /* host[:port] as it goes in the Host header */
 	int is_custom;       /* an override was used */
 	int is_https;
+	char signing_region[32];  /* global services: the region to sign in; "" for the call's */
 } s3i_endpoint;
 
 /* service_id: "s3", "sts", "dynamodb", "sqs", "sns", "cloudformation", "athena", "email"
@@ -29,6 +30,12 @@ typedef struct s3i_endpoint {
 int s3i_endpoint_resolve(s3i_endpoint *out, const char *service_id, const char *region,
 	const char *explicit_url, const s3i_profile_set *profiles, const char *profile,
 	s3i_errinfo *err);
+
+/* Global services (IAM, Organizations) have one endpoint per partition and sign in that
+ * partition's region (botocore's credentialScope): IAM in us-east-1 (aws), cn-north-1
+ * (aws-cn), us-gov-west-1 (aws-us-gov); Organizations in us-east-1, cn-northwest-1,
+ * us-gov-west-1. NULL for a regional service. */
+const char *s3i_endpoint_global_region(const char *service_id, const char *region);
 
 /* Region in effect: explicit, AWS_REGION, AWS_DEFAULT_REGION, profile `region`; NULL if none. */
 const char *s3i_region_resolve(const char *explicit_region, const s3i_profile_set *profiles,

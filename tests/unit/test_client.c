@@ -850,6 +850,47 @@ static void t_region_redirect(void **state)
 	client_down();
 }
 
+/* IAM and Organizations sign in their partition's region whatever the call's region; the
+ * service's own global_region is only a fallback. Regional services sign in the call's. */
+static void t_global_service_signing_region(void **state)
+{
+	(void)state;
+	static const s3i_service svc_iam = { "iam", "iam", S3I_PROTO_QUERY, NULL, "2010-05-08", "us-east-1" };
+	static const s3i_service svc_org = { "organizations", "organizations", S3I_PROTO_JSON_11,
+		"AWSOrganizationsV20161128", NULL, "us-east-1" };
+	static const s3i_service svc_route53 = { "route53", "route53", S3I_PROTO_REST_XML, NULL,
+		"2013-04-01", "us-east-1" };
+	static const struct { const s3i_service *svc; const char *op, *region, *scope; } cases[] = {
+		{ &svc_iam, "ListUsers", "eu-west-1", "/us-east-1/iam/aws4_request" },
+		{ &svc_iam, "ListUsers", "cn-northwest-1", "/cn-north-1/iam/aws4_request" },
+		{ &svc_iam, "ListUsers", "us-gov-east-1", "/us-gov-west-1/iam/aws4_request" },
+		{ &svc_org, "ListAccounts", "ap-southeast-2", "/us-east-1/organizations/aws4_request" },
+		{ &svc_org, "ListAccounts", "cn-north-1", "/cn-northwest-1/organizations/aws4_request" },
+		{ &svc_org, "ListAccounts", "us-gov-east-1", "/us-gov-west-1/organizations/aws4_request" },
+		{ &svc_route53, "ListHostedZones", "eu-west-1", "/us-east-1/route53/aws4_request" },
+		{ &svc_sts, "GetCallerIdentity", "cn-north-1", "/cn-north-1/sts/aws4_request" },
+		{ &svc_ddb, "ListTables", "us-gov-west-1", "/us-gov-west-1/dynamodb/aws4_request" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		client_up(1);
+		script(S3I_LB_RESPOND, 200, "Content-Type: text/xml\r\n", "<ok/>");
+		s3i_call c;
+		memset(&c, 0, sizeof(c));
+		c.svc = cases[i].svc;
+		c.operation = cases[i].op;
+		c.region = cases[i].region;
+		s3i_errinfo err;
+		int rc = call(&c, &err);
+		if (rc)
+			fail_msg("%s in %s: %d %s", cases[i].op, cases[i].region, rc, err.message);
+		assert_int_equal(nreqs(), 1);
+		if (!strstr(auth_scope(0), cases[i].scope))
+			fail_msg("%s %s in %s signed with %s, want ...%s", cases[i].svc->endpoint_id,
+				cases[i].op, cases[i].region, auth_scope(0), cases[i].scope);
+		client_down();
+	}
+}
+
 /* ------------------------------------------------------------------ protocols */
 
 static void t_query_protocol(void **state)
@@ -1332,6 +1373,7 @@ int main(void)
 		S3I_TEST(t_streamed_body_rewind),
 		S3I_TEST(t_sink_not_polluted_by_errors),
 		S3I_TEST(t_retry_quota),
+		S3I_TEST(t_global_service_signing_region),
 		S3I_TEST(t_client_oom),
 		S3I_TEST(t_batch_retries),
 		S3I_TEST(t_threads_share_client),

@@ -137,6 +137,45 @@ static void t_standard_endpoints(void **state)
 		"iam.us-gov.amazonaws.com", 0);
 }
 
+/* Global services sign in their partition's region (botocore's credentialScope), also
+ * behind a custom endpoint; regional services in the call's region. */
+static void t_global_signing_region(void **state)
+{
+	(void)state;
+	env_clean();
+	static const struct { const char *svc, *region, *base, *scope; } cases[] = {
+		{ "iam", "us-east-1", "https://iam.amazonaws.com", "us-east-1" },
+		{ "iam", "eu-west-3", "https://iam.amazonaws.com", "us-east-1" },
+		{ "iam", "cn-north-1", "https://iam.cn-north-1.amazonaws.com.cn", "cn-north-1" },
+		{ "iam", "cn-northwest-1", "https://iam.cn-north-1.amazonaws.com.cn", "cn-north-1" },
+		{ "iam", "us-gov-east-1", "https://iam.us-gov.amazonaws.com", "us-gov-west-1" },
+		{ "iam", "us-iso-west-1", "https://iam.us-iso-east-1.c2s.ic.gov", "us-iso-east-1" },
+		{ "iam", "us-isob-east-1", "https://iam.us-isob-east-1.sc2s.sgov.gov", "us-isob-east-1" },
+		{ "organizations", "ap-south-1", "https://organizations.us-east-1.amazonaws.com", "us-east-1" },
+		{ "organizations", "cn-north-1", "https://organizations.cn-northwest-1.amazonaws.com.cn",
+			"cn-northwest-1" },
+		{ "organizations", "us-gov-east-1", "https://organizations.us-gov-west-1.amazonaws.com",
+			"us-gov-west-1" },
+		{ "sts", "cn-north-1", "https://sts.cn-north-1.amazonaws.com.cn", "" },
+		{ "s3", "us-gov-west-1", "https://s3.us-gov-west-1.amazonaws.com", "" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const s3i_endpoint *e = resolve(cases[i].svc, cases[i].region, NULL, NULL, NULL);
+		if (strcmp(e->base, cases[i].base) || strcmp(e->signing_region, cases[i].scope))
+			fail_msg("%s in %s: %s signing in '%s', want %s in '%s'", cases[i].svc,
+				cases[i].region, e->base, e->signing_region, cases[i].base, cases[i].scope);
+		const char *g = s3i_endpoint_global_region(cases[i].svc, cases[i].region);
+		if (cases[i].scope[0])
+			assert_string_equal(g, cases[i].scope);
+		else
+			assert_null(g);
+		/* a custom endpoint keeps the partition's signing region */
+		e = resolve(cases[i].svc, cases[i].region, "http://127.0.0.1:5000", NULL, NULL);
+		assert_int_equal(e->is_custom, 1);
+		assert_string_equal(e->signing_region, cases[i].scope);
+	}
+}
+
 static void t_standard_needs_valid_region(void **state)
 {
 	(void)state;
@@ -588,6 +627,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		S3I_TEST(t_standard_endpoints),
+		S3I_TEST(t_global_signing_region),
 		S3I_TEST(t_standard_needs_valid_region),
 		S3I_TEST(t_env_endpoint_url),
 		S3I_TEST(t_env_service_endpoint_wins),
