@@ -60,12 +60,14 @@ const s3i_logger *s3i_client_logger(const s3i_client *c) { return c->logger; }
 
 void s3i_client_sleep_ms(const s3i_client *c, int64_t ms)
 {
-	if (ms <= 0)
-		return;
+	if (ms < 0)
+		ms = 0;
 	if (c->clock && c->clock->sleep_ms) {
-		c->clock->sleep_ms(c->clock->user, ms);
+		c->clock->sleep_ms(c->clock->user, ms);   /* zero too: every retry is seen */
 		return;
 	}
+	if (!ms)
+		return;
 	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
 	while (nanosleep(&ts, &ts) != 0)
 		;
@@ -483,14 +485,15 @@ static int op_begin_attempt(op *o)
 }
 
 /* Decide what an attempt's outcome means. Returns OP_DONE with *rc set, or OP_RETRY with
- * *delay_ms set (the streams have been restarted). */
+ * *delay_ms set (the streams have been restarted): the backoff of a retry (0 or more), or -1
+ * for a correction that is sent again at once (clock skew, refreshed credentials, region). */
 static int op_evaluate(op *o, int *rc, int64_t *delay_ms)
 {
 	s3i_client *c = o->c;
 	const s3i_call *call = o->call;
 	s3i_http_response *resp = o->resp;
 	s3i_errinfo *err = o->err;
-	*delay_ms = 0;
+	*delay_ms = -1;
 	if (!resp->error && resp->status >= 200 && resp->status < 300) {
 		s3i_log(c->logger, S3I_LOG_DEBUG, "%s %s %s %s -> %d in %lld ms (attempt %d)",
 			call->svc->endpoint_id, call->operation, o->region,
@@ -593,7 +596,8 @@ int s3i_client_call(s3i_client *c, const s3i_call *call, s3i_http_response *resp
 		if (op_evaluate(&o, &rc, &delay) == OP_DONE)
 			break;
 		rc = S3I_OK;
-		s3i_client_sleep_ms(c, delay);
+		if (delay >= 0)
+			s3i_client_sleep_ms(c, delay);
 	}
 	op_free(&o);
 	return rc;
@@ -722,7 +726,7 @@ static void on_http_done(void *user, s3i_http_response *resp)
 		finish(b, bo, rc);
 		return;
 	}
-	bo->due_ms = raw_now_ms(b->c) + delay;
+	bo->due_ms = raw_now_ms(b->c) + (delay > 0 ? delay : 0);
 	push_waiting(b, bo);
 }
 

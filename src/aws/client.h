@@ -100,7 +100,9 @@ int64_t s3i_client_now_ms(const s3i_client *c);        /* clock hook aware, skew
 int64_t s3i_client_clock_skew_ms(const s3i_client *c);
 /* Block the calling thread for `ms` milliseconds through the context's clock hook
  * (s3i_io_hooks.sleep_ms) when there is one, else the system's. Waiters and pollers use it
- * so tests with an injected clock run without real waiting. ms <= 0 returns at once. */
+ * so tests with an injected clock run without real waiting. Every call reaches the hook, a
+ * zero wait too (a full-jitter backoff can be 0 ms), so a test counts the retries exactly;
+ * without a hook ms <= 0 returns at once. */
 void s3i_client_sleep_ms(const s3i_client *c, int64_t ms);
 
 /* Many operations in flight over the shared connection pool, at most max_in_flight at once.

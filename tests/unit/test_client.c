@@ -364,7 +364,7 @@ static void t_503_then_200(void **state)
 	assert_int_equal(call(&c, &err), S3I_OK);
 	assert_string_equal(last_body, "ok");
 	assert_int_equal(nreqs(), 2);
-	assert_true(clk.nsleeps <= 1);             /* a zero delay is no sleep */
+	assert_int_equal(clk.nsleeps, 1);          /* every retry waits (0 ms too) through the hook */
 	assert_true(delay_before(1) >= 0 && delay_before(1) <= 1000);
 	/* each attempt carries its own signature */
 	assert_non_null(req_header(1, "Authorization"));
@@ -387,7 +387,7 @@ static void t_throttling_retried(void **state)
 	assert_int_equal(call(&c, &err), S3I_OK);
 	assert_string_equal(last_body, "{\"TableNames\":[]}");
 	assert_int_equal(nreqs(), 2);
-	assert_true(clk.nsleeps <= 1);
+	assert_int_equal(clk.nsleeps, 1);
 	client_down();
 
 	/* S3: 503 SlowDown */
@@ -408,7 +408,7 @@ static void t_throttling_retried(void **state)
 	c.operation = "ListTables";
 	assert_int_equal(call(&c, &err), S3I_ETHROTTLED);
 	assert_int_equal(nreqs(), 3);
-	assert_true(clk.nsleeps <= 2);
+	assert_int_equal(clk.nsleeps, 2);
 	assert_string_equal(err.pub.aws_code, "ThrottlingException");
 	assert_non_null(strstr(err.pub.message, "3 attempts"));
 	assert_true(s3i_status_is_retryable(err.pub.code));
@@ -426,7 +426,7 @@ static void t_max_attempts(void **state)
 	s3i_errinfo err;
 	assert_int_equal(call(&c, &err), S3I_ESERVICE);
 	assert_int_equal(nreqs(), 5);
-	assert_true(clk.nsleeps <= 4);
+	assert_int_equal(clk.nsleeps, 4);
 	assert_int_equal(err.pub.http_status, 503);
 	client_down();
 	/* the configuration wins over the variable */
@@ -448,7 +448,7 @@ static void t_max_attempts(void **state)
 	script(S3I_LB_RESPOND, 503, "", S3_503);
 	assert_int_equal(call(&c, &err), S3I_ESERVICE);
 	assert_int_equal(nreqs(), 3);
-	assert_true(clk.nsleeps <= 2);
+	assert_int_equal(clk.nsleeps, 2);
 	client_down();
 	/* one attempt: never retried */
 	client_up(1);
@@ -621,7 +621,7 @@ static void t_connection_reset(void **state)
 	s3i_errinfo err;
 	assert_int_equal(call(&c, &err), S3I_ENETWORK);
 	assert_int_equal(nreqs(), 3);
-	assert_true(clk.nsleeps <= 2);
+	assert_int_equal(clk.nsleeps, 2);
 	assert_int_equal(err.pub.http_status, 0);
 	assert_non_null(strstr(err.pub.message, "GetObject"));
 	client_down();
@@ -661,7 +661,7 @@ static void t_hang_timeout(void **state)
 	assert_int_equal(call(&c, &err), S3I_ETIMEOUT);
 	int64_t took = real_ms() - t0;
 	assert_int_equal(nreqs(), 2);                 /* timeouts are retried */
-	assert_true(clk.nsleeps <= 1);
+	assert_int_equal(clk.nsleeps, 1);
 	assert_true(took >= 500);
 	assert_true(took < 10000);
 	assert_non_null(strstr(err.pub.message, "GetObject"));
@@ -848,6 +848,50 @@ static void t_region_redirect(void **state)
 	assert_true(call(&c, &err) < 0);
 	assert_int_equal(nreqs(), 1);
 	client_down();
+}
+
+/* Waiters (DynamoDB, CloudFormation, Athena) sleep through the client, so the context's clock
+ * hook sees every wait and tests run them without real waiting. */
+static void t_client_sleep_hook(void **state)
+{
+	(void)state;
+	client_up(1);
+	s3i_client_sleep_ms(fx.c, 250);
+	s3i_client_sleep_ms(fx.c, 0);
+	s3i_client_sleep_ms(fx.c, -5);
+	assert_int_equal(clk.nsleeps, 3);
+	assert_int_equal(clk.sleeps[0], 250);
+	assert_int_equal(clk.sleeps[1], 0);
+	assert_int_equal(clk.sleeps[2], 0);
+	assert_int_equal(s3i_client_now_ms(fx.c), start_ms + 250);
+	client_down();
+
+	/* without a hook: the system's sleep (and a zero or negative wait returns at once) */
+	s3i_http *http = NULL;
+	s3i_credprov *creds = NULL;
+	s3i_client *c = NULL;
+	s3i_http_options ho;
+	memset(&ho, 0, sizeof(ho));
+	assert_int_equal(s3i_http_new(&http, s3i_test_alloc(), &ho, NULL), S3I_OK);
+	assert_int_equal(s3i_credprov_new_static(&creds, s3i_test_alloc(), AKID, SECRET, NULL, NULL), S3I_OK);
+	s3i_client_config cfg;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.alloc = s3i_test_alloc();
+	cfg.region = "us-east-1";
+	cfg.http = http;
+	cfg.creds = creds;
+	assert_int_equal(s3i_client_new(&c, &cfg, NULL), S3I_OK);
+	s3i_credprov_release(creds);
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	s3i_client_sleep_ms(c, 20);
+	s3i_client_sleep_ms(c, 0);
+	s3i_client_sleep_ms(c, -1);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	int64_t slept_ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	assert_true(slept_ms >= 20);                 /* nanosleep never returns early */
+	s3i_client_free(c);
+	s3i_http_free(http);
 }
 
 /* IAM and Organizations sign in their partition's region whatever the call's region; the
@@ -1159,9 +1203,19 @@ static void t_retry_quota(void **state)
 	s3i_call c = s3_get("bkt", "k");
 	s3i_errinfo err;
 	assert_int_equal(call(&c, &err), S3I_ESERVICE);
-	/* 500 tokens at 5 per retry: 100 retries, then the quota stops the call */
+	/* 500 tokens at 5 per retry: 100 retries (each one waits through the hook, a 0 ms
+	 * jitter too), then the quota stops the call */
 	assert_int_equal(nreqs(), 101);
-	assert_true(clk.nsleeps <= 100);
+	assert_int_equal(clk.nsleeps, 100);
+	for (int i = 0; i < 100; i++) {
+		int64_t cap = i < 15 ? (1LL << i) : 20000;   /* base 1 ms, doubling, capped at 20 s */
+		if (cap > 20000)
+			cap = 20000;
+		if (clk.sleeps[i] < 0 || clk.sleeps[i] > cap)
+			fail_msg("retry %d waited %lld ms, outside [0, %lld]", i + 1,
+				(long long)clk.sleeps[i], (long long)cap);
+		assert_int_equal(delay_before(i + 1), clk.sleeps[i]);
+	}
 	assert_non_null(strstr(err.pub.message, "quota"));
 	/* later failing calls are not retried at all */
 	for (int i = 0; i < 3; i++) {
@@ -1374,6 +1428,7 @@ int main(void)
 		S3I_TEST(t_sink_not_polluted_by_errors),
 		S3I_TEST(t_retry_quota),
 		S3I_TEST(t_global_service_signing_region),
+		S3I_TEST(t_client_sleep_hook),
 		S3I_TEST(t_client_oom),
 		S3I_TEST(t_batch_retries),
 		S3I_TEST(t_threads_share_client),
