@@ -617,6 +617,9 @@ static int put_name(list_parse *lp, s3i_buf *out, const char *text, size_t len, 
 		return s3i_err(lp->err, rc, lp->what, "%s: out of memory", lp->what);
 	if (strlen(out->ptr) != out->size)
 		return bad(lp, "the %.*s holds a NUL byte", field, strlen(field));
+	/* S3 keys and common prefixes are never empty; a marker may be */
+	if (!out->size && (!strcmp(field, "Key") || !strcmp(field, "Prefix")))
+		return bad(lp, "an empty %.*s", field, strlen(field));
 	return S3I_OK;
 }
 
@@ -1005,7 +1008,7 @@ static int del_end(void *user, const char *path, const char *name, int depth, co
 		return S3I_OK;
 	int is_error = !strcmp(name, "Error");
 	/* a key with a NUL byte cannot have been sent; such an answer is not ours */
-	if (!dp->have_key || strlen(dp->key.ptr) != dp->key.size)
+	if (!dp->have_key || !dp->key.size || strlen(dp->key.ptr) != dp->key.size)
 		return s3i_err(dp->err, S3I_EPARSE, dp->what, "%s: a <%s> entry without a usable Key",
 			dp->what, name);
 	int stop = 0;
