@@ -350,6 +350,56 @@ static void t_web_identity_profile(void **state)
 	unsetenv("AWS_PROFILE");
 }
 
+/* The chain's order around its STS sources (botocore's): environment, then a role_arn profile,
+ * then web identity, then the shared credentials file; each wins only when the ones before
+ * it have nothing. */
+static void chain_source(const char *source, const char *akid_prefix)
+{
+	s3i_credprov_env env = make_env();
+	s3i_credprov *p = NULL;
+	assert_int_equal(s3i_credprov_new_chain(&p, &env, NULL, NULL, NULL, NULL), 0);
+	s3i_credentials c;
+	get_ok(p, &c);
+	if (strcmp(c.source, source) || strncmp(c.access_key_id, akid_prefix, strlen(akid_prefix)))
+		fail_msg("credentials from %s (%.8s...), want %s (%s...)", c.source, c.access_key_id,
+			source, akid_prefix);
+	s3i_credentials_free(&c);
+	s3i_credprov_release(p);
+}
+
+static void t_chain_precedence(void **state)
+{
+	(void)state;
+	char token_path[600];
+	snprintf(token_path, sizeof(token_path), "%s/token3", tmpdir);
+	write_file(token_path, "precedence-token");
+	write_file(cred_path, "[default]\naws_access_key_id = AKIDFILE\naws_secret_access_key = s\n"
+		"[base]\naws_access_key_id = AKIDBASE\naws_secret_access_key = s\n");
+	write_file(cfg_path, "[default]\nrole_arn = arn:aws:iam::121212121212:role/top\n"
+		"source_profile = base\n");
+	setenv("AWS_WEB_IDENTITY_TOKEN_FILE", token_path, 1);
+	setenv("AWS_ROLE_ARN", "arn:aws:iam::343434343434:role/web", 1);
+	setenv("AWS_ACCESS_KEY_ID", "AKIDENV", 1);
+	setenv("AWS_SECRET_ACCESS_KEY", "s", 1);
+	chain_source("env", "AKIDENV");
+	assert_int_equal(recorded_calls("Action=AssumeRole", NULL, 0), 0);
+	unsetenv("AWS_ACCESS_KEY_ID");
+	unsetenv("AWS_SECRET_ACCESS_KEY");
+	/* the role_arn profile beats web identity and the profile's own keys in the file */
+	chain_source("assume-role", "");
+	recorded r[2];
+	assert_int_equal(recorded_calls("Action=AssumeRole&", r, 2), 1);
+	assert_non_null(strstr(r[0].auth, "Credential=AKIDBASE/"));
+	assert_int_equal(recorded_calls("Action=AssumeRoleWithWebIdentity", NULL, 0), 0);
+	/* without the role: web identity beats the shared credentials file */
+	write_file(cfg_path, "[default]\nregion = us-east-1\n");
+	chain_source("web-identity", "");
+	assert_int_equal(recorded_calls("Action=AssumeRoleWithWebIdentity", NULL, 0), 1);
+	unsetenv("AWS_WEB_IDENTITY_TOKEN_FILE");
+	unsetenv("AWS_ROLE_ARN");
+	chain_source("shared-file", "AKIDFILE");
+}
+
 static void t_sts_errors_and_retries(void **state)
 {
 	(void)state;
@@ -402,6 +452,7 @@ int main(void)
 		STS_TEST(t_cross_account_direct),
 		STS_TEST(t_web_identity_env),
 		STS_TEST(t_web_identity_profile),
+		STS_TEST(t_chain_precedence),
 		STS_TEST(t_sts_errors_and_retries),
 	};
 	int failed = cmocka_run_group_tests(tests, NULL, NULL);

@@ -878,6 +878,33 @@ static void use_imds(void)
 	setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", s3i_loopback_url(lb), 1);
 }
 
+/* The end of the chain: the files and credential_process beat the container endpoint, which
+ * beats instance metadata; each only when the ones before it have nothing. (The STS sources'
+ * places, assume-role and web identity, are checked against moto in test_credentials_sts.) */
+static void t_precedence_late_sources(void **state)
+{
+	(void)state;
+	env_reset();
+	server_reset();
+	use_imds();
+	s3i_credprov_env env = make_env();
+	env.clock = &fake_clock;
+	char url[128];
+	snprintf(url, sizeof(url), "%s/creds", s3i_loopback_url(lb));
+	setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", url, 1);
+	write_file(cfg_path, "[default]\naws_access_key_id = CFGKEY\naws_secret_access_key = S\n", 0);
+	write_file(cred_path, "[default]\naws_access_key_id = FILEKEY\naws_secret_access_key = S\n", 0);
+	expect_source(&env, "shared-file", "FILEKEY");
+	write_file(cred_path, "", 0);
+	expect_source(&env, "config-file", "CFGKEY");
+	write_file(cfg_path, "[default]\nregion = eu-west-1\n", 0);
+	expect_source(&env, "container", "CONTAINERKEY");
+	assert_int_equal(atomic_load(&srv.cred_gets), 0);        /* IMDS not even asked */
+	unsetenv("AWS_CONTAINER_CREDENTIALS_FULL_URI");
+	expect_source(&env, "imds", "IMDSKEY");
+	assert_int_equal(atomic_load(&srv.container_gets), 1);
+}
+
 static void t_imds(void **state)
 {
 	(void)state;
@@ -1132,6 +1159,7 @@ int main(void)
 		S3I_TEST(t_imds_v1_fallback_and_errors),
 		S3I_TEST(t_imds_unreachable_is_quick),
 		S3I_TEST(t_credential_source_imds),
+		S3I_TEST(t_precedence_late_sources),
 		S3I_TEST(t_threads_one_fetch_per_window),
 	};
 	int failed = cmocka_run_group_tests(tests, NULL, NULL);
