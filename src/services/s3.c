@@ -20,13 +20,22 @@ const s3i_service s3i_svc_s3 = { "s3", "s3", S3I_PROTO_REST_XML, NULL, "2006-03-
 
 /* ---- shared helpers ---- */
 
+/* Messages are one line: control characters of keys and echoed input become '?'. */
+static char *one_line(char *s)
+{
+	for (char *p = s; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	return s;
+}
+
 const char *s3i_s3_describe(char *buf, size_t cap, const char *bucket, const char *key)
 {
 	if (key)
 		snprintf(buf, cap, "key '%s' in bucket '%s'", key, bucket);
 	else
 		snprintf(buf, cap, "bucket '%s'", bucket);
-	return buf;
+	return one_line(buf);
 }
 
 int s3i_s3_check_names(const char *op, const char *bucket, const char *key, int need_key,
@@ -160,7 +169,7 @@ static int parse_size(const char *text, size_t len, int64_t *out)
 		return S3I_EPARSE;
 	int64_t v = 0;
 	for (size_t i = 0; i < len; i++) {
-		if (text[i] < '0' || text[i] > '9')
+		if (text[i] < '0' || text[i] > '9' || v > (INT64_MAX - (text[i] - '0')) / 10)
 			return S3I_EPARSE;
 		v = v * 10 + (text[i] - '0');
 	}
@@ -602,6 +611,7 @@ static int bad(list_parse *lp, const char *fmt, const char *a1, size_t n)
 {
 	char detail[200];
 	snprintf(detail, sizeof(detail), fmt, (int)(n > 80 ? 80 : n), a1);
+	one_line(detail);
 	return s3i_err(lp->err, S3I_EPARSE, lp->what, "%s: entry %lld: %s", lp->what,
 		(long long)(lp->page->entries + lp->page->prefixes + 1), detail);
 }
@@ -998,9 +1008,12 @@ static int del_end(void *user, const char *path, const char *name, int depth, co
 		} else if (!strcmp(name, "DeleteMarkerVersionId")) {
 			rc = s3i_buf_put(&dp->marker_version, text, len);
 		} else if (!strcmp(name, "DeleteMarker")) {
-			if (parse_bool(text, len, &dp->delete_marker))
-				return s3i_err(dp->err, S3I_EPARSE, dp->what, "%s: DeleteMarker '%.*s' is not "
-					"true or false", dp->what, (int)(len > 40 ? 40 : len), text);
+			if (parse_bool(text, len, &dp->delete_marker)) {
+				char v[48];
+				snprintf(v, sizeof(v), "%.*s", (int)(len > 40 ? 40 : len), text);
+				return s3i_err(dp->err, S3I_EPARSE, dp->what, "%s: DeleteMarker '%s' is not "
+					"true or false", dp->what, one_line(v));
+			}
 		}
 		return rc ? s3i_err(dp->err, rc, dp->what, "%s: out of memory", dp->what) : S3I_OK;
 	}
@@ -1013,9 +1026,12 @@ static int del_end(void *user, const char *path, const char *name, int depth, co
 			dp->what, name);
 	int stop = 0;
 	if (is_error) {
-		if (!dp->code.size)
-			return s3i_err(dp->err, S3I_EPARSE, dp->what, "%s: the <Error> for key '%.200s' has "
-				"no Code", dp->what, dp->key.ptr);
+		if (!dp->code.size) {
+			char k[220];
+			snprintf(k, sizeof(k), "%.200s", dp->key.ptr);
+			return s3i_err(dp->err, S3I_EPARSE, dp->what, "%s: the <Error> for key '%s' has "
+				"no Code", dp->what, one_line(k));
+		}
 		if (dp->stats)
 			dp->stats->failed++;
 		s3i_s3_delete_error e = { sizeof(e), s3i_buf_cstr(&dp->key),
@@ -1096,6 +1112,9 @@ static int delete_on_error(void *user, const s3i_s3_delete_error *e)
 		snprintf(dr->version_id, sizeof(dr->version_id), "%s", e->version_id);
 		snprintf(dr->code, sizeof(dr->code), "%s", e->code);
 		snprintf(dr->message, sizeof(dr->message), "%s", e->message);
+		one_line(dr->version_id);
+		one_line(dr->code);
+		one_line(dr->message);
 	}
 	return dr->on_error ? dr->on_error(dr->payload, e) : 0;
 }
@@ -1195,9 +1214,12 @@ static int result_end(void *user, const char *path, const char *name, int depth,
 		rp->have_etag = 1;
 		s3i_s3_etag_copy(rp->out->etag, sizeof(rp->out->etag), text, len);
 	} else if (!strcmp(name, "LastModified")) {
-		if (s3i_time_parse_iso8601(text, &rp->out->last_modified_ms))
-			return s3i_err(rp->err, S3I_EPARSE, rp->what, "%s: LastModified '%.*s' is not an "
-				"ISO 8601 time", rp->what, (int)(len > 60 ? 60 : len), text);
+		if (s3i_time_parse_iso8601(text, &rp->out->last_modified_ms)) {
+			char v[64];
+			snprintf(v, sizeof(v), "%.*s", (int)(len > 60 ? 60 : len), text);
+			return s3i_err(rp->err, S3I_EPARSE, rp->what, "%s: LastModified '%s' is not an "
+				"ISO 8601 time", rp->what, one_line(v));
+		}
 	} else if (!strcmp(name, "UploadId")) {
 		if (!len || len >= sizeof(rp->out->upload_id) || strlen(text) != len)
 			return s3i_err(rp->err, S3I_EPARSE, rp->what, "%s: an UploadId of %zu bytes",
