@@ -527,12 +527,302 @@ static void test_mixed_head_and_location(void **state)
 	s3i_ctx_release(ctx);
 }
 
+/* ------------------------------------------------------------------ synchronous calls */
+
+/* The VersionId of the n-th <Version> (0-based) of a raw ListObjectVersions answer. */
+static void nth_version_id(const char *body, int n, char *out, size_t cap)
+{
+	const char *p = body;
+	for (int i = 0; i <= n; i++) {
+		p = strstr(p, "<Version>");
+		assert_non_null(p);
+		p += 9;
+	}
+	const char *v = strstr(p, "<VersionId>");
+	assert_non_null(v);
+	v += 11;
+	size_t len = strcspn(v, "<");
+	assert_true(len < cap);
+	memcpy(out, v, len);
+	out[len] = '\0';
+}
+
+static void test_sync_head_versions_and_delete_markers(void **state)
+{
+	(void)state;
+	s3i_svc svc;
+	s3i_ctx *ctx = begin(&svc);
+	make_bucket("sync", "us-east-1", NULL);
+	make_bucket("sync-dublin", "eu-west-1", NULL);
+	raw("PUT", "/sync?versioning", NULL, "<VersioningConfiguration><Status>Enabled</Status>"
+		"</VersioningConfiguration>", NULL, 200);
+	raw("PUT", "/sync/k", NULL, "one", NULL, 200);
+	raw("PUT", "/sync/k", NULL, "three", NULL, 200);
+	const char *cold[] = { "x-amz-storage-class: GLACIER", NULL };
+	s3i_moto_req put_cold = { .method = "PUT", .path = "/sync/cold", .service = "s3",
+		.body = "brr", .content_type = "text/csv", .headers = cold };
+	int status = 0;
+	assert_int_equal(s3i_moto_call(moto, &put_cold, NULL, &status), 0);
+	assert_int_equal(status, 200);
+
+	/* the current version */
+	s3i_s3_head_result h;
+	char etag[33];
+	CHECK_OK(s3i_s3_head_object_op(&svc, "sync", "k", NULL, &h, NULL));
+	md5_hex("three", 5, etag);
+	assert_int_equal(h.content_length, 5);
+	assert_string_equal(h.etag, etag);
+	assert_true(h.version_id[0] != '\0');
+	char current[S3I_S3_VERSION_ID_MAX + 1];
+	memcpy(current, h.version_id, sizeof(current));
+
+	/* an older version by its id */
+	char *list = NULL;
+	s3i_moto_req versions = { .path = "/sync?versions&prefix=k", .service = "s3" };
+	assert_int_equal(s3i_moto_call(moto, &versions, &list, &status), 0);
+	assert_int_equal(status, 200);
+	char v0[256], v1[256], old[256];
+	nth_version_id(list, 0, v0, sizeof(v0));
+	nth_version_id(list, 1, v1, sizeof(v1));
+	free(list);
+	snprintf(old, sizeof(old), "%s", strcmp(v0, current) ? v0 : v1);
+	CHECK_OK(s3i_s3_head_object_op(&svc, "sync", "k", old, &h, NULL));
+	assert_int_equal(h.content_length, 3);
+	assert_string_equal(h.version_id, old);
+
+	/* storage class and content type as stored */
+	CHECK_OK(s3i_s3_head_object_op(&svc, "sync", "cold", NULL, &h, NULL));
+	assert_string_equal(h.storage_class, "GLACIER");
+	assert_string_equal(h.content_type, "text/csv");
+	assert_int_equal(h.content_length, 3);
+
+	/* a missing key, a missing bucket: a HEAD 404 has no body, the message names both */
+	s3i_errinfo err;
+	s3i_errinfo_init(&err);
+	int rc = s3i_s3_head_object_op(&svc, "sync", "no/such.key", NULL, &h, &err);
+	assert_int_equal(rc, S3I_ENOTFOUND);
+	assert_int_equal(err.pub.http_status, 404);
+	assert_mentions(err.message, "HeadObject on key 'no/such.key' in bucket 'sync'");
+	assert_mentions(err.message, "does not exist");
+	assert_string_equal(s3i_error_last()->message, err.message);
+	rc = s3i_s3_head_object_op(&svc, "no-such-bucket", "k", NULL, &h, NULL);
+	assert_int_equal(rc, S3I_ENOTFOUND);
+	assert_mentions(s3i_error_last()->message, "bucket 'no-such-bucket'");
+	assert_int_equal(h.delete_marker, 0);
+
+	/* deleted: the current version is a delete marker */
+	raw("DELETE", "/sync/k", NULL, NULL, NULL, 204);
+	rc = s3i_s3_head_object_op(&svc, "sync", "k", NULL, &h, &err);
+	fprintf(stderr, "  after DELETE: %s\n", err.message);
+	assert_int_equal(rc, S3I_ENOTFOUND);
+	assert_mentions(err.message, "key 'k' in bucket 'sync'");
+	assert_mentions(err.message, "delete marker");
+	assert_int_equal(h.delete_marker, 1);
+	assert_true(h.version_id[0] != '\0');
+	/* the old versions are still there */
+	CHECK_OK(s3i_s3_head_object_op(&svc, "sync", "k", old, &h, NULL));
+	assert_int_equal(h.content_length, 3);
+
+	/* bad names fail before any request */
+	int before = wire.started;
+	rc = s3i_s3_head_object_op(&svc, "sync", "", NULL, &h, NULL);
+	assert_int_equal(rc, S3I_EINVALID);
+	assert_mentions(s3i_error_last()->message, "HeadObject");
+	assert_int_equal(wire.started, before);
+
+	/* GetBucketLocation, one at a time */
+	char region[S3I_S3_REGION_MAX];
+	CHECK_OK(s3i_s3_bucket_location_op(&svc, "sync", region, NULL));
+	assert_string_equal(region, "us-east-1");
+	CHECK_OK(s3i_s3_bucket_location_op(&svc, "sync-dublin", region, NULL));
+	assert_string_equal(region, "eu-west-1");
+	rc = s3i_s3_bucket_location_op(&svc, "sync-nowhere", region, &err);
+	assert_int_equal(rc, S3I_ENOTFOUND);
+	assert_string_equal(region, "");
+	assert_mentions(err.message, "GetBucketLocation on bucket 'sync-nowhere'");
+	assert_string_equal(err.resource, "bucket 'sync-nowhere'");
+	s3i_ctx_release(ctx);
+}
+
+/* ------------------------------------------------------------------ stopping */
+
+typedef struct counted {
+	size_t made, limit_made;     /* ops made; limit_made: return an error after that many */
+	int fail_status;
+	size_t done, stop_after;
+	s3i_s3_head_result res[2 * S3I_FANOUT_MAX_IN_FLIGHT];
+} counted;
+
+static int counted_next(void *payload, s3i_fanout_op *op, s3i_errinfo *err)
+{
+	counted *c = payload;
+	if (c->limit_made && c->made >= c->limit_made)
+		return s3i_err(err, c->fail_status, "manifest 'm.json'", "reading manifest 'm.json' "
+			"failed at line %zu", c->made + 1);
+	char key[64];
+	object_key((int)(c->made % 9), key, sizeof(key));
+	assert_int_equal(s3i_s3_head_object_prepare(op, "fanout", key, NULL,
+		&c->res[c->made % (2 * S3I_FANOUT_MAX_IN_FLIGHT)], &op->err), 0);
+	c->made++;
+	return 1;
+}
+
+static int counted_done(void *payload, s3i_fanout_op *op, int status, const s3i_errinfo *err)
+{
+	(void)op;
+	(void)err;
+	counted *c = payload;
+	assert_int_equal(status, S3I_OK);
+	c->done++;
+	return c->stop_after && c->done >= c->stop_after;
+}
+
+static void test_callbacks_stop_the_fanout(void **state)
+{
+	(void)state;
+	s3i_svc svc;
+	s3i_ctx *ctx = begin(&svc);
+	seed_objects("fanout");
+
+	/* done says stop after 30: what is in flight finishes, nothing new starts */
+	static counted c;
+	memset(&c, 0, sizeof(c));
+	c.stop_after = 30;
+	s3i_fanout_stats st;
+	int rc = s3i_fanout_run(&svc, LIMIT, counted_next, counted_done, &c, &st, NULL);
+	assert_int_equal(rc, S3I_EUSER);
+	assert_mentions(s3i_error_last()->message, "stopped by its done callback");
+	assert_int_equal(st.started, (int64_t)c.made);
+	assert_int_equal(c.done, c.made);           /* every started op was reported */
+	assert_true(c.made >= 30 && c.made <= 30 + 2 * LIMIT);
+	assert_int_equal(st.succeeded, (int64_t)c.done);
+
+	/* the source fails after 25: its status and message come back, the 25 all finish */
+	memset(&c, 0, sizeof(c));
+	c.limit_made = 25;
+	c.fail_status = S3I_EPARSE;
+	s3i_errinfo err;
+	s3i_errinfo_init(&err);
+	rc = s3i_fanout_run(&svc, LIMIT, counted_next, counted_done, &c, &st, &err);
+	assert_int_equal(rc, S3I_EPARSE);
+	assert_mentions(err.message, "reading manifest 'm.json' failed at line 26");
+	assert_string_equal(err.resource, "manifest 'm.json'");
+	assert_int_equal(c.made, 25);
+	assert_int_equal(c.done, 25);
+	assert_int_equal(st.started, 25);
+
+	/* an unusable name fails that object alone, before any request */
+	make_refs("fanout");
+	refs[3].key = "";
+	refs[7].bucket = "";
+	memset(&wire, 0, sizeof(wire));
+	CHECK_OK(s3i_fanout_head_objects(&svc, LIMIT, refs, 40, on_head, NULL, &st, NULL));
+	assert_int_equal(st.started, 40);
+	assert_int_equal(wire.started, 38);
+	assert_int_equal(heads.out[3].status, S3I_EINVALID);
+	assert_mentions(heads.out[3].message, "object key is empty");
+	assert_int_equal(heads.out[7].status, S3I_EINVALID);
+	assert_mentions(heads.out[7].message, "bucket name is empty");
+	assert_int_equal(heads.out[4].status, S3I_OK);
+
+	/* nothing to do */
+	CHECK_OK(s3i_fanout_head_objects(&svc, LIMIT, refs, 0, on_head, NULL, &st, NULL));
+	assert_int_equal(st.started, 0);
+	s3i_ctx_release(ctx);
+}
+
+/* ------------------------------------------------------------------ two accounts */
+
+/* Bucket locations where each operation names its own credentials. */
+typedef struct per_account {
+	s3i_credprov *role;
+	size_t n;
+	char region[4][S3I_S3_REGION_MAX];
+} per_account;
+
+static int per_account_next(void *payload, s3i_fanout_op *op, s3i_errinfo *err)
+{
+	(void)err;
+	static const char *const buckets[] = { "home-a", "member-a", "member-b", "member-c" };
+	per_account *pa = payload;
+	if (pa->n >= 4)
+		return 0;
+	assert_int_equal(s3i_s3_bucket_location_prepare(op, buckets[pa->n], pa->region[pa->n],
+		&op->err), 0);
+	if (pa->n > 0)
+		op->call.creds = pa->role;
+	pa->n++;
+	return 1;
+}
+
+static int per_account_done(void *payload, s3i_fanout_op *op, int status, const s3i_errinfo *err)
+{
+	(void)payload;
+	(void)op;
+	if (status)
+		fprintf(stderr, "%s\n", err->message);
+	assert_int_equal(status, S3I_OK);
+	return 0;
+}
+
+static void test_second_account_through_assume_role(void **state)
+{
+	(void)state;
+	s3i_svc svc;
+	s3i_ctx *ctx = begin(&svc);
+	const char *member = "111111111111";
+	make_bucket("home-a", "us-east-1", NULL);
+	make_bucket("member-a", "eu-west-1", member);
+	make_bucket("member-b", "ap-southeast-2", member);
+	make_bucket("member-c", "us-east-1", member);
+	raw("PUT", "/member-b/data/file.csv", "ap-southeast-2", "12345", member, 200);
+
+	s3i_credprov_env env = { .alloc = s3i_ctx_alloc(ctx), .http = ctx->http,
+		.region = "us-east-1", .endpoint_url = s3i_moto_url(moto),
+		.logger = s3i_ctx_logger(ctx) };
+	s3i_credprov *role = NULL;
+	CHECK_OK(s3i_credprov_new_assume_role(&role, &env, ctx->creds,
+		"arn:aws:iam::111111111111:role/inventory", "fanout-test", NULL, 900, NULL));
+	s3i_svc other = { svc.client, role, NULL };
+
+	static const char *const buckets[] = { "member-a", "member-b", "member-c" };
+	static const char *const want[] = { "eu-west-1", "ap-southeast-2", "us-east-1" };
+	memset(&locs, 0, sizeof(locs));
+	s3i_fanout_stats st;
+	CHECK_OK(s3i_fanout_bucket_locations(&other, 2, buckets, 3, on_location, NULL, &st, NULL));
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(locs[i].status, S3I_OK);
+		assert_string_equal(locs[i].region, want[i]);
+	}
+	/* HeadObject in the member's bucket, signed for its region through the role */
+	s3i_svc other_sydney = { svc.client, role, "ap-southeast-2" };
+	s3i_s3_head_result h;
+	CHECK_OK(s3i_s3_head_object_op(&other_sydney, "member-b", "data/file.csv", NULL, &h, NULL));
+	assert_int_equal(h.content_length, 5);
+
+	/* one fan-out, operations with different credentials: each op may carry its own */
+	static per_account pa;
+	memset(&pa, 0, sizeof(pa));
+	pa.role = role;
+	CHECK_OK(s3i_fanout_run(&svc, 4, per_account_next, per_account_done, &pa, &st, NULL));
+	assert_int_equal(st.succeeded, 4);
+	assert_string_equal(pa.region[0], "us-east-1");        /* home-a, home credentials */
+	assert_string_equal(pa.region[1], "eu-west-1");        /* member-a, the role */
+	assert_string_equal(pa.region[2], "ap-southeast-2");   /* member-b, the role */
+	assert_string_equal(pa.region[3], "us-east-1");        /* member-c, the role */
+	s3i_credprov_release(role);
+	s3i_ctx_release(ctx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		S3I_TEST(test_500_head_objects),
 		S3I_TEST(test_retries_do_not_block_the_others),
 		S3I_TEST(test_mixed_head_and_location),
+		S3I_TEST(test_sync_head_versions_and_delete_markers),
+		S3I_TEST(test_callbacks_stop_the_fanout),
+		S3I_TEST(test_second_account_through_assume_role),
 	};
 	return cmocka_run_group_tests_name("fanout", tests, group_setup, NULL);
 }
