@@ -733,6 +733,9 @@ int s3i_s3_copy_object_op(const s3i_svc *svc, const char *src_bucket, const char
 	char etag[128], content_type[256];
 	if ((rc = lookup_source(svc, src_bucket, src_key, &o, &size, etag, sizeof(etag), content_type,
 		sizeof(content_type), &copied, err))) {
+		char dst[RES_MAX];
+		s3i_err_prefix(err, "CopyObject to %s: ", s3i_s3_describe(dst, sizeof(dst), dst_bucket,
+			dst_key));
 		s3i_headers_free(&copied);
 		return rc;
 	}
