@@ -3,9 +3,10 @@
  *
  * Built for speed (docs/performance.md): an s3i_signer keeps its digest state and scratch
  * buffers between calls, caches the derived signing key per (secret, date, region, service)
- * together with the hashed states of its HMAC pads, and reuses hashing work on input that is
- * byte for byte the same as last time (the start of the string to sign within a second, the
- * leading blocks of a canonical request). Once warm it allocates nothing, except to add headers
+ * together with the hashed states of its HMAC pads, and reuses work on input that is byte for
+ * byte the same as last time (the start of the string to sign within a second, the leading
+ * blocks of a canonical request, the canonical header block of the same headers). Once warm it
+ * allocates nothing, except to add headers
  * the request did not have yet; re-signing the same s3i_headers (a retry) overwrites the values
  * it set last time. The secret is kept only masked with a random per-signer pad and compared in
  * constant time. A signer is used by one thread at a time (give each thread or each in-flight

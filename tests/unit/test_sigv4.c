@@ -1247,6 +1247,95 @@ static void t_prefix_reuse(void **state)
 	s3i_signer_free(s);
 }
 
+/* Sign (or presign) `in` with a fresh signer and with `s`, on copies of its headers, and
+ * compare everything: status, canonical request, Authorization or presigned query. */
+static void same_as_fresh(s3i_signer *s, const s3i_sigv4_request *in, const s3i_sigv4_creds *c,
+	int64_t presign_expires)
+{
+	s3i_headers h1, h2;
+	s3i_headers_init(&h1, ta());
+	s3i_headers_init(&h2, ta());
+	assert_int_equal(s3i_headers_copy(&h1, in->headers), 0);
+	assert_int_equal(s3i_headers_copy(&h2, in->headers), 0);
+	s3i_sigv4_request r1 = *in, r2 = *in;
+	r1.headers = &h1;
+	r2.headers = &h2;
+	s3i_signer *fresh = NULL;
+	assert_int_equal(s3i_signer_new(&fresh, ta()), 0);
+	s3i_buf c1, c2, q1, q2;
+	s3i_buf_init(&c1, ta());
+	s3i_buf_init(&c2, ta());
+	s3i_buf_init(&q1, ta());
+	s3i_buf_init(&q2, ta());
+	int rc1, rc2;
+	if (presign_expires) {
+		rc1 = s3i_sigv4_presign(fresh, &r1, c, presign_expires, &q1, &c1, NULL, NULL);
+		rc2 = s3i_sigv4_presign(s, &r2, c, presign_expires, &q2, &c2, NULL, NULL);
+	} else {
+		rc1 = s3i_sigv4_sign(fresh, &r1, c, &c1, NULL, NULL);
+		rc2 = s3i_sigv4_sign(s, &r2, c, &c2, NULL, NULL);
+	}
+	assert_int_equal(rc2, rc1);
+	if (!rc1) {
+		expect_text("canonical request", s3i_buf_cstr(&c2), s3i_buf_cstr(&c1));
+		if (presign_expires) {
+			expect_text("presigned query", s3i_buf_cstr(&q2), s3i_buf_cstr(&q1));
+		} else {
+			assert_int_equal(h2.count, h1.count);
+			for (size_t i = 0; i < h1.count; i++) {
+				expect_text("header name", h2.items[i].name, h1.items[i].name);
+				expect_text("header value", h2.items[i].value, h1.items[i].value);
+			}
+		}
+	}
+	s3i_buf_dispose(&c1);
+	s3i_buf_dispose(&c2);
+	s3i_buf_dispose(&q1);
+	s3i_buf_dispose(&q2);
+	s3i_signer_free(fresh);
+	s3i_headers_free(&h1);
+	s3i_headers_free(&h2);
+}
+
+/* The reused canonical header block (same headers as the signing before) against a fresh
+ * signer, over requests that differ from the one before in every way that matters: a header's
+ * value, case, order or presence, the date, a session token appearing (which turns a
+ * caller's X-Amz-Security-Token header into the signer's own), the content-hash and token
+ * flags, a refused value, and presigning in between. */
+static void t_header_block_reuse(void **state)
+{
+	(void)state;
+	snprintf(current, sizeof(current), "canonical header block reuse");
+	s3i_signer *s = NULL;
+	assert_int_equal(s3i_signer_new(&s, ta()), 0);
+	static const char *const hosts[] = { "example.amazonaws.com", "Example.amazonaws.com" };
+	static const char *const names[] = { "X-Var", "x-var", "X-Other", "Content-Type",
+		"X-Amz-Security-Token", "X-Amz-Date", "x-amz-content-sha256", "x-amz-security-token" };
+	static const char *const values[] = { "a", "a  b", " a b ", "x,y", "", "tok" };
+	/* a token is signed as it is; the same text in a caller's header is canonicalised */
+	static const char *const tokens[] = { NULL, "TOKEN1", "a  b" };
+	static const uint32_t flag_sets[] = { 0, S3I_SIGV4_S3_PATH, S3I_SIGV4_CONTENT_SHA256_HEADER,
+		S3I_SIGV4_TOKEN_UNSIGNED };
+	char hash[65];
+	sha_hex("body", 4, hash);
+	for (int i = 0; i < 4000; i++) {
+		snprintf(current, sizeof(current), "header block reuse, request %d", i);
+		fixture_req f;
+		make_req(&f, rnd() % 2 ? "GET" : "POST", "/", NULL, "service", flag_sets[rnd() % 4]);
+		assert_int_equal(s3i_headers_set(&f.h, "Host", hosts[rnd() % 2 ? 0 : (rnd() % 2)]), 0);
+		for (unsigned k = 0, n = rnd() % 4; k < n; k++)
+			assert_int_equal(s3i_headers_add(&f.h, names[rnd() % 8], values[rnd() % 6]), 0);
+		if (rnd() % 60 == 0)
+			assert_int_equal(s3i_headers_add(&f.h, "X-Bad", "line\nbreak"), 0);
+		f.req.time_s = SUITE_TIME + rnd() % 2;
+		f.req.payload_hash = rnd() % 2 ? hash : NULL;
+		s3i_sigv4_creds c = { AKID, SECRET, tokens[rnd() % 3] };
+		same_as_fresh(s, &f.req, &c, rnd() % 10 == 0 ? 60 : 0);
+		s3i_headers_free(&f.h);
+	}
+	s3i_signer_free(s);
+}
+
 /* The canonical form of a value: blanks trimmed, runs of spaces and tabs as one space. */
 static void reference_value(const char *v, char *out)
 {
@@ -1536,6 +1625,7 @@ int main(void)
 		S3I_TEST(t_canonical_query),
 		S3I_TEST(t_invalid),
 		S3I_TEST(t_prefix_reuse),
+		S3I_TEST(t_header_block_reuse),
 		S3I_TEST(t_header_values),
 		S3I_TEST(t_header_names),
 		S3I_TEST(t_secret_lengths),
