@@ -8,6 +8,20 @@
 #include "services/fanout.h"
 #include "services/s3.h"
 
+/* Outside text quoted in a one-line message: at most cap-1 bytes ("..." marks a cut) with
+ * control characters (line breaks) shown as '?'. */
+static const char *shown(char *out, size_t cap, const char *in)
+{
+	size_t n = strlen(in);
+	snprintf(out, cap, "%s", in);
+	if (n >= cap && cap > 4)
+		memcpy(out + cap - 4, "...", 4);
+	for (char *c = out; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
+	return out;
+}
+
 /* ------------------------------------------------------------------ HeadObject */
 
 void s3i_s3_head_result_init(s3i_s3_head_result *out)
@@ -52,20 +66,21 @@ int s3i_s3_parse_head_headers(const s3i_headers *headers, const char *what,
 	if (!what)
 		what = "the object";
 	const char *v;
+	char q[64];
 	int rc = S3I_OK;
 	if ((v = s3i_headers_get(headers, "Content-Length")) && parse_length(v, &out->content_length))
-		rc = s3i_err(err, S3I_EPARSE, what, "HeadObject on %s: Content-Length '%.40s' is not "
-			"a byte count", what, v);
+		rc = s3i_err(err, S3I_EPARSE, what, "HeadObject on %s: Content-Length '%s' is not "
+			"a byte count", what, shown(q, sizeof(q), v));
 	if (!rc && (v = s3i_headers_get(headers, "Last-Modified")) &&
 		s3i_time_parse_http(v, &out->last_modified_ms))
-		rc = s3i_err(err, S3I_EPARSE, what, "HeadObject on %s: Last-Modified '%.60s' is not "
-			"an HTTP date", what, v);
+		rc = s3i_err(err, S3I_EPARSE, what, "HeadObject on %s: Last-Modified '%s' is not "
+			"an HTTP date", what, shown(q, sizeof(q), v));
 	if (!rc && (v = s3i_headers_get(headers, "x-amz-delete-marker"))) {
 		if (!strcmp(v, "true"))
 			out->delete_marker = 1;
 		else if (strcmp(v, "false"))
 			rc = s3i_err(err, S3I_EPARSE, what, "HeadObject on %s: x-amz-delete-marker "
-				"'%.20s' is neither true nor false", what, v);
+				"'%s' is neither true nor false", what, shown(q, 24, v));
 	}
 	if (!rc && (v = s3i_headers_get(headers, "ETag"))) {
 		size_t n = strlen(v);
@@ -232,9 +247,9 @@ static int location_end(void *user, const char *path, const char *name, int dept
 		return S3I_OK;
 	const char *t = s3i_str_trim(text, &len);
 	d->seen = 1;
-	if (len >= sizeof(d->constraint)) {
+	if (len >= sizeof(d->constraint)) {   /* too long for a region: keep the start to show */
 		d->bad = 1;
-		return S3I_OK;
+		len = sizeof(d->constraint) - 1;
 	}
 	memcpy(d->constraint, t, len);
 	d->constraint[len] = '\0';
@@ -269,10 +284,12 @@ int s3i_s3_parse_bucket_location(const s3i_allocator *a, const char *body, size_
 				"LocationConstraint document: %s", bucket, err->message);
 		return rc;
 	}
-	if (d.bad || (d.seen && s3i_s3_normalise_location(d.constraint, region_out)))
+	if (d.bad || (d.seen && s3i_s3_normalise_location(d.constraint, region_out))) {
+		char q[48];
 		return s3i_err(err, S3I_EPARSE, bucket, "GetBucketLocation on bucket '%s': "
-			"LocationConstraint '%.*s' is not a region name", bucket,
-			d.bad ? 40 : (int)strlen(d.constraint), d.constraint);
+			"LocationConstraint '%s%s' is not a region name", bucket,
+			shown(q, sizeof(q), d.constraint), d.bad ? "..." : "");
+	}
 	if (!d.seen)   /* cannot happen: the root was checked; kept for safety */
 		return s3i_err(err, S3I_EPARSE, bucket, "GetBucketLocation on bucket '%s': no "
 			"LocationConstraint in the answer", bucket);

@@ -37,7 +37,7 @@ static void check_region(const char *region)
 static void check_failure(int rc, const s3i_errinfo *err)
 {
 	if ((rc != S3I_EPARSE && rc != S3I_ENOMEM) || err->pub.code != rc ||
-		strchr(err->message, '\n'))
+		strpbrk(err->message, "\r\n"))
 		abort();
 }
 
