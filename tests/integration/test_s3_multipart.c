@@ -20,8 +20,11 @@
 #include <cmocka.h>
 
 #include "s3insights/s3insights.h"
+#include "aws/credentials.h"
+#include "aws/ctx_internal.h"
 #include "aws/sigv4.h"
 #include "core/str.h"
+#include "services/s3.h"
 #include "moto.h"
 #include "test_alloc.h"
 
@@ -36,7 +39,10 @@ static s3i_moto *moto;
 static int group_setup(void **state)
 {
 	(void)state;
-	static const char *const env[] = { "S3_UPLOAD_PART_MIN_SIZE=1024", NULL };
+	/* parts of 1 KiB are enough; a bucket of another account is AccessDenied (as on AWS
+	 * without a bucket policy), so a part sent with the wrong credentials fails */
+	static const char *const env[] = { "S3_UPLOAD_PART_MIN_SIZE=1024",
+		"MOTO_S3_ALLOW_CROSSACCOUNT_ACCESS=false", NULL };
 	setenv("S3I_RETRY_BASE_MS", "10", 1);   /* read when a context is created */
 	return s3i_moto_start(&moto, env);
 }
@@ -652,6 +658,76 @@ static void test_upload_part_copy_faults_and_errors(void **state)
 	s3i_ctx_release(ctx);
 }
 
+/* ------------------------------------------------------------------ two accounts */
+
+typedef struct count_versions {
+	int versions, markers;
+} count_versions;
+
+static int count_version(void *p, const s3i_s3_version_info *v)
+{
+	count_versions *c = p;
+	if (v->is_delete_marker)
+		c->markers++;
+	else
+		c->versions++;
+	return 0;
+}
+
+/* Every call of an upload, a multipart copy, a listing and a delete runs with the credentials
+ * of the svc it was given: here an AssumeRole session in account 111111111111, whose bucket
+ * the home account may not touch. */
+static void test_second_account_through_assume_role(void **state)
+{
+	(void)state;
+	s3i_ctx *ctx = begin();
+	s3i_svc home = { s3i_ctx_client(ctx), NULL, NULL };
+	s3i_credprov_env env = { .alloc = s3i_ctx_alloc(ctx), .http = ctx->http,
+		.region = "us-east-1", .endpoint_url = s3i_moto_url(moto), .logger = s3i_ctx_logger(ctx) };
+	s3i_credprov *role = NULL;
+	CHECK_OK(s3i_credprov_new_assume_role(&role, &env, ctx->creds,
+		"arn:aws:iam::111111111111:role/s3-test", "s3-multipart-test", NULL, 900, NULL));
+	s3i_svc other = { home.client, role, NULL };
+
+	CHECK_OK(s3i_s3_create_bucket_op(&other, "mp-member", NULL, NULL));
+	enum { LEN = 6 * 2048 + 1 };
+	static unsigned char data[LEN];
+	fill(9, data, LEN);
+	s3i_s3_transfer_options o = small_parts(2048, 2048, 3);
+	mem_src src = { data, LEN, 0, 0, 0, 0, 0 };
+	s3i_s3_object_meta meta = S3I_S3_OBJECT_META_INIT;
+	CHECK_OK(s3i_s3_upload_op(&other, "mp-member", "up", LEN, &o, &meta, mem_read, NULL, &src,
+		NULL));
+	assert_int_equal(meta.parts, 7);
+	CHECK_OK(s3i_s3_copy_object_op(&other, "mp-member", "up", "mp-member", "copy", &o, &meta,
+		NULL));
+	assert_int_equal(meta.parts, 7);
+	count_versions cv = { 0, 0 };
+	CHECK_OK(s3i_s3_list_object_versions_op(&other, "mp-member", NULL, count_version, &cv, NULL));
+	assert_int_equal(cv.versions, 2);
+
+	/* the home account is refused everywhere in that bucket */
+	mem_src again = { data, LEN, 0, 0, 0, 0, 0 };
+	int rc = s3i_s3_upload_op(&home, "mp-member", "up2", LEN, &o, NULL, mem_read, NULL, &again,
+		NULL);
+	expect_error(rc, S3I_EAUTH, "AccessDenied", NULL);
+	rc = s3i_s3_list_object_versions_op(&home, "mp-member", NULL, count_version, &cv, NULL);
+	expect_error(rc, S3I_EAUTH, "AccessDenied", NULL);
+
+	/* the member account deletes its objects and its bucket */
+	s3i_s3_object_id ids[2] = { { "up", NULL }, { "copy", NULL } };
+	s3i_s3_delete_stats st;
+	CHECK_OK(s3i_s3_delete_objects_op(&other, "mp-member", ids, 2, 1, NULL, NULL, NULL, &st, NULL));
+	assert_int_equal(st.requests, 1);
+	assert_int_equal(st.failed, 0);
+	cv.versions = cv.markers = 0;
+	CHECK_OK(s3i_s3_list_object_versions_op(&other, "mp-member", NULL, count_version, &cv, NULL));
+	assert_int_equal(cv.versions + cv.markers, 0);
+	CHECK_OK(s3i_s3_delete_bucket_op(&other, "mp-member", NULL));
+	s3i_credprov_release(role);
+	s3i_ctx_release(ctx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -663,6 +739,7 @@ int main(void)
 		S3I_TEST(test_complete_answering_200_with_error),
 		S3I_TEST(test_upload_part_copy),
 		S3I_TEST(test_upload_part_copy_faults_and_errors),
+		S3I_TEST(test_second_account_through_assume_role),
 	};
 	return cmocka_run_group_tests(tests, group_setup, NULL);
 }
