@@ -1,14 +1,44 @@
 #include "core/alloc.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/crypto.h>
 
 #include "s3insights/errors.h"
 
-static void *default_alloc(void *user, size_t size) { (void)user; return malloc(size); }
-static void *default_realloc(void *user, void *p, size_t size) { (void)user; return realloc(p, size); }
-static void default_free(void *user, void *p) { (void)user; free(p); }
+/* While a test asks for it, blocks of the default allocator are counted too: memory that
+ * reached it because an allocator was not passed down still has to be freed by the end of
+ * the test. One relaxed load per call otherwise. */
+static atomic_int count_default;
+static atomic_long default_blocks;
+
+static void *default_alloc(void *user, size_t size)
+{
+	(void)user;
+	void *p = malloc(size);
+	if (p && atomic_load_explicit(&count_default, memory_order_relaxed))
+		atomic_fetch_add_explicit(&default_blocks, 1, memory_order_relaxed);
+	return p;
+}
+
+static void *default_realloc(void *user, void *p, size_t size)
+{
+	if (!p)
+		return default_alloc(user, size);
+	return realloc(p, size);
+}
+
+static void default_free(void *user, void *p)
+{
+	(void)user;
+	if (p && atomic_load_explicit(&count_default, memory_order_relaxed))
+		atomic_fetch_sub_explicit(&default_blocks, 1, memory_order_relaxed);
+	free(p);
+}
+
+void s3i_alloc_count_default(int on) { atomic_store(&count_default, on != 0); }
+long s3i_alloc_default_blocks(void) { return atomic_load(&default_blocks); }
 
 static const s3i_allocator default_allocator = {
 	sizeof(s3i_allocator), NULL, default_alloc, default_realloc, default_free

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "moto.h"
+#include "test_alloc.h"
 
 static s3i_moto *moto;
 
@@ -26,7 +27,7 @@ static int group_setup(void **state)
 
 static int reset_setup(void **state)
 {
-	(void)state;
+	s3i_test_alloc_setup(state);
 	return s3i_moto_reset(moto);
 }
 
@@ -231,12 +232,16 @@ static void test_stop_leaves_no_process(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_start_reuses_server_and_sets_env),
-		cmocka_unit_test_setup(test_reset_clears_buckets, reset_setup),
-		cmocka_unit_test_setup(test_fault_is_served_then_consumed, reset_setup),
-		cmocka_unit_test_setup(test_auth_mode_checks_signatures_until_reset, reset_setup),
-		cmocka_unit_test_setup(test_signed_call_with_session_token, reset_setup),
-		cmocka_unit_test(test_stop_leaves_no_process),
+		/* the harness uses no library memory; the leak check is here as in every test */
+		S3I_TEST(test_start_reuses_server_and_sets_env),
+		cmocka_unit_test_setup_teardown(test_reset_clears_buckets, reset_setup, s3i_test_alloc_teardown),
+		cmocka_unit_test_setup_teardown(test_fault_is_served_then_consumed, reset_setup,
+			s3i_test_alloc_teardown),
+		cmocka_unit_test_setup_teardown(test_auth_mode_checks_signatures_until_reset, reset_setup,
+			s3i_test_alloc_teardown),
+		cmocka_unit_test_setup_teardown(test_signed_call_with_session_token, reset_setup,
+			s3i_test_alloc_teardown),
+		S3I_TEST(test_stop_leaves_no_process),
 	};
 	return cmocka_run_group_tests_name("integration/moto_harness", tests, group_setup, NULL);
 }

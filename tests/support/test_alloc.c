@@ -1,4 +1,5 @@
 #include "test_alloc.h"
+#include "core/alloc.h"
 
 #include <stdatomic.h>
 #include <stdio.h>
@@ -68,12 +69,16 @@ long s3i_test_alloc_outstanding(void) { return atomic_load(&outstanding); }
 long s3i_test_alloc_count(void) { return atomic_load(&total); }
 void s3i_test_alloc_fail_after(long n) { atomic_store(&fail_after, n); }
 
+static long default_at_setup;
+
 int s3i_test_alloc_setup(void **state)
 {
 	(void)state;
 	atomic_store(&outstanding, 0);
 	atomic_store(&total, 0);
 	atomic_store(&fail_after, -1);
+	s3i_alloc_count_default(1);
+	default_at_setup = s3i_alloc_default_blocks();
 	return 0;
 }
 
@@ -84,6 +89,13 @@ int s3i_test_alloc_teardown(void **state)
 	long n = atomic_load(&outstanding);
 	if (n != 0) {
 		fprintf(stderr, "leak: %ld allocation(s) of the library still outstanding\n", n);
+		return -1;
+	}
+	/* what went to the default allocator (no allocator passed down) must be back too */
+	long d = s3i_alloc_default_blocks() - default_at_setup;
+	if (d > 0) {
+		fprintf(stderr, "leak: %ld allocation(s) of the library's default allocator still "
+			"outstanding\n", d);
 		return -1;
 	}
 	return 0;

@@ -831,9 +831,33 @@ static void t_status_is_retryable(void **state)
 	assert_false(s3i_status_is_retryable(INT_MAX));
 }
 
+/* The leak check also covers memory that went to the default allocator (an allocator not
+ * passed down): the test allocator's teardown fails while any of it is outstanding. */
+static void t_default_allocator_counted(void **state)
+{
+	(void)state;
+	long before = s3i_alloc_default_blocks();
+	char *a = s3i_malloc(NULL, 10);
+	char *b = s3i_strdup(NULL, "x");
+	char *c = s3i_realloc(NULL, NULL, 5);
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_non_null(c);
+	assert_int_equal(s3i_alloc_default_blocks() - before, 3);
+	c = s3i_realloc(NULL, c, 500);
+	assert_int_equal(s3i_alloc_default_blocks() - before, 3);
+	assert_int_not_equal(s3i_test_alloc_teardown(NULL), 0);   /* a leak while they are out */
+	s3i_free(NULL, a);
+	s3i_free(s3i_allocator_default(), b);
+	s3i_free(NULL, c);
+	assert_int_equal(s3i_alloc_default_blocks(), before);
+	assert_int_equal(s3i_test_alloc_teardown(NULL), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		S3I_TEST(t_default_allocator_counted),
 		S3I_TEST(t_buf_growth),
 		S3I_TEST(t_buf_printf),
 		S3I_TEST(t_buf_detach_truncate),

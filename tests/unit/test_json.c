@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "core/buf.h"
 #include "core/json.h"
 
@@ -491,7 +492,7 @@ static void t_writer_oom(void **state)
 	}
 	assert_int_equal(rc, 0);
 	assert_true(n > 1);
-	free(want);
+	s3i_free(s3i_allocator_default(), want);
 }
 
 int main(void)

@@ -106,7 +106,7 @@ static void t_events(void **state)
 	/* indentation before children is not text; what trails the last child is whitespace */
 	assert_non_null(strstr(log, "E 2 ListBucketResult/Contents [Contents] \"\n  \"\n"));
 	assert_non_null(strstr(log, "E 1 ListBucketResult [ListBucketResult] \"\n\"\n"));
-	free(log);
+	s3i_free(s3i_allocator_default(), log);
 }
 
 static void t_chunking_gives_same_events(void **state)
@@ -119,9 +119,9 @@ static void t_chunking_gives_same_events(void **state)
 		char *log = parse_log(list_v2, strlen(list_v2), chunk, &rc);
 		assert_int_equal(rc, 0);
 		assert_string_equal(log, whole);
-		free(log);
+		s3i_free(s3i_allocator_default(), log);
 	}
-	free(whole);
+	s3i_free(s3i_allocator_default(), whole);
 }
 
 static void t_namespaces_report_local_names(void **state)
@@ -146,11 +146,11 @@ static void t_namespaces_report_local_names(void **state)
 		"E 3 Envelope/Body/Item [Item] \"3\"\n"
 		"E 2 Envelope/Body [Body] \"\"\n"
 		"E 1 Envelope [Envelope] \"\"\n");
-	free(log);
+	s3i_free(s3i_allocator_default(), log);
 	/* an undeclared prefix is a namespace error */
 	log = parse_log("<a:b>1</a:b>", 12, 12, &rc);
 	assert_int_equal(rc, S3I_EPARSE);
-	free(log);
+	s3i_free(s3i_allocator_default(), log);
 }
 
 static void t_cdata_entities_and_char_refs(void **state)
@@ -169,7 +169,7 @@ static void t_cdata_entities_and_char_refs(void **state)
 		assert_non_null(strstr(log, "E 2 r/mix [mix] \"x<y/>z\"\n"));
 		assert_non_null(strstr(log, "E 2 r/ws [ws] \"  two  \"\n"));
 		assert_non_null(strstr(log, "E 2 r/empty [empty] \"\"\n"));
-		free(log);
+		s3i_free(s3i_allocator_default(), log);
 	}
 }
 
@@ -181,7 +181,7 @@ static void t_latin1_is_converted(void **state)
 	char *log = parse_log(doc, strlen(doc), 3, &rc);
 	assert_int_equal(rc, 0);
 	assert_string_equal(log, "S 1 k [k]\nE 1 k [k] \"caf\xC3\xA9\"\n");
-	free(log);
+	s3i_free(s3i_allocator_default(), log);
 }
 
 static void expect_refused(const char *doc, const char *msg_part)
@@ -195,7 +195,7 @@ static void expect_refused(const char *doc, const char *msg_part)
 		/* nothing of the entity's text ever reached a handler */
 		assert_null(strstr(log, "lol"));
 		assert_null(strstr(log, "root:"));
-		free(log);
+		s3i_free(s3i_allocator_default(), log);
 	}
 	s3i_errinfo e;
 	s3i_errinfo_init(&e);
@@ -248,12 +248,12 @@ static void t_external_entities_refused(void **state)
 	char *log = parse_log("<!DOCTYPE html><html><title>t</title></html>", 44, 44, &rc);
 	assert_int_equal(rc, 0);
 	assert_non_null(strstr(log, "E 2 html/title [title] \"t\""));
-	free(log);
+	s3i_free(s3i_allocator_default(), log);
 	/* without any DTD an unknown entity is plain malformed XML */
 	log = parse_log("<a>&nbsp;</a>", 13, 13, &rc);
 	assert_int_equal(rc, S3I_EPARSE);
 	assert_non_null(strstr(s3i_error_last()->message, "undefined entity"));
-	free(log);
+	s3i_free(s3i_allocator_default(), log);
 }
 
 static void t_malformed_names_line_and_column(void **state)
