@@ -8,8 +8,13 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <openssl/ec.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1312,6 +1317,181 @@ static int group_teardown(void **state)
 	return 0;
 }
 
+/* ------------------------------------------------------------------ TLS verification */
+
+/* A one-certificate HTTPS server on 127.0.0.1 (a self-signed P-256 certificate for the IP
+ * 127.0.0.1, made here), answering "ok" to every request on its connections. */
+typedef struct tls_server {
+	SSL_CTX *ctx;
+	int fd;
+	int port;
+	pthread_t thread;
+	atomic_int stop;
+	char cert_path[64];
+} tls_server;
+
+static void *tls_serve(void *arg)
+{
+	tls_server *t = arg;
+	while (!atomic_load(&t->stop)) {
+		int c = accept(t->fd, NULL, NULL);
+		if (c < 0)
+			break;
+		if (atomic_load(&t->stop)) {
+			close(c);
+			break;
+		}
+		SSL *ssl = SSL_new(t->ctx);
+		SSL_set_fd(ssl, c);
+		if (SSL_accept(ssl) == 1) {   /* a client that refuses the certificate fails here */
+			char req[4096];
+			size_t got = 0;
+			int n;
+			while (got < sizeof(req) - 1 && (n = SSL_read(ssl, req + got, (int)(sizeof(req) - 1 - got))) > 0) {
+				got += (size_t)n;
+				req[got] = '\0';
+				if (strstr(req, "\r\n\r\n"))
+					break;
+			}
+			static const char answer[] = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+				"Content-Length: 2\r\nConnection: close\r\n\r\nok";
+			SSL_write(ssl, answer, (int)sizeof(answer) - 1);
+			SSL_shutdown(ssl);
+		}
+		SSL_free(ssl);
+		close(c);
+	}
+	return NULL;
+}
+
+static void tls_start(tls_server *t)
+{
+	memset(t, 0, sizeof(*t));
+	EVP_PKEY *key = NULL;
+	EVP_PKEY_CTX *kc = EVP_PKEY_CTX_new_id(EVP_PKEY_EC, NULL);   /* OpenSSL 1.1 and 3 alike */
+	assert_non_null(kc);
+	assert_int_equal(EVP_PKEY_keygen_init(kc), 1);
+	assert_int_equal(EVP_PKEY_CTX_set_ec_paramgen_curve_nid(kc, NID_X9_62_prime256v1), 1);
+	assert_int_equal(EVP_PKEY_keygen(kc, &key), 1);
+	EVP_PKEY_CTX_free(kc);
+	X509 *x = X509_new();
+	assert_non_null(key);
+	assert_non_null(x);
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+	X509_gmtime_adj(X509_getm_notBefore(x), -3600);
+	X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+	X509_set_pubkey(x, key);
+	X509_NAME *name = X509_get_subject_name(x);
+	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"127.0.0.1", -1, -1, 0);
+	X509_set_issuer_name(x, name);
+	X509V3_CTX v3;
+	X509V3_set_ctx(&v3, x, x, NULL, NULL, 0);
+	static const struct { int nid; const char *value; } exts[] = {
+		{ NID_subject_alt_name, "IP:127.0.0.1" }, { NID_basic_constraints, "critical,CA:TRUE" },
+	};
+	for (size_t i = 0; i < sizeof(exts) / sizeof(exts[0]); i++) {
+		X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, &v3, exts[i].nid, exts[i].value);
+		assert_non_null(e);
+		X509_add_ext(x, e, -1);
+		X509_EXTENSION_free(e);
+	}
+	assert_true(X509_sign(x, key, EVP_sha256()) > 0);
+	snprintf(t->cert_path, sizeof(t->cert_path), "/tmp/s3i-test-tls-XXXXXX");
+	int cfd = mkstemp(t->cert_path);
+	assert_true(cfd >= 0);
+	FILE *f = fdopen(cfd, "w");
+	assert_non_null(f);
+	assert_int_equal(PEM_write_X509(f, x), 1);
+	fclose(f);
+	t->ctx = SSL_CTX_new(TLS_server_method());
+	assert_non_null(t->ctx);
+	assert_int_equal(SSL_CTX_use_certificate(t->ctx, x), 1);
+	assert_int_equal(SSL_CTX_use_PrivateKey(t->ctx, key), 1);
+	X509_free(x);
+	EVP_PKEY_free(key);
+	t->fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t alen = sizeof(a);
+	assert_int_equal(bind(t->fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(t->fd, 16), 0);
+	assert_int_equal(getsockname(t->fd, (struct sockaddr *)&a, &alen), 0);
+	t->port = ntohs(a.sin_port);
+	assert_int_equal(pthread_create(&t->thread, NULL, tls_serve, t), 0);
+}
+
+static void tls_stop(tls_server *t)
+{
+	atomic_store(&t->stop, 1);
+	int c = socket(AF_INET, SOCK_STREAM, 0);   /* wake the accept */
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)t->port),
+		.sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	if (connect(c, (struct sockaddr *)&a, sizeof(a)) != 0)
+		shutdown(t->fd, SHUT_RDWR);
+	close(c);
+	pthread_join(t->thread, NULL);
+	close(t->fd);
+	SSL_CTX_free(t->ctx);
+	unlink(t->cert_path);
+}
+
+/* TLS peers are verified unless the caller switches it off, and switching it off is logged:
+ * an unknown certificate is refused, the same one is accepted once it is a trusted CA
+ * (ca_bundle), a host name it does not name is refused even then, and insecure mode accepts
+ * anything but says so at WARN. */
+static void t_tls_verification(void **state)
+{
+	(void)state;
+	tls_server t;
+	tls_start(&t);
+	char by_ip[128], by_name[128];
+	snprintf(by_ip, sizeof(by_ip), "https://127.0.0.1:%d/tls", t.port);
+	snprintf(by_name, sizeof(by_name), "https://localhost:%d/tls", t.port);
+	log_capture *cap = calloc(1, sizeof(*cap));
+	s3i_logger lg = { capture, cap, S3I_LOG_DEBUG };
+	s3i_http_response r;
+	s3i_http_response_init(&r, s3i_test_alloc());
+	s3i_http_request q = { .method = "GET", .url = by_ip };
+	s3i_errinfo err;
+
+	/* defaults: the system's CAs, which do not know this certificate */
+	s3i_http_options o = { .logger = &lg };
+	s3i_http *h = new_http(&o);
+	s3i_errinfo_init(&err);
+	assert_int_equal(s3i_http_perform(h, &q, &r, &err), S3I_ENETWORK);
+	assert_int_equal(r.status, 0);
+	assert_true(strstr(err.message, "certificate") || strstr(err.message, "SSL"));
+	s3i_http_free(h);
+
+	/* trusted through ca_bundle: accepted, for the name the certificate holds */
+	o.ca_bundle = t.cert_path;
+	h = new_http(&o);
+	s3i_errinfo_init(&err);
+	int rc = s3i_http_perform(h, &q, &r, &err);
+	if (rc)
+		fail_msg("with the CA trusted: %d %s", rc, err.message);
+	assert_int_equal(r.status, 200);
+	assert_memory_equal(r.body.ptr, "ok", 2);
+	q.url = by_name;                  /* "localhost" is not in the certificate */
+	s3i_errinfo_init(&err);
+	assert_int_equal(s3i_http_perform(h, &q, &r, &err), S3I_ENETWORK);
+	s3i_http_free(h);
+	assert_int_equal(cap->warns, 0);
+
+	/* insecure: accepted whatever the certificate and name, and said out loud */
+	s3i_http_options io = { .logger = &lg, .insecure_skip_verify = 1 };
+	h = new_http(&io);
+	assert_int_equal(s3i_http_perform(h, &q, &r, NULL), 0);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(cap->warns, 1);
+	assert_non_null(strstr(cap->text, "verification is disabled"));
+	s3i_http_free(h);
+
+	s3i_http_response_free(&r);
+	free(cap);
+	tls_stop(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1337,6 +1517,7 @@ int main(void)
 		S3I_TEST(t_error_body_with_sink),
 		S3I_TEST(t_interim_headers_do_not_leak),
 		S3I_TEST(t_logging_without_secrets),
+		S3I_TEST(t_tls_verification),
 		S3I_TEST(t_out_of_memory),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
