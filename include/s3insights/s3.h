@@ -147,12 +147,14 @@ typedef struct s3i_s3_transfer_options {
 	int64_t copy_threshold;       /**< copies larger than this use UploadPartCopy; 0: 5 GiB
 	                                   (CopyObject's limit) */
 	int64_t copy_part_size;       /**< 0: 512 MiB */
-	int32_t max_concurrency;      /**< parts in flight at once; 0: 10 */
+	int32_t max_concurrency;      /**< parts in flight at once; 0: 10; at most 256 */
 	const char *content_type;     /**< uploads; NULL: application/octet-stream */
 	const char *source_version_id; /**< copies: the source version; NULL: the current one */
 	const char *source_if_match;  /**< copies: the ETag the source must have throughout */
-	int64_t source_size;          /**< copies: the source's size when known (saves a lookup);
-	                                   0: looked up when needed */
+	int64_t source_size;          /**< copies: the source's size when known; at most
+	                                   copy_threshold saves the lookup (a one-byte ranged
+	                                   GetObject), larger copies look the source up anyway for
+	                                   its metadata and ETag; 0: unknown */
 } s3i_s3_transfer_options;
 
 #define S3I_S3_TRANSFER_OPTIONS_INIT { sizeof(s3i_s3_transfer_options), 0, 0, 0, 0, 0, NULL, \
@@ -237,7 +239,10 @@ S3I_API int s3i_s3_get_object_to(s3i_ctx *ctx, const char *bucket, const char *k
  * one PutObject streams the source; above it the object goes up in parts read one after the
  * other into memory (at most max_concurrency parts at once), uploaded in parallel, each with
  * its own retries; when a part fails for good the upload is aborted, so nothing is left
- * behind. `rewind` (may be NULL) lets a single PutObject be retried.
+ * behind. With length -1 a source that ends within the first part goes up as one PutObject,
+ * anything longer in parts. `rewind` (may be NULL) lets a single streamed PutObject be
+ * retried (parts are retried from memory). meta (may be NULL) receives the ETag (of the
+ * "<md5>-<parts>" form for multipart objects), the version id and the part count.
  * @return S3I_OK, S3I_ENOTFOUND (bucket), S3I_EIO (the source failed or ended early), or
  * another status.  @since 0.1
  */
