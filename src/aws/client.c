@@ -351,8 +351,8 @@ static int describe_failure(const s3i_call *call, const s3i_http_response *resp,
 			: s3i_strerror(resp->error));
 	}
 	int code = s3i_aws_error_status(resp->status, eb->code);
-	char msg[1024];
-	snprintf(msg, sizeof(msg), "%s%s%s failed: %s%s%s (HTTP %d%s%s)", call->operation,
+	char msg[1024];   /* the size of the error detail's message; a long AWS message is cut */
+	snprintf(msg, sizeof(msg), "%s%s%s failed: %s%s%.600s (HTTP %d%s%s)", call->operation,
 		*res ? " on " : "", res, eb->code, eb->message[0] ? ": " : "", eb->message,
 		resp->status, eb->request_id[0] ? ", request id " : "", eb->request_id);
 	return s3i_err_aws(err, code, resp->status, eb->code, eb->request_id, res, msg);

@@ -111,8 +111,8 @@ static int reword(s3i_errinfo *err, int code, const char *res, const char *fmt, 
 	va_start(ap, fmt);
 	vsnprintf(head, sizeof(head), fmt, ap);
 	va_end(ap);
-	char msg[1024];
-	snprintf(msg, sizeof(msg), "%s (%s%s%s, HTTP %d%s%s)", head, aws_code, aws_msg[0] ? ": " : "",
+	char msg[1024];   /* the size of the error detail's message: long texts are cut */
+	snprintf(msg, sizeof(msg), "%.450s (%s%s%.250s, HTTP %d%s%s)", head, aws_code, aws_msg[0] ? ": " : "",
 		aws_msg, http, req[0] ? ", request id " : "", req);
 	return s3i_err_aws(err, code, http, aws_code, req, res, msg);
 }
