@@ -122,6 +122,25 @@ const char *s3i_fanout_op_strdup(s3i_fanout_op *op, const char *s)
 	return p;
 }
 
+const char *s3i_fanout_op_concat(s3i_fanout_op *op, const char *const *parts, size_t n)
+{
+	size_t len[16], total = 1;
+	if (n > sizeof(len) / sizeof(len[0]))
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		total += (len[i] = parts[i] ? strlen(parts[i]) : 0);
+	char *p = text_alloc(op, total);
+	if (!p)
+		return NULL;
+	char *w = p;
+	for (size_t i = 0; i < n; i++) {
+		memcpy(w, parts[i] ? parts[i] : "", len[i]);
+		w += len[i];
+	}
+	*w = '\0';
+	return p;
+}
+
 const char *s3i_fanout_op_printf(s3i_fanout_op *op, const char *fmt, ...)
 {
 	va_list ap;

@@ -73,7 +73,10 @@ void s3i_fanout_op_free(s3i_fanout_op *op);
 /* A copy of s (NULL: NULL) that lives until the op is reset; its address never moves. NULL
  * only when out of memory (and s was not NULL). */
 const char *s3i_fanout_op_strdup(s3i_fanout_op *op, const char *s);
-/* The same with printf formatting (the resource texts errors name). */
+/* parts[0..n-1] joined (n <= 16; a NULL part counts as ""), kept like s3i_fanout_op_strdup:
+ * the resource texts errors name, without printf's cost. NULL when out of memory. */
+const char *s3i_fanout_op_concat(s3i_fanout_op *op, const char *const *parts, size_t n);
+/* The same with printf formatting. */
 const char *s3i_fanout_op_printf(s3i_fanout_op *op, const char *fmt, ...)
 #if defined(__GNUC__)
 	__attribute__((format(printf, 2, 3)))

@@ -130,7 +130,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			resp.status = statuses[i];
 			s3i_headers_copy(&resp.headers, &h);
 			s3i_errinfo_init(&err);
-			int before = statuses[i] == 403 ? S3I_EAUTH : statuses[i] ? S3I_ENOTFOUND : S3I_ENETWORK;
+			int before = statuses[i] == 403 ? S3I_EAUTH
+				: statuses[i] ? S3I_ENOTFOUND : S3I_ENETWORK;
 			s3i_err(&err, before, op.call.resource, "HeadObject on %s failed", op.call.resource);
 			rc = s3i_s3_head_object_parse(&op, before, &resp, &err);
 			check_head(&r);

@@ -49,7 +49,8 @@ static void t_location_regions(void **state)
 		{ "<LocationConstraint>cn-northwest-1</LocationConstraint>", "cn-northwest-1" },
 		/* a region this library has never heard of is taken as it is */
 		{ "<LocationConstraint>eusc-de-east-1</LocationConstraint>", "eusc-de-east-1" },
-		{ "<x:LocationConstraint xmlns:x=\"" XMLNS "\">us-west-2</x:LocationConstraint>", "us-west-2" },
+		{ "<x:LocationConstraint xmlns:x=\"" XMLNS "\">us-west-2</x:LocationConstraint>",
+			"us-west-2" },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		int rc = location(cases[i].body, region, &err);
