@@ -10,7 +10,8 @@
  *    most 75 characters, split only between UTF-8 characters, on lines of at most 76
  *    characters; plain values are folded at spaces to the same width;
  *  - display names are atoms, a quoted-string, or encoded-words; addresses must be 7-bit
- *    ASCII (SES does not support SMTPUTF8: punycode the domain);
+ *    ASCII (SES does not support SMTPUTF8: punycode the domain) and are never split, so an
+ *    address longer than a line (up to 254 characters) stays whole on a line of its own;
  *  - bodies are quoted-printable or base64 (chosen by content unless forced), lines of at most
  *    76 characters, every line break CRLF. Quoted-printable also escapes a '.' or "From " at
  *    the start of a line, so no relay's dot-stuffing or mbox quoting can change the text;
