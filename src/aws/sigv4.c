@@ -303,6 +303,7 @@ typedef struct job {
 	size_t sp_idx[SP_N];
 	int sp_count[SP_N];
 	int host_seen;
+	int scope_ready;              /* s->scope is for this region and service */
 	char sig[S3I_SHA256_HEX_LEN + 1];
 } job;
 
@@ -321,17 +322,34 @@ static size_t clean_len(const char *s, const char *reject)
 #define LINE_BREAKS "\r\n"
 #define BLANKS " \t\r\n"
 
-static int check_request(job *j, const s3i_sigv4_request *req, const s3i_sigv4_creds *c,
-	s3i_errinfo *err)
+/* Whether the signer's scope was built for this region and service (and so from strings that
+ * passed the checks below): then they need neither checking nor copying again. */
+static int scope_is_for(const s3i_signer *s, const char *region, size_t rlen, const char *service,
+	size_t svlen)
+{
+	const char *p = s->scope.ptr;
+	return s->scope.size == 8 + 1 + rlen + 1 + svlen + sizeof("/" SCOPE_TERM) - 1 &&
+		!memcmp(p + 9, region, rlen) && p[9 + rlen] == '/' &&
+		!memcmp(p + 10 + rlen, service, svlen);
+}
+
+static int check_request(const s3i_signer *s, job *j, const s3i_sigv4_request *req,
+	const s3i_sigv4_creds *c, s3i_errinfo *err)
 {
 	if (!req || !req->headers || !req->path)
 		return s3i_err(err, S3I_EINVALID, NULL, "SigV4: no request, path or headers to sign");
 	if (!(j->mlen = clean_len(req->method, BLANKS)))
 		return s3i_err(err, S3I_EINVALID, "method", "SigV4: the HTTP method is missing or invalid");
-	if (!(j->rlen = clean_len(req->region, "/" BLANKS)))
+	size_t rl = req->region ? strlen(req->region) : 0, sl = req->service ? strlen(req->service) : 0;
+	if (rl && sl && scope_is_for(s, req->region, rl, req->service, sl)) {
+		j->rlen = rl;
+		j->svlen = sl;
+		j->scope_ready = 1;
+	} else if (!(j->rlen = clean_len(req->region, "/" BLANKS))) {
 		return s3i_err(err, S3I_EINVALID, "region", "SigV4: the signing region is missing or invalid");
-	if (!(j->svlen = clean_len(req->service, "/" BLANKS)))
+	} else if (!(j->svlen = clean_len(req->service, "/" BLANKS))) {
 		return s3i_err(err, S3I_EINVALID, "service", "SigV4: the signing service is missing or invalid");
+	}
 	if (req->payload_hash && !(j->hlen = clean_len(req->payload_hash, BLANKS)))
 		return s3i_err(err, S3I_EINVALID, "payload_hash", "SigV4: the payload hash is invalid");
 	if (req->time_s < 0 || req->time_s > MAX_TIME_S)
@@ -356,6 +374,8 @@ static int make_scope(s3i_signer *s, const job *j)
 		s3i_time_amz(s->amz_date, req->time_s);
 		s->date_s = req->time_s;
 	}
+	if (j->scope_ready && !memcmp(s->scope.ptr, s->amz_date, 8))
+		return S3I_OK;            /* same day, region and service as last time */
 	size_t n = 8 + 1 + j->rlen + 1 + j->svlen + sizeof("/" SCOPE_TERM) - 1;
 	s3i_buf_clear(&s->scope);
 	if (s3i_buf_grow(&s->scope, n))
@@ -379,7 +399,7 @@ static int job_init(s3i_signer *s, job *j, const s3i_sigv4_request *req,
 	j->creds = creds;
 	j->err = err;
 	j->presign = presign;
-	int rc = s ? check_request(j, req, creds, err)
+	int rc = s ? check_request(s, j, req, creds, err)
 		: s3i_err(err, S3I_EINVALID, NULL, "SigV4: no signer");
 	if (rc)
 		return rc;
