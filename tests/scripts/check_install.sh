@@ -6,14 +6,16 @@
 # through pkg-config (shared and --static) and through find_package(s3insights) (both targets),
 # and run.
 #
-#   check_install.sh BUILD_DIR SOURCE_DIR LIBDIR VERSION SOVERSION C_COMPILER CMAKE
+#   check_install.sh BUILD_DIR SOURCE_DIR LIBDIR VERSION SOVERSION C_COMPILER CMAKE [FLAGS]
+#
+# FLAGS go to every consumer's compile and link (a sanitizer build passes -fsanitize=...).
 #
 # S3I_INSTALL_SABOTAGE=PATH (relative to the prefix) deletes that file after installing, to
 # show that a broken install fails this check (ctest's unit/install_broken does that).
 # Exit status 0 only when every check passed.
 set -eu
 
-build=$1 src=$(cd "$2" && pwd) libdir=$3 version=$4 soversion=$5 cc=$6 cmake=$7
+build=$1 src=$(cd "$2" && pwd) libdir=$3 version=$4 soversion=$5 cc=$6 cmake=$7 extra=${8:-}
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/s3i-install.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT INT TERM
@@ -105,7 +107,7 @@ done
 # ---------------------------------------------------------------- consumers
 consumer=$src/tests/fixtures/consumer
 demo=$src/examples/s3i_demo.c
-cflags_strict="-std=c11 -Wall -Wextra -Werror -pedantic"
+cflags_strict="-std=c11 -Wall -Wextra -Werror -pedantic $extra"
 
 # The binary resolves libs3insights from the temporary prefix, not from anywhere else.
 # $2: the LD_LIBRARY_PATH it runs with (none when the link recorded a run path).
@@ -160,7 +162,8 @@ fi
 step "building examples/s3i_demo.c with pkg-config"
 # shellcheck disable=SC2046
 # (compiler's default dialect: the example uses POSIX calls and does not ask for them itself)
-if "$cc" -Wall -o "$pc_dir/s3i_demo" "$demo" $(pkg-config --cflags --libs libs3insights) \
+# shellcheck disable=SC2086
+if "$cc" -Wall $extra -o "$pc_dir/s3i_demo" "$demo" $(pkg-config --cflags --libs libs3insights) \
 	>"$tmp/demo.log" 2>&1; then
 	run pkg-config/s3i_demo--help env LD_LIBRARY_PATH="$lib" "$pc_dir/s3i_demo" --help
 else
@@ -170,7 +173,8 @@ fi
 step "building the consumer and examples/s3i_demo.c with find_package(s3insights)"
 cm_dir=$tmp/cmake-build
 if "$cmake" -S "$consumer" -B "$cm_dir" -DCMAKE_PREFIX_PATH="$prefix" -DS3I_DEMO_SOURCE="$demo" \
-	-DCMAKE_C_COMPILER="$cc" -DCMAKE_C_FLAGS="-Wall -Wextra -Werror" -DCMAKE_BUILD_TYPE=Release \
+	-DCMAKE_C_COMPILER="$cc" -DCMAKE_C_FLAGS="-Wall -Wextra -Werror $extra" -DCMAKE_EXE_LINKER_FLAGS="$extra" \
+	-DCMAKE_BUILD_TYPE=Release \
 	>"$tmp/cmake.log" 2>&1 &&
 	"$cmake" --build "$cm_dir" >>"$tmp/cmake.log" 2>&1; then
 	grep -q "s3insights_DIR:PATH=$cmdir" "$cm_dir/CMakeCache.txt" ||
