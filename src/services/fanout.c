@@ -243,8 +243,16 @@ static void on_call_done(void *user, int status, s3i_http_response *resp, const 
 {
 	slot *s = user;
 	fanout *fo = s->fo;
-	if (status < 0 && err)
+	if (status < 0 && err && err->pub.code == status) {
 		s3i_errinfo_copy(&s->op.err, err);
+	} else if (status < 0) {
+		/* the batch reports a request it could not start without detail: name it here */
+		const s3i_call *call = &s->op.call;
+		s3i_err(&s->op.err, status, call->resource, "%s%s%s: the request could not be "
+			"started: %s", call->operation, call->resource ? " on " : "",
+			call->resource ? call->resource : "", resp && resp->error_text[0]
+			? resp->error_text : s3i_strerror(status));
+	}
 	finish_op(fo, s, status, resp);
 	fill(fo);
 }
