@@ -52,7 +52,9 @@ step "headers: $nheaders checked"
 lib=$prefix/$libdir
 real=$lib/libs3insights.so.$version
 soname=libs3insights.so.$soversion
-[ -f "$real" ] && [ ! -L "$real" ] || fail "$libdir/libs3insights.so.$version is not installed as a file"
+if [ ! -f "$real" ] || [ -L "$real" ]; then
+	fail "$libdir/libs3insights.so.$version is not installed as a file"
+fi
 [ "$(readlink "$lib/$soname" 2>/dev/null)" = "libs3insights.so.$version" ] ||
 	fail "$libdir/$soname is not a symlink to libs3insights.so.$version"
 [ "$(readlink "$lib/libs3insights.so" 2>/dev/null)" = "$soname" ] ||
@@ -130,7 +132,7 @@ run() {
 step "building the consumer with pkg-config (shared)"
 pc_dir=$tmp/pkgconfig-build
 mkdir -p "$pc_dir"
-# shellcheck disable=SC2046 # word splitting of pkg-config's output is intended
+# shellcheck disable=SC2046,SC2086 # word splitting of the flags is intended
 if "$cc" $cflags_strict -o "$pc_dir/consumer" "$consumer/consumer.c" \
 	$(pkg-config --cflags --libs libs3insights) >"$tmp/pc.log" 2>&1; then
 	uses_prefix_lib "$pc_dir/consumer" "$lib"
