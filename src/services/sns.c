@@ -288,7 +288,7 @@ int s3i_sns_result_parse(const s3i_allocator *a, const char *body, size_t len, c
 	int rc = s3i_xml_parse(a, len ? body : NULL, len, result_start, result_end, &rp, err);
 	if (rc == S3I_EPARSE && strncmp(err->message, what, strlen(what)))
 		s3i_err_prefix(err, "%s: ", what);
-	size_t n;
+	size_t n = text.size;
 	const char *v = rp.found ? s3i_str_trim(s3i_buf_cstr(&text), &n) : NULL;
 	if (!rc && (!v || !n))
 		rc = s3i_err(err, S3I_EPARSE, NULL, "%s has no %s", what, member);
@@ -461,7 +461,7 @@ static int subs_end(void *user, const char *path, const char *name, int depth,
 				return s3i_err(sp->err, S3I_EPARSE, NULL, "%s: a member has two %s", sp->what,
 					name);
 			sp->have[i] = 1;
-			size_t n;
+			size_t n = len;
 			const char *v = s3i_str_trim(text, &n);
 			if (s3i_buf_put(&sp->field[i], v, n))
 				return s3i_err(sp->err, S3I_ENOMEM, NULL, "%s: out of memory", sp->what);
@@ -474,7 +474,7 @@ static int subs_end(void *user, const char *path, const char *name, int depth,
 		if (sp->have_token)
 			return s3i_err(sp->err, S3I_EPARSE, NULL, "%s: NextToken appears twice", sp->what);
 		sp->have_token = 1;
-		size_t n;
+		size_t n = len;
 		const char *v = s3i_str_trim(text, &n);
 		if (sp->next_token && s3i_buf_put(sp->next_token, v, n))
 			return s3i_err(sp->err, S3I_ENOMEM, NULL, "%s: out of memory", sp->what);
