@@ -84,8 +84,10 @@ int s3i_org_list_accounts_parse(const char *body, size_t len, const char *what,
 		return s3i_err(err, S3I_EPARSE, NULL, "%s is empty", what);
 	s3i_json doc = NULL;
 	int rc = s3i_json_parse(&doc, body, len, what, err);
+	if (rc == S3I_ENOMEM || rc == S3I_EPARSE)
+		return rc;
 	if (rc)
-		return rc == S3I_ENOMEM ? rc : S3I_EPARSE;
+		return s3i_err(err, S3I_EPARSE, NULL, "%s could not be parsed", what);
 	s3i_json accounts = s3i_json_get(doc, "Accounts");
 	s3i_json token = s3i_json_get(doc, "NextToken");
 	if (!s3i_json_is_obj(doc))
