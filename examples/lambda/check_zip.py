@@ -57,7 +57,7 @@ def main():
 				if k not in ("AWS_LAMBDA_RUNTIME_API", "LD_LIBRARY_PATH", "LD_PRELOAD")}
 			ldd = subprocess.run(["ldd", boot], capture_output=True, text=True, env=env).stdout
 			for m in re.finditer(r"^\s*(\S+) => (\S+)", ldd, re.M):
-				if m.group(1) in shipped and not m.group(2).startswith(os.path.join(d, "lib") + "/"):
+				if m.group(1) in shipped and not os.path.normpath(m.group(2)).startswith(os.path.join(os.path.realpath(d), "lib") + "/"):
 					problems.append(f"bootstrap loads {m.group(1)} from {m.group(2)}, not from the zip's lib/")
 			run = subprocess.run([boot], capture_output=True, text=True, env=env)
 			if run.returncode != 2 or "AWS_LAMBDA_RUNTIME_API" not in run.stderr:
