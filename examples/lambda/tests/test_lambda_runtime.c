@@ -78,9 +78,9 @@ static void fake_handler(void *user, const s3i_lb_request *req, s3i_lb_response 
 		}
 	} else if (strcmp(req->method, "POST") == 0 && api->post_count < MAX_POSTS) {
 		post_record *p = &api->posts[api->post_count++];
-		snprintf(p->path, sizeof p->path, "%s", req->target);
+		snprintf(p->path, sizeof p->path, "%.255s", req->target);
 		s3i_lb_header(req, "Lambda-Runtime-Function-Error-Type", p->error_type, sizeof p->error_type);
-		snprintf(p->body, sizeof p->body, "%s", req->body ? req->body : "");
+		snprintf(p->body, sizeof p->body, "%.2047s", req->body ? req->body : "");
 		resp->status = 202;
 		resp->body = "{\"status\":\"OK\"}";
 		resp->body_len = strlen(resp->body);
