@@ -951,11 +951,23 @@ static int on_failure_event(void *payload, const s3i_cfn_event *ev)
 
 /* The waiter's verdict on a stack that will not reach what was waited for: its status and
  * reason and, where it failed, the first resource that failed and why. */
+/* A reason for a message: one line, cut to fit, no white space around it. */
+static void reason_text(char *dst, size_t cap, const char *src)
+{
+	if (!src)
+		src = "";
+	size_t len = strlen(src);
+	const char *t = s3i_str_trim(src, &len);
+	char tmp[S3I_CFN_REASON_SIZE];
+	copy_cut(tmp, sizeof(tmp), t, len);
+	shown(dst, cap, tmp);
+}
+
 static int report_failure(const s3i_svc *svc, const char *op, const char *res,
 	const s3i_cfn_stack *st, int for_delete, s3i_errinfo *err)
 {
 	char reason[300] = "";
-	shown(reason, sizeof(reason), st->status_reason);
+	reason_text(reason, sizeof(reason), st->status_reason);
 	int failed = strstr(st->status, "FAILED") || strstr(st->status, "ROLLBACK");
 	if (!failed)
 		return s3i_err(err, S3I_EAWS, res, "%s of %s: the stack is %s%s%s%s, %s", op, res,
@@ -971,7 +983,7 @@ static int report_failure(const s3i_svc *svc, const char *op, const char *res,
 	char cause[1100];
 	if (s.f.found) {
 		char why[400];
-		shown(why, sizeof(why), s.f.reason);
+		reason_text(why, sizeof(why), s.f.reason);
 		snprintf(cause, sizeof(cause), "; first failing resource: %s (%s) %s%s%s", s.f.logical_id,
 			s.f.resource_type[0] ? s.f.resource_type : "type not said", s.f.status,
 			why[0] ? ": " : "", why);
