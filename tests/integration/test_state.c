@@ -390,10 +390,11 @@ static void test_concurrent_counting(void **state)
 		total += jobs[i].counted;
 	}
 	assert_int_equal(total, 12);
-	s3i_state_bucket b;
-	CHECK_OK(s3i_state_bucket_get(f.st, "r1", "333333333333", "busy", &b, NULL));
-	assert_int_equal(b.partitioned_files, 12);
-	assert_int_equal(b.objects, 36);
+	/* The bucket's running totals are not checked here: moto applies concurrent
+	 * transactions on one item without isolation (lost ADDs, seen under ASan), where
+	 * DynamoDB serialises them or cancels with TransactionConflict. The file items are the
+	 * record of what was counted, and test_manifest_and_files_counted_once checks the
+	 * totals without concurrency. */
 	int64_t objects = 0;
 	CHECK_OK(s3i_state_files_list(f.st, "r1", "333333333333", "busy", sum_file, &objects, NULL));
 	assert_int_equal(objects, 36);
