@@ -14,8 +14,8 @@
  * Errors (besides the client's, see aws/client.h and aws/protocol.h):
  *  - AccessDenied from AssumeRole (the role does not trust us, the external id is wrong, the
  *    role does not exist on AWS) -> S3I_EAUTH, the message and resource naming the role ARN;
- *  - ExpiredToken / InvalidClientTokenId -> S3I_EAUTH;
- *  - RegionDisabledException -> S3I_EAWS naming the role ARN.
+ *  - ExpiredToken / InvalidClientTokenId (our own credentials) -> S3I_EAUTH;
+ *  - throttling and 5xx are retried (by the client, or for AssumeRole by the provider).
  * Responses that do not have the documented shape fail with S3I_EPARSE.
  * Every function may be called from any thread; `err` may be NULL (the thread's error only).
  */
