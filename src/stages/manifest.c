@@ -137,19 +137,20 @@ static int schema_add(s3i_inv_schema *s, size_t cap, const char *name, size_t le
 	return S3I_OK;
 }
 
-/* Split [p, end) at `sep` outside <> and (), adding each piece through take(). */
+/* Split [p, end) at `sep` (with `nested`, only outside <> and ()), adding each piece through
+ * take(). */
 typedef int (*piece_fn)(s3i_inv_schema *s, size_t cap, const char *p, size_t len,
 	s3i_errinfo *err);
 
 static int split(s3i_inv_schema *s, size_t cap, const char *p, const char *end, char sep,
-	int skip_empty, piece_fn take, s3i_errinfo *err)
+	int nested, int skip_empty, piece_fn take, s3i_errinfo *err)
 {
 	int depth = 0;
 	const char *from = p;
 	for (const char *q = p; q <= end; q++) {
-		if (q < end && (*q == '<' || *q == '('))
+		if (nested && q < end && (*q == '<' || *q == '('))
 			depth++;
-		else if (q < end && (*q == '>' || *q == ')'))
+		else if (nested && q < end && (*q == '>' || *q == ')'))
 			depth--;
 		if (q == end || (*q == sep && depth == 0)) {
 			size_t len = (size_t)(q - from);
@@ -222,7 +223,7 @@ int s3i_inv_schema_parse(s3i_inv_schema *out, s3i_report_format fmt, const char 
 	const char *t = s3i_str_trim(text, &tl);
 	switch (fmt) {
 	case S3I_FORMAT_CSV:
-		rc = tl ? split(out, cap, p, end, ',', 0, take_csv, err) :
+		rc = tl ? split(out, cap, p, end, ',', 0, 0, take_csv, err) :
 			s3i_err(err, S3I_EPARSE, "fileSchema", "fileSchema is empty");
 		break;
 	case S3I_FORMAT_ORC:
@@ -230,7 +231,7 @@ int s3i_inv_schema_parse(s3i_inv_schema *out, s3i_report_format fmt, const char 
 			rc = s3i_err(err, S3I_EPARSE, "fileSchema", "ORC fileSchema is not struct<...>");
 			break;
 		}
-		rc = split(out, cap, t + 7, t + tl - 1, ',', 0, take_orc, err);
+		rc = split(out, cap, t + 7, t + tl - 1, ',', 1, 0, take_orc, err);
 		break;
 	case S3I_FORMAT_PARQUET: {
 		const char *open = memchr(t, '{', tl), *close = tl ? t + tl - 1 : t;
@@ -239,7 +240,7 @@ int s3i_inv_schema_parse(s3i_inv_schema *out, s3i_report_format fmt, const char 
 				"message <name> { ... }");
 			break;
 		}
-		rc = split(out, cap, open + 1, close, ';', 1, take_parquet, err);
+		rc = split(out, cap, open + 1, close, ';', 0, 1, take_parquet, err);
 		break;
 	}
 	default:
