@@ -777,9 +777,13 @@ static int inv_end(void *user, const char *path, const char *name, int depth, co
 		if (!ip->page)
 			return S3I_OK;
 		if (!strcmp(name, "IsTruncated")) {
-			if (parse_bool(text, len, &ip->page->truncated))
-				return s3i_err(ip->err, S3I_EPARSE, ip->what, "%s: IsTruncated '%.*s' is not "
-					"true or false", ip->what, (int)(len > 80 ? 80 : len), text);
+			if (parse_bool(text, len, &ip->page->truncated)) {
+				char detail[120];
+				snprintf(detail, sizeof(detail), "IsTruncated '%.*s' is not true or false",
+					(int)(len > 80 ? 80 : len), text);
+				return s3i_err(ip->err, S3I_EPARSE, ip->what, "%s: %s", ip->what,
+					one_line(detail));
+			}
 		} else if (!strcmp(name, "NextContinuationToken")) {
 			if (set_text(&ip->page->next_token, text, len))
 				return s3i_err(ip->err, S3I_ENOMEM, ip->what, "%s: out of memory", ip->what);
