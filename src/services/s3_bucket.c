@@ -322,11 +322,14 @@ int s3i_s3_list_buckets_page_op(const s3i_svc *svc, const s3i_s3_list_buckets_op
 	s3i_s3_list_buckets_opts o = { 0 };
 	if (opts)
 		o = *opts;
+	if (!page)
+		return s3i_err(err, S3I_EINVALID, "page", "ListBuckets: no page");
+	s3i_buf_clear(&page->next_token);
+	page->buckets = 0;
+	page->owner_id[0] = '\0';
 	if (o.max_buckets < 0 || o.max_buckets > 10000)
 		return s3i_err(err, S3I_EINVALID, "max_buckets", "ListBuckets: max_buckets %d is not "
 			"in 1..10000", (int)o.max_buckets);
-	if (!page)
-		return s3i_err(err, S3I_EINVALID, "page", "ListBuckets: no page");
 	const s3i_allocator *a = s3i_client_alloc(svc->client);
 	s3i_params q;
 	s3i_params_init(&q, a);
@@ -973,11 +976,14 @@ int s3i_s3_list_bucket_inventory_configurations_page_op(const s3i_svc *svc, cons
 	if (!err)
 		err = s3i_errinfo_thread();
 	const char *op = "ListBucketInventoryConfigurations";
+	if (!page)
+		return s3i_err(err, S3I_EINVALID, "page", "%s: no page", op);
+	page->truncated = 0;
+	page->configs = 0;
+	s3i_buf_clear(&page->next_token);
 	int rc = s3i_s3_check_names(op, bucket, NULL, 0, err);
 	if (rc)
 		return rc;
-	if (!page)
-		return s3i_err(err, S3I_EINVALID, "page", "%s: no page", op);
 	char res[RES_MAX], what[WHAT_MAX];
 	s3i_s3_describe(res, sizeof(res), bucket, NULL);
 	snprintf(what, sizeof(what), "%s on %s", op, res);
