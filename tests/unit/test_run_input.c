@@ -515,6 +515,15 @@ static void t_queries(void **state)
 	bad("{\"run_id\": \"r1\", \"accounts\": [], \"athena_queries\": [\"select 1\"], "
 		"\"sender_email_address\": \"a@example.com\", \"recipient_email_addresses\": [\"b@example.com\"]}",
 		"athena_queries[0]", "must be an object");
+	/* JSON text must be UTF-8; yajl lets bad bytes through, the input does not */
+	bad("{\"run_id\": \"r1\", \"accounts\": [], \"athena_queries\": [{\"name\": \"n\", \"query\": "
+		"\"SELE\xc0\xab\"}], \"sender_email_address\": \"a@example.com\", "
+		"\"recipient_email_addresses\": [\"b@example.com\"]}",
+		"athena_queries[0].query", "is not valid UTF-8");
+	bad("{\"run_id\": \"r1\", \"accounts\": [{\"id\": \"123456789012\", \"exclude\": "
+		"[\"\xed\xa0\x80\"]}], \"athena_queries\": [], \"sender_email_address\": \"a@example.com\", "
+		"\"recipient_email_addresses\": [\"b@example.com\"]}",
+		"accounts[0].exclude[0]", "is not valid UTF-8");
 	bad("{\"run_id\": \"r1\", \"accounts\": [], \"athena_queries\": null, "
 		"\"sender_email_address\": \"a@example.com\", \"recipient_email_addresses\": [\"b@example.com\"]}",
 		"athena_queries", "must be an array, not null");
