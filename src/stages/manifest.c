@@ -11,6 +11,39 @@
 #include "core/json.h"
 #include "core/str.h"
 
+int s3i_utf8_valid(const char *str, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	for (size_t i = 0; i < n;) {
+		unsigned char c = s[i];
+		size_t len;
+		unsigned char lo = 0x80, hi = 0xBF;
+		if (c < 0x80) {
+			i++;
+			continue;
+		} else if (c >= 0xC2 && c <= 0xDF) {
+			len = 2;
+		} else if (c >= 0xE0 && c <= 0xEF) {
+			len = 3;
+			lo = c == 0xE0 ? 0xA0 : 0x80;
+			hi = c == 0xED ? 0x9F : 0xBF;
+		} else if (c >= 0xF0 && c <= 0xF4) {
+			len = 4;
+			lo = c == 0xF0 ? 0x90 : 0x80;
+			hi = c == 0xF4 ? 0x8F : 0xBF;
+		} else {
+			return 0;
+		}
+		if (n - i < len || s[i + 1] < lo || s[i + 1] > hi)
+			return 0;
+		for (size_t k = 2; k < len; k++)
+			if ((s[i + k] & 0xC0) != 0x80)
+				return 0;
+		i += len;
+	}
+	return 1;
+}
+
 /* ------------------------------------------------------------------ columns */
 
 static const char *const col_field[S3I_COL_COUNT] = {
@@ -440,6 +473,8 @@ static int parse_files(mbuilder *b, s3i_json files, s3i_manifest *m)
 		if (!key || !*key)
 			return mbad(b, "files[%zu].key is %s", i,
 				s3i_json_get(f, "key") ? "not a non-empty string" : "missing");
+		if (!s3i_utf8_valid(key, strlen(key)))
+			return mbad(b, "files[%zu].key is not valid UTF-8", i);
 		int64_t size;
 		s3i_json sz = s3i_json_get(f, "size");
 		if (!sz || s3i_json_i64(sz, &size) || size < 0)
@@ -498,6 +533,8 @@ int s3i_manifest_parse(s3i_manifest *out, const char *json, size_t len, const ch
 		if (!src || !*src)
 			rc = mbad(&b, "sourceBucket is %s", s3i_json_get(doc, "sourceBucket") ?
 				"not a non-empty string" : "missing");
+		else if (!s3i_utf8_valid(src, strlen(src)))
+			rc = mbad(&b, "sourceBucket is not valid UTF-8");
 		else if ((o_src = mkeep(&b, src)) == SIZE_MAX)
 			rc = s3i_err(err, S3I_ENOMEM, what, "%s: out of memory", what);
 	}

@@ -19,6 +19,7 @@
 #include "core/buf.h"
 #include "core/errinfo.h"
 #include "core/json.h"
+#include "stages/manifest.h"
 #include "stages/names.h"
 
 #define MS_PER_HOUR INT64_C(3600000)
@@ -208,41 +209,6 @@ static const char *describe(s3i_json v, char *buf, size_t cap)
 	return buf;
 }
 
-/* Valid UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF (the JSON writer's
- * rule; yajl's reader lets invalid bytes through, and they could not be stored again). */
-static int utf8_valid(const char *str)
-{
-	const unsigned char *s = (const unsigned char *)str;
-	while (*s) {
-		unsigned char c = *s;
-		size_t len;
-		unsigned char lo = 0x80, hi = 0xBF;
-		if (c < 0x80) {
-			s++;
-			continue;
-		} else if (c >= 0xC2 && c <= 0xDF) {
-			len = 2;
-		} else if (c >= 0xE0 && c <= 0xEF) {
-			len = 3;
-			lo = c == 0xE0 ? 0xA0 : 0x80;
-			hi = c == 0xED ? 0x9F : 0xBF;
-		} else if (c >= 0xF0 && c <= 0xF4) {
-			len = 4;
-			lo = c == 0xF0 ? 0x90 : 0x80;
-			hi = c == 0xF4 ? 0x8F : 0xBF;
-		} else {
-			return 0;
-		}
-		if (s[1] < lo || s[1] > hi)
-			return 0;
-		for (size_t i = 2; i < len; i++)
-			if ((s[i] & 0xC0) != 0x80)
-				return 0;
-		s += len;
-	}
-	return 1;
-}
-
 /* A string member: *out points into the tree or stays NULL. Records a problem when the
  * member is present but not a string, or missing while required. */
 static int get_string(vctx *v, s3i_json obj, const char *key, const char *field, int required,
@@ -260,7 +226,7 @@ static int get_string(vctx *v, s3i_json obj, const char *key, const char *field,
 		add_problem(v, field, "must be a string, not %s", describe(m, d, sizeof(d)));
 		return 0;
 	}
-	if (!utf8_valid(s3i_json_str(m))) {
+	if (!s3i_utf8_valid(s3i_json_str(m), strlen(s3i_json_str(m)))) {
 		add_problem(v, field, "is not valid UTF-8");
 		return 0;
 	}
@@ -575,7 +541,7 @@ static void parse_exclude(vctx *v, s3i_json acct, size_t ai, account *out)
 	size_t k = 0;
 	for (size_t j = 0; j < n; j++) {
 		s3i_json e = s3i_json_at(m, j);
-		if (!s3i_json_is_str(e) || !utf8_valid(s3i_json_str(e))) {
+		if (!s3i_json_is_str(e) || !s3i_utf8_valid(s3i_json_str(e), strlen(s3i_json_str(e)))) {
 			char d[96], f[96];
 			snprintf(f, sizeof(f), "%s[%zu]", field, j);
 			if (s3i_json_is_str(e))

@@ -10,6 +10,7 @@
 #include "core/json.h"
 #include "core/str.h"
 #include "services/sns.h"
+#include "stages/manifest.h"
 
 #define WHAT "S3 event notification"
 
@@ -155,6 +156,8 @@ static int parse_record(builder *b, s3i_json rec, size_t i, s3i_s3_event_record 
 	if (!bname || !*bname)
 		return bad(b, "%ss3.bucket.name is %s", field,
 			s3i_json_get(bucket, "name") ? "not a non-empty string" : "missing");
+	if (!s3i_utf8_valid(bname, strlen(bname)))
+		return bad(b, "%ss3.bucket.name is not valid UTF-8", field);
 	size_t off_bucket = keep_str(b, bname);
 	if (off_bucket == SIZE_MAX)
 		return oom(b);
@@ -172,6 +175,9 @@ static int parse_record(builder *b, s3i_json rec, size_t i, s3i_s3_event_record 
 	size_t key_len = b->arena.size - off_key;
 	if (memchr(b->arena.ptr + off_key, '\0', key_len))
 		return bad(b, "%ss3.object.key \"%s\" decodes to a NUL byte", field,
+			quote(raw_key, q, sizeof(q)));
+	if (!s3i_utf8_valid(b->arena.ptr + off_key, key_len))
+		return bad(b, "%ss3.object.key \"%s\" does not decode to UTF-8", field,
 			quote(raw_key, q, sizeof(q)));
 	if (s3i_buf_putc(&b->arena, '\0'))
 		return oom(b);

@@ -206,6 +206,25 @@ static void t_schema_parse(void **state)
 		S3I_EPARSE);
 }
 
+static void t_utf8(void **state)
+{
+	(void)state;
+	struct { const char *s; size_t n; int ok; } cases[] = {
+		{ "plain", 5, 1 }, { "", 0, 1 }, { "caf\xc3\xa9", 5, 1 }, { "\xe2\x9c\x93", 3, 1 },
+		{ "\xf0\x9f\x98\x80", 4, 1 }, { "\xf4\x8f\xbf\xbf", 4, 1 }, { "a\0b", 3, 1 },
+		{ "\xc0\xaf", 2, 0 },             /* overlong '/' */
+		{ "\xe0\x80\xaf", 3, 0 },         /* overlong */
+		{ "\xed\xa0\x80", 3, 0 },         /* a surrogate */
+		{ "\xf4\x90\x80\x80", 4, 0 },     /* above U+10FFFF */
+		{ "\xff", 1, 0 }, { "\x80", 1, 0 },
+		{ "\xc3", 1, 0 },                 /* cut short */
+		{ "\xe2\x9c", 2, 0 },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (s3i_utf8_valid(cases[i].s, cases[i].n) != cases[i].ok)
+			fail_msg("case %zu", i);
+}
+
 static void t_columns(void **state)
 {
 	(void)state;
@@ -322,6 +341,10 @@ static void t_malformed(void **state)
 		"\"files\":[{\"key\":\"a\",\"size\":9223372036854775807,\"MD5checksum\":\"d41d8cd98f00b204e9800998ecf8427e\"},"
 		"{\"key\":\"b\",\"size\":1,\"MD5checksum\":\"d41d8cd98f00b204e9800998ecf8427e\"}]}",
 		S3I_EPARSE, "add up to more than 2^63 bytes");
+	parse_bad("{\"sourceBucket\":\"s\",\"fileFormat\":\"CSV\",\"fileSchema\":\"Bucket, Key\","
+		"\"files\":[{\"key\":\"k\xc0\xaf\",\"size\":1,\"MD5checksum\":\"d41d8cd98f00b204e9800998ecf8427e\"}]}",
+		S3I_EPARSE, "files[0].key is not valid UTF-8");
+	parse_bad("{\"sourceBucket\":\"s\xed\xa0\x80\"}", S3I_EPARSE, "sourceBucket is not valid UTF-8");
 	s3i_manifest m;
 	s3i_errinfo e;
 	s3i_errinfo_init(&e);
@@ -511,6 +534,7 @@ int main(void)
 		S3I_TEST(t_csv_manifest),
 		S3I_TEST(t_other_formats),
 		S3I_TEST(t_schema_parse),
+		S3I_TEST(t_utf8),
 		S3I_TEST(t_columns),
 		S3I_TEST(t_schema_map),
 		S3I_TEST(t_malformed),

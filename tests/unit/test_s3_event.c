@@ -262,6 +262,11 @@ static void t_malformed(void **state)
 	parse_bad(REC("{\"key\":\"\"}"), (size_t)-1, "Records[0].s3.object.key is not a non-empty string");
 	parse_bad(REC("{\"key\":7}"), (size_t)-1, "Records[0].s3.object.key is not a non-empty string");
 	parse_bad(REC("{\"key\":\"a%00b\"}"), (size_t)-1, "Records[0].s3.object.key \"a%00b\" decodes to a NUL byte");
+	parse_bad(REC("{\"key\":\"a%C0%AFb\"}"), (size_t)-1,
+		"Records[0].s3.object.key \"a%C0%AFb\" does not decode to UTF-8");
+	parse_bad("{\"Records\":[{\"eventName\":\"ObjectCreated:Put\",\"s3\":{\"bucket\":{\"name\":"
+		"\"b\xc0\xaf\"},\"object\":{\"key\":\"k\"}}}]}", (size_t)-1,
+		"Records[0].s3.bucket.name is not valid UTF-8");
 	parse_bad(REC("{\"key\":\"k\",\"size\":-1}"), (size_t)-1, "Records[0].s3.object.size is not a number of bytes");
 	parse_bad(REC("{\"key\":\"k\",\"size\":\"12\"}"), (size_t)-1, "s3.object.size is not a number");
 	parse_bad(REC("{\"key\":\"k\",\"size\":1.5}"), (size_t)-1, "s3.object.size is not a number");
