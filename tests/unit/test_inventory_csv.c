@@ -557,7 +557,10 @@ static void t_gzip_round_trip(void **state)
 	}
 	/* two members one after the other read as their concatenation */
 	size_t one = gz.size;
-	s3i_buf_put(&gz, gz.ptr, one);
+	char *copy = s3i_malloc(s3i_test_alloc(), one);     /* not from itself: the buffer moves */
+	memcpy(copy, gz.ptr, one);
+	s3i_buf_put(&gz, copy, one);
+	s3i_free(s3i_test_alloc(), copy);
 	s3i_buf_clear(&back);
 	gunzip_all(gz.ptr, gz.size, 13, &back, S3I_OK, NULL);
 	assert_int_equal(back.size, 2 * strlen(s3_rows));
