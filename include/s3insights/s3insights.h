@@ -10,5 +10,6 @@
 #include "errors.h"
 #include "ctx.h"
 #include "s3.h"
+#include "run_input.h"
 
 #endif
