@@ -135,6 +135,47 @@ int s3i_headers_addn(s3i_headers *h, const char *name, size_t nlen, const char *
 	return S3I_OK;
 }
 
+char *s3i_headers_add_space(s3i_headers *h, const char *name, size_t nlen, size_t vlen)
+{
+	if (!h->alloc)
+		h->alloc = s3i_allocator_default();
+	if (nlen > SIZE_MAX / 2 - 2 || vlen > SIZE_MAX / 2 - 2)
+		return NULL;
+	if (items_reserve(h, h->count + 1) || text_reserve(h, nlen + vlen + 2))
+		return NULL;
+	s3i_header *it = &h->items[h->count++];
+	it->name = text_put(h, name, nlen);
+	s3i_headers_chunk *c = h->text;
+	it->value = c->data + c->used;
+	it->value[vlen] = '\0';
+	c->used += vlen + 1;
+	it->nlen = nlen;
+	it->vlen = vlen;
+	return it->value;
+}
+
+char *s3i_headers_value_space(s3i_headers *h, size_t i, size_t vlen)
+{
+	s3i_header *it = &h->items[i];
+	if (vlen <= it->vlen) {
+		if (it->vlen > vlen)
+			OPENSSL_cleanse(it->value + vlen, it->vlen - vlen);
+		it->value[vlen] = '\0';
+		it->vlen = vlen;
+		return it->value;
+	}
+	if (vlen > SIZE_MAX / 2 || text_reserve(h, vlen + 1))
+		return NULL;
+	s3i_headers_chunk *c = h->text;
+	char *v = c->data + c->used;
+	v[vlen] = '\0';
+	c->used += vlen + 1;
+	OPENSSL_cleanse(it->value, it->vlen);
+	it->value = v;
+	it->vlen = vlen;
+	return v;
+}
+
 int s3i_headers_add(s3i_headers *h, const char *name, const char *value)
 {
 	return s3i_headers_addn(h, name, strlen(name), value, value ? strlen(value) : 0);

@@ -43,6 +43,11 @@ int s3i_headers_set(s3i_headers *h, const char *name, const char *value);      /
 /* Replace the value of items[i] (in place when it fits). S3I_OK or S3I_ENOMEM (then the old
  * value is kept). */
 int s3i_headers_set_value(s3i_headers *h, size_t i, const char *value, size_t vlen);
+/* The same two, for a value written in place: room for vlen bytes (and the NUL, already set)
+ * is returned for the caller to fill, so a value built piece by piece is not copied again.
+ * NULL when out of memory (then nothing changed). */
+char *s3i_headers_add_space(s3i_headers *h, const char *name, size_t nlen, size_t vlen);
+char *s3i_headers_value_space(s3i_headers *h, size_t i, size_t vlen);
 void s3i_headers_remove(s3i_headers *h, const char *name);
 const char *s3i_headers_get(const s3i_headers *h, const char *name);           /* case-insensitive, first */
 int s3i_headers_copy(s3i_headers *dst, const s3i_headers *src);

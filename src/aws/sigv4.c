@@ -1426,29 +1426,26 @@ static int copy_out(s3i_buf *dst, const s3i_buf *src, s3i_errinfo *err)
 #define AUTH_SH ", SignedHeaders="
 #define AUTH_SIG ", Signature="
 
+/* The Authorization value is written straight into the request's header storage. */
 static int put_authorization(s3i_signer *s, job *j)
 {
 	size_t n = sizeof(AUTH_CRED) - 1 + j->aklen + 1 + s->scope.size + sizeof(AUTH_SH) - 1 +
 		j->shlen + sizeof(AUTH_SIG) - 1 + S3I_SHA256_HEX_LEN;
-	s3i_buf_clear(&s->auth);
-	if (s3i_buf_grow(&s->auth, n))
-		return s3i_err(j->err, S3I_ENOMEM, NULL, "SigV4: out of memory");
-	char *p = put(s->auth.ptr, AUTH_CRED, sizeof(AUTH_CRED) - 1);
+	s3i_headers *h = j->req->headers;
+	char *p = j->sp_count[SP_AUTH] ? s3i_headers_value_space(h, j->sp_idx[SP_AUTH], n)
+		: s3i_headers_add_space(h, sp_name[SP_AUTH], sp_len[SP_AUTH], n);
+	if (!p)
+		return s3i_err(j->err, S3I_ENOMEM, NULL, "SigV4: out of memory setting headers");
+	p = put(p, AUTH_CRED, sizeof(AUTH_CRED) - 1);
 	p = put(p, j->creds->access_key_id, j->aklen);
 	*p++ = '/';
 	p = put(p, s->scope.ptr, s->scope.size);
 	p = put(p, AUTH_SH, sizeof(AUTH_SH) - 1);
 	p = put(p, j->sh, j->shlen);
 	p = put(p, AUTH_SIG, sizeof(AUTH_SIG) - 1);
-	p = put(p, j->sig, S3I_SHA256_HEX_LEN);
-	*p = '\0';
-	s->auth.size = n;
-	s3i_headers *h = j->req->headers;
-	int rc = header_put(h, j, SP_AUTH, s->auth.ptr, n);
-	if (!rc && j->token && !j->token_signed)
-		rc = header_put(h, j, SP_TOKEN, j->token, j->tlen);
-	if (rc)
-		return s3i_err(j->err, rc, NULL, "SigV4: out of memory setting headers");
+	put(p, j->sig, S3I_SHA256_HEX_LEN);
+	if (j->token && !j->token_signed && header_put(h, j, SP_TOKEN, j->token, j->tlen))
+		return s3i_err(j->err, S3I_ENOMEM, NULL, "SigV4: out of memory setting headers");
 	return S3I_OK;
 }
 

@@ -83,6 +83,46 @@ static void t_set_value(void **state)
 	s3i_headers_free(&h);
 }
 
+/* Values written in place: room handed out with the NUL set, in place when it fits. */
+static void t_value_space(void **state)
+{
+	(void)state;
+	s3i_headers h;
+	s3i_headers_init(&h, s3i_test_alloc());
+	assert_int_equal(s3i_headers_add(&h, "Host", "h"), S3I_OK);
+	char *v = s3i_headers_add_space(&h, "Authorization", 13, 5);
+	assert_non_null(v);
+	memcpy(v, "abcde", 5);
+	assert_string_equal(s3i_headers_get(&h, "authorization"), "abcde");
+	assert_int_equal(h.items[1].vlen, 5);
+	assert_int_equal(h.items[1].nlen, 13);
+	/* shorter: in place, the rest wiped */
+	char *w = s3i_headers_value_space(&h, 1, 2);
+	assert_ptr_equal(w, v);
+	memcpy(w, "xy", 2);
+	assert_string_equal(h.items[1].value, "xy");
+	assert_int_equal(v[3], 0);
+	assert_int_equal(v[4], 0);
+	/* longer: new room, the old bytes wiped */
+	static char big[5000];
+	memset(big, 'b', sizeof(big) - 1);
+	w = s3i_headers_value_space(&h, 1, sizeof(big) - 1);
+	assert_non_null(w);
+	assert_int_equal(v[0], 0);
+	memcpy(w, big, sizeof(big) - 1);
+	assert_string_equal(s3i_headers_get(&h, "Authorization"), big);
+	assert_int_equal(h.items[1].vlen, sizeof(big) - 1);
+	assert_string_equal(s3i_headers_get(&h, "Host"), "h");
+	/* out of memory: NULL and nothing changed */
+	s3i_test_alloc_fail_after(0);
+	assert_null(s3i_headers_value_space(&h, 0, 10000));
+	assert_null(s3i_headers_add_space(&h, "X-New", 5, 10000));
+	s3i_test_alloc_fail_after(-1);
+	assert_int_equal(h.count, 2);
+	assert_string_equal(s3i_headers_get(&h, "Host"), "h");
+	s3i_headers_free(&h);
+}
+
 /* Many and large headers spill into further chunks; every pointer stays valid. */
 static void t_many_and_large(void **state)
 {
@@ -160,6 +200,7 @@ int main(void)
 		S3I_TEST(t_add_get_order),
 		S3I_TEST(t_set_remove),
 		S3I_TEST(t_set_value),
+		S3I_TEST(t_value_space),
 		S3I_TEST(t_many_and_large),
 		S3I_TEST(t_allocations),
 		S3I_TEST(t_oom),
