@@ -22,6 +22,7 @@
 #include "core/str.h"
 #include "services/athena.h"
 #include "moto.h"
+#include "check.h"
 #include "test_alloc.h"
 
 static s3i_moto *moto;
@@ -43,53 +44,10 @@ static int group_teardown(void **state)
 	return 0;
 }
 
-static void show_error(const char *what, int rc)
-{
-	const s3i_error *e = s3i_error_last();
-	fprintf(stderr, "%s -> %d (%s): %s [aws_code '%s', HTTP %d, resource '%s']\n", what, rc,
-		s3i_strerror(rc), e->message, e->aws_code, (int)e->http_status, e->resource);
-}
-
-#define CHECK_OK(call) do { \
-	int rc_ = (call); \
-	if (rc_ != S3I_OK) \
-		show_error(#call, rc_); \
-	assert_int_equal(rc_, S3I_OK); \
-} while (0)
-
 /* rc must be `code`, and the thread's error must mention every string given. */
-static void expect_error(int rc, int code, const char *aws_code, const char *const *mentions)
-{
-	const s3i_error *e = s3i_error_last();
-	if (rc != code)
-		show_error("expected failure", rc);
-	assert_int_equal(rc, code);
-	assert_int_equal(e->code, code);
-	if (aws_code)
-		assert_string_equal(e->aws_code, aws_code);
-	for (const char *const *m = mentions; m && *m; m++) {
-		if (!strstr(e->message, *m))
-			fprintf(stderr, "message '%s' does not mention '%s'\n", e->message, *m);
-		assert_non_null(strstr(e->message, *m));
-	}
-}
-
-static void test_log(void *user, s3i_log_level level, const char *line)
-{
-	(void)user;
-	fprintf(stderr, "  [s3i %d] %s\n", (int)level, line);
-}
-
-static void moto_post(const char *path, const char *body)
-{
-	int status = 0;
-	assert_int_equal(s3i_moto_http(moto, "POST", path, "application/json", body, NULL, &status), 0);
-	assert_true(status >= 200 && status < 300);
-}
-
 static void unset_transition(void)
 {
-	moto_post("/moto-api/state-manager/unset-transition", "{\"model_name\":\"athena::execution\"}");
+	s3i_check_moto_post(moto, "/moto-api/state-manager/unset-transition", "{\"model_name\":\"athena::execution\"}");
 }
 
 /* Reset moto and open a context on it with the counting allocator and dummy keys. */
@@ -103,7 +61,7 @@ static s3i_ctx *begin(s3i_svc *svc)
 	o.region = "us-east-1";
 	o.access_key_id = "testing";
 	o.secret_access_key = "testing";
-	o.log_fn = test_log;
+	o.log_fn = s3i_check_log;
 	o.log_level = S3I_LOG_WARN;
 	s3i_ctx *ctx = NULL;
 	CHECK_OK(s3i_ctx_new(&ctx, &o));
@@ -160,17 +118,11 @@ static void assert_faults_used(void)
 
 /* ---- moto's recorder: what reached moto ---- */
 
-static void recorder_start(void)
-{
-	moto_post("/moto-api/recorder/reset-recording", "");
-	moto_post("/moto-api/recorder/start-recording", "");
-}
-
 /* The decoded bodies of the recorded requests with X-Amz-Target `target`, each followed by
  * "\n" (malloc'd). */
 static char *recorder_bodies(const char *target)
 {
-	moto_post("/moto-api/recorder/stop-recording", "");
+	s3i_check_moto_post(moto, "/moto-api/recorder/stop-recording", "");
 	char *out = NULL;
 	int status = 0;
 	assert_int_equal(s3i_moto_http(moto, "GET", "/moto-api/recorder/download-recording", NULL,
@@ -259,7 +211,7 @@ static void test_start_and_get_execution(void **state)
 	assert_int_equal(s3i_moto_call(moto, &mk, NULL, &status), 0);
 	assert_int_equal(status, 200);
 
-	recorder_start();
+	s3i_check_recorder_start(moto);
 	const char *token = "run-r1-query-biggest-buckets-0001";
 	s3i_athena_query q = { .query = "SELECT bucketname, count(*) FROM s3insights.inventory "
 		"GROUP BY 1", .database = "s3insights", .catalog = "AwsDataCatalog",
@@ -297,7 +249,7 @@ static void test_start_and_get_execution(void **state)
 	assert_true(ex.submitted_ms > 1500000000000LL);
 
 	/* without a token the library makes one (a UUID: 36 characters, within 32-128) */
-	recorder_start();
+	s3i_check_recorder_start(moto);
 	s3i_athena_query ddl = { .query = "CREATE DATABASE IF NOT EXISTS s3insights" };
 	CHECK_OK(s3i_athena_start_query_op(&svc, &ddl, id, NULL));
 	sent = recorder_bodies("AmazonAthena.StartQueryExecution");
@@ -330,7 +282,7 @@ static void test_stop_query(void **state)
 	char res[200];
 	snprintf(res, sizeof(res), "query execution '%s'", id);
 	const char *m[] = { "Athena query was cancelled", res, "CANCELLED", NULL };
-	expect_error(rc, S3I_EAWS, NULL, m);
+	s3i_check_expect_error(rc, S3I_EAWS, NULL, m);
 	assert_string_equal(s3i_error_last()->resource, res);
 	assert_int_equal(ex.state, S3I_ATHENA_CANCELLED);
 	s3i_ctx_release(ctx);
@@ -344,7 +296,7 @@ static void test_wait_through_states(void **state)
 	s3i_svc svc;
 	s3i_ctx *ctx = begin(&svc);
 	/* each GetQueryExecution moves the state on: QUEUED, RUNNING, RUNNING, SUCCEEDED */
-	moto_post("/moto-api/state-manager/set-transition", "{\"model_name\":\"athena::execution\","
+	s3i_check_moto_post(moto, "/moto-api/state-manager/set-transition", "{\"model_name\":\"athena::execution\","
 		"\"transition\":{\"progression\":\"manual\",\"times\":2}}");
 	char id[S3I_ATHENA_ID_SIZE];
 	start(&svc, "SELECT 1", id);
@@ -364,7 +316,7 @@ static void test_wait_through_states(void **state)
 	char res[200];
 	snprintf(res, sizeof(res), "query execution '%s'", id);
 	const char *m[] = { "GetQueryResults", res, "Query has not yet finished", NULL };
-	expect_error(rc, S3I_EINVALID, "InvalidRequestException", m);
+	s3i_check_expect_error(rc, S3I_EINVALID, "InvalidRequestException", m);
 	unset_transition();
 	s3i_ctx_release(ctx);
 }
@@ -375,7 +327,7 @@ static void test_wait_deadline(void **state)
 	s3i_svc svc;
 	s3i_ctx *ctx = begin(&svc);
 	/* many calls per state: the query stays QUEUED for the whole wait */
-	moto_post("/moto-api/state-manager/set-transition", "{\"model_name\":\"athena::execution\","
+	s3i_check_moto_post(moto, "/moto-api/state-manager/set-transition", "{\"model_name\":\"athena::execution\","
 		"\"transition\":{\"progression\":\"manual\",\"times\":1000}}");
 	char id[S3I_ATHENA_ID_SIZE];
 	start(&svc, "SELECT 1", id);
@@ -385,13 +337,13 @@ static void test_wait_deadline(void **state)
 	char res[200];
 	snprintf(res, sizeof(res), "query execution '%s' is still QUEUED after", id);
 	const char *m[] = { res, NULL };
-	expect_error(rc, S3I_ETIMEOUT, NULL, m);
+	s3i_check_expect_error(rc, S3I_ETIMEOUT, NULL, m);
 	assert_true(s3i_status_is_retryable(rc));
 	assert_int_equal(ex.state, S3I_ATHENA_QUEUED);
 	/* bad options */
 	wo.timeout_ms = 0;
 	rc = s3i_athena_wait_op(&svc, id, &wo, &ex, NULL);
-	expect_error(rc, S3I_EINVALID, NULL, NULL);
+	s3i_check_expect_error(rc, S3I_EINVALID, NULL, NULL);
 	assert_int_equal(s3i_athena_wait_op(&svc, id, NULL, &ex, NULL), S3I_EINVALID);
 	unset_transition();
 	s3i_ctx_release(ctx);
@@ -424,7 +376,7 @@ static void test_wait_failed_query(void **state)
 	snprintf(res, sizeof(res), "query execution '%s'", id);
 	const char *m[] = { "Athena query failed", res, "FAILED: TABLE_NOT_FOUND",
 		"Table awsdatacatalog.default.nope does not exist", "error category 2, type 1301", NULL };
-	expect_error(rc, S3I_EAWS, NULL, m);
+	s3i_check_expect_error(rc, S3I_EAWS, NULL, m);
 	assert_false(s3i_status_is_retryable(rc));
 	assert_int_equal(ex.state, S3I_ATHENA_FAILED);
 	assert_int_equal(ex.engine_ms, 412);
@@ -435,7 +387,7 @@ static void test_wait_failed_query(void **state)
 	add_fault("GetQueryExecution", 200, 1, body);
 	rc = s3i_athena_wait_op(&svc, id, &wo, &ex, NULL);
 	const char *m2[] = { "retryable", NULL };
-	expect_error(rc, S3I_ESERVICE, NULL, m2);
+	s3i_check_expect_error(rc, S3I_ESERVICE, NULL, m2);
 	assert_true(s3i_status_is_retryable(rc));
 	s3i_ctx_release(ctx);
 }
@@ -448,7 +400,7 @@ static void test_results_from_moto(void **state)
 	s3i_svc svc;
 	s3i_ctx *ctx = begin(&svc);
 	/* moto's canned results, consumed by the next StartQueryExecution (moto-notes §9) */
-	moto_post("/moto-api/static/athena/query-results", "{\"account_id\":\"123456789012\","
+	s3i_check_moto_post(moto, "/moto-api/static/athena/query-results", "{\"account_id\":\"123456789012\","
 		"\"region\":\"us-east-1\",\"results\":[{\"rows\":["
 		"{\"Data\":[{\"VarCharValue\":\"bucket\"},{\"VarCharValue\":\"objects\"}]},"
 		"{\"Data\":[{\"VarCharValue\":\"b1\"},{\"VarCharValue\":\"42\"}]},"
@@ -546,7 +498,7 @@ static void test_results_next_token_is_sent(void **state)
 	(void)state;
 	s3i_svc svc;
 	s3i_ctx *ctx = begin(&svc);
-	moto_post("/moto-api/static/athena/query-results", "{\"account_id\":\"123456789012\","
+	s3i_check_moto_post(moto, "/moto-api/static/athena/query-results", "{\"account_id\":\"123456789012\","
 		"\"region\":\"us-east-1\",\"results\":[{\"rows\":["
 		"{\"Data\":[{\"VarCharValue\":\"echo\"},{\"VarCharValue\":\"5\"}]}],"
 		"\"column_info\":[{\"Name\":\"bucketname\",\"Type\":\"varchar\"},"
@@ -554,7 +506,7 @@ static void test_results_next_token_is_sent(void **state)
 	char id[S3I_ATHENA_ID_SIZE];
 	start(&svc, "SELECT bucketname, total FROM t", id);
 	add_fault("GetQueryResults", 200, 1, PAGE1);
-	recorder_start();
+	s3i_check_recorder_start(moto);
 	s3i_athena_reader r;
 	seen s;
 	memset(&s, 0, sizeof(s));
@@ -618,7 +570,7 @@ static void test_results_resume(void **state)
 	s3i_athena_reader_init(&r, NULL, NULL, NULL);
 	int rc = s3i_athena_get_results_op(&svc, id, NULL, &r, NULL);
 	const char *m[] = { "gave back the NextToken it was asked for", NULL };
-	expect_error(rc, S3I_EPARSE, NULL, m);
+	s3i_check_expect_error(rc, S3I_EPARSE, NULL, m);
 	assert_int_equal(r.pages, 2);
 	/* a page that is not the documented shape */
 	assert_int_equal(s3i_moto_clear_faults(moto), 0);
@@ -628,7 +580,7 @@ static void test_results_resume(void **state)
 	char res[200];
 	snprintf(res, sizeof(res), "GetQueryResults response for query execution '%s' (page 1)", id);
 	const char *m2[] = { res, "Rows[0].Data[0]", NULL };
-	expect_error(rc, S3I_EPARSE, NULL, m2);
+	s3i_check_expect_error(rc, S3I_EPARSE, NULL, m2);
 	s3i_ctx_release(ctx);
 }
 
@@ -644,11 +596,11 @@ static void test_errors_name_the_execution(void **state)
 	int rc = s3i_athena_get_execution_op(&svc, "5d2b9f1c-0000-4000-8000-000000000000", &ex, NULL);
 	const char *m[] = { "GetQueryExecution",
 		"query execution '5d2b9f1c-0000-4000-8000-000000000000'", NULL };
-	expect_error(rc, S3I_ESERVICE, NULL, m);
+	s3i_check_expect_error(rc, S3I_ESERVICE, NULL, m);
 	assert_string_equal(s3i_error_last()->resource,
 		"query execution '5d2b9f1c-0000-4000-8000-000000000000'");
 	rc = s3i_athena_stop_query_op(&svc, "5d2b9f1c-0000-4000-8000-000000000000", NULL);
-	expect_error(rc, S3I_ESERVICE, NULL, m + 1);
+	s3i_check_expect_error(rc, S3I_ESERVICE, NULL, m + 1);
 
 	/* what AWS answers: InvalidRequestException -> EINVALID naming the id */
 	add_fault("GetQueryExecution", 400, 1, "{\"__type\":\"InvalidRequestException\","
@@ -658,7 +610,7 @@ static void test_errors_name_the_execution(void **state)
 	const char *m2[] = { "GetQueryExecution on query execution "
 		"'5d2b9f1c-0000-4000-8000-000000000000'", "QueryExecution "
 		"5d2b9f1c-0000-4000-8000-000000000000 was not found", NULL };
-	expect_error(rc, S3I_EINVALID, "InvalidRequestException", m2);
+	s3i_check_expect_error(rc, S3I_EINVALID, "InvalidRequestException", m2);
 	assert_int_equal(s3i_error_last()->http_status, 400);
 
 	/* moto's own InvalidRequestException: an unknown workgroup, naming query and workgroup */
@@ -667,7 +619,7 @@ static void test_errors_name_the_execution(void **state)
 	rc = s3i_athena_start_query_op(&svc, &q, id, NULL);
 	const char *m3[] = { "StartQueryExecution on query 'SELECT 1' in workgroup 'nope' on "
 		"database 'db'", "WorkGroup does not exist", NULL };
-	expect_error(rc, S3I_EINVALID, "InvalidRequestException", m3);
+	s3i_check_expect_error(rc, S3I_EINVALID, "InvalidRequestException", m3);
 	assert_string_equal(id, "");
 
 	/* refused before any call */
@@ -722,7 +674,7 @@ static void test_throttling_then_success(void **state)
 	char res[200];
 	snprintf(res, sizeof(res), "query execution '%s'", id);
 	const char *m[] = { "GetQueryExecution", res, NULL };
-	expect_error(rc, S3I_ETHROTTLED, "ThrottlingException", m);
+	s3i_check_expect_error(rc, S3I_ETHROTTLED, "ThrottlingException", m);
 	assert_true(s3i_status_is_retryable(rc));
 	s3i_ctx_release(ctx);
 }
@@ -741,7 +693,7 @@ static void test_second_account_through_assume_role(void **state)
 		"arn:aws:iam::111111111111:role/x", "athena-test", NULL, 900, NULL));
 	s3i_svc other = { svc.client, role, NULL };
 	/* canned results for the member account only */
-	moto_post("/moto-api/static/athena/query-results", "{\"account_id\":\"111111111111\","
+	s3i_check_moto_post(moto, "/moto-api/static/athena/query-results", "{\"account_id\":\"111111111111\","
 		"\"region\":\"us-east-1\",\"results\":[{\"rows\":["
 		"{\"Data\":[{\"VarCharValue\":\"member-bucket\"}]}],"
 		"\"column_info\":[{\"Name\":\"bucket\",\"Type\":\"varchar\"}]}]}");

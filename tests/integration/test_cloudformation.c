@@ -28,6 +28,7 @@
 #include "services/cloudformation.h"
 #include "services/sts.h"
 #include "moto.h"
+#include "check.h"
 #include "test_alloc.h"
 
 static s3i_moto *moto;
@@ -49,42 +50,6 @@ static int group_teardown(void **state)
 	(void)state;
 	remove(RECORDING);
 	return 0;
-}
-
-static void show_error(const char *what, int rc)
-{
-	const s3i_error *e = s3i_error_last();
-	fprintf(stderr, "%s -> %d (%s): %s [aws_code '%s', HTTP %d, resource '%s']\n", what, rc,
-		s3i_strerror(rc), e->message, e->aws_code, (int)e->http_status, e->resource);
-}
-
-#define CHECK_OK(call) do { \
-	int rc_ = (call); \
-	if (rc_ != S3I_OK) \
-		show_error(#call, rc_); \
-	assert_int_equal(rc_, S3I_OK); \
-} while (0)
-
-static void expect_error(int rc, int code, const char *aws_code, const char *const *mentions)
-{
-	const s3i_error *e = s3i_error_last();
-	if (rc != code)
-		show_error("expected failure", rc);
-	assert_int_equal(rc, code);
-	assert_int_equal(e->code, code);
-	if (aws_code)
-		assert_string_equal(e->aws_code, aws_code);
-	for (const char *const *m = mentions; m && *m; m++) {
-		if (!strstr(e->message, *m))
-			fprintf(stderr, "message '%s' does not mention '%s'\n", e->message, *m);
-		assert_non_null(strstr(e->message, *m));
-	}
-}
-
-static void test_log(void *user, s3i_log_level level, const char *line)
-{
-	(void)user;
-	fprintf(stderr, "  [s3i %d] %s\n", (int)level, line);
 }
 
 /* A clock that moves only when the library sleeps, and the naps it took. */
@@ -116,7 +81,7 @@ static s3i_ctx *make_ctx(const s3i_io_hooks *hooks)
 	o.region = "us-east-1";
 	o.access_key_id = "testing";
 	o.secret_access_key = "testing";
-	o.log_fn = test_log;
+	o.log_fn = s3i_check_log;
 	o.log_level = S3I_LOG_WARN;
 	o.io_hooks = hooks;
 	s3i_ctx *ctx = NULL;
@@ -132,13 +97,6 @@ static s3i_ctx *begin(s3i_svc *svc)
 	svc->creds = NULL;
 	svc->region = NULL;
 	return ctx;
-}
-
-static void moto_post(const char *path, const char *body)
-{
-	int status = 0;
-	assert_int_equal(s3i_moto_http(moto, "POST", path, "application/json", body, NULL, &status), 0);
-	assert_true(status >= 200 && status < 300);
 }
 
 /* A /_fault rule answering the CloudFormation query action `action` with an XML body. */
@@ -167,35 +125,12 @@ static void add_fault(const char *action, int status, int count, const char *bod
 	s3i_buf_dispose(&rule);
 }
 
-static void assert_faults_used(void)
-{
-	char *out = NULL;
-	int status = 0;
-	assert_int_equal(s3i_moto_http(moto, "GET", "/_fault", NULL, NULL, &out, &status), 0);
-	s3i_json doc = NULL;
-	assert_int_equal(s3i_json_parse(&doc, out, strlen(out), "faults", NULL), S3I_OK);
-	for (size_t i = 0; i < s3i_json_len(doc); i++) {
-		int64_t left = -2;
-		assert_int_equal(s3i_json_i64(s3i_json_get(s3i_json_at(doc, i), "count"), &left), S3I_OK);
-		if (left != 0)
-			fail_msg("fault rule %zu has %lld answers left: %s", i, (long long)left, out);
-	}
-	s3i_json_free(doc);
-	free(out);
-}
-
 /* ---- moto's recorder ---- */
-
-static void recorder_start(void)
-{
-	moto_post("/moto-api/recorder/reset-recording", "");
-	moto_post("/moto-api/recorder/start-recording", "");
-}
 
 /* The decoded form bodies of the recorded calls holding "Action=<action>&", one per line. */
 static char *recorder_bodies(const char *action)
 {
-	moto_post("/moto-api/recorder/stop-recording", "");
+	s3i_check_moto_post(moto, "/moto-api/recorder/stop-recording", "");
 	char *out = NULL;
 	int status = 0;
 	assert_int_equal(s3i_moto_http(moto, "GET", "/moto-api/recorder/download-recording", NULL,
@@ -299,7 +234,7 @@ static void test_create_describe_events_delete(void **state)
 	(void)state;
 	s3i_svc svc;
 	s3i_ctx *ctx = begin(&svc);
-	recorder_start();
+	s3i_check_recorder_start(moto);
 	char id[S3I_CFN_STACK_ID_SIZE];
 	create(&svc, "s3i-inventory-us-east-1", "s3i-inventory", id);
 	assert_true(s3i_str_startswith(id, "arn:aws:cloudformation:us-east-1:" HOME
@@ -363,7 +298,7 @@ static void test_create_describe_events_delete(void **state)
 	int rc = s3i_cfn_describe_stack_op(&svc, "s3i-inventory-us-east-1", &st, NULL);
 	const char *m[] = { "DescribeStacks: stack 's3i-inventory-us-east-1' does not exist",
 		"Stack with id s3i-inventory-us-east-1 does not exist", NULL };
-	expect_error(rc, S3I_ENOTFOUND, "ValidationError", m);
+	s3i_check_expect_error(rc, S3I_ENOTFOUND, "ValidationError", m);
 	assert_string_equal(s3i_error_last()->resource, "stack 's3i-inventory-us-east-1'");
 	CHECK_OK(s3i_cfn_describe_stack_op(&svc, id, &st, NULL));
 	assert_string_equal(st.status, "DELETE_COMPLETE");
@@ -386,7 +321,7 @@ static void test_errors_name_the_stack(void **state)
 	int rc = s3i_cfn_create_stack_op(&svc, &req, id, NULL);
 	const char *m[] = { "CreateStack: stack 'dup' already exists", "Stack dup already exists",
 		NULL };
-	expect_error(rc, S3I_EEXISTS, "AlreadyExistsException", m);
+	s3i_check_expect_error(rc, S3I_EEXISTS, "AlreadyExistsException", m);
 	assert_string_equal(s3i_error_last()->resource, "stack 'dup'");
 	assert_string_equal(id, "");
 
@@ -394,21 +329,21 @@ static void test_errors_name_the_stack(void **state)
 	s3i_cfn_stack_init(&st, s3i_test_alloc());
 	rc = s3i_cfn_describe_stack_op(&svc, "missing", &st, NULL);
 	const char *m2[] = { "stack 'missing' does not exist", NULL };
-	expect_error(rc, S3I_ENOTFOUND, "ValidationError", m2);
+	s3i_check_expect_error(rc, S3I_ENOTFOUND, "ValidationError", m2);
 	rc = s3i_cfn_describe_stack_events_op(&svc, "missing", NULL, on_event, NULL, NULL, NULL);
 	const char *m3[] = { "DescribeStackEvents: stack 'missing' does not exist", NULL };
-	expect_error(rc, S3I_ENOTFOUND, "ValidationError", m3);
+	s3i_check_expect_error(rc, S3I_ENOTFOUND, "ValidationError", m3);
 	rc = s3i_cfn_wait_create_complete(&svc, "missing", 60000, &st, NULL);
 	const char *m4[] = { "waiting for CREATE_COMPLETE: DescribeStacks: stack 'missing' does "
 		"not exist", NULL };
-	expect_error(rc, S3I_ENOTFOUND, NULL, m4);
+	s3i_check_expect_error(rc, S3I_ENOTFOUND, NULL, m4);
 	CHECK_OK(s3i_cfn_delete_stack_op(&svc, "missing", NULL));
 	CHECK_OK(s3i_cfn_wait_delete_complete(&svc, "missing", 60000, NULL));
 	/* waiting for the deletion of a stack nobody deletes stops at once */
 	rc = s3i_cfn_wait_delete_complete(&svc, "dup", 60000, NULL);
 	const char *m5[] = { "waiting for DELETE_COMPLETE of stack 'dup': the stack is "
 		"CREATE_COMPLETE, not being deleted", NULL };
-	expect_error(rc, S3I_EAWS, NULL, m5);
+	s3i_check_expect_error(rc, S3I_EAWS, NULL, m5);
 
 	/* templates CloudFormation refuses, as AWS answers */
 	add_fault("CreateStack", 400, 1, "<ErrorResponse xmlns=\"http://cloudformation.amazonaws.com/"
@@ -419,15 +354,15 @@ static void test_errors_name_the_stack(void **state)
 	rc = s3i_cfn_create_stack_op(&svc, &req, id, NULL);
 	const char *m6[] = { "CreateStack of stack 'refused' was refused", "Template format error",
 		NULL };
-	expect_error(rc, S3I_EINVALID, "ValidationError", m6);
+	s3i_check_expect_error(rc, S3I_EINVALID, "ValidationError", m6);
 	add_fault("CreateStack", 400, 1, "<ErrorResponse><Error><Type>Sender</Type><Code>"
 		"InsufficientCapabilitiesException</Code><Message>Requires capabilities : "
 		"[CAPABILITY_NAMED_IAM]</Message></Error><RequestId>a2</RequestId></ErrorResponse>");
 	rc = s3i_cfn_create_stack_op(&svc, &req, id, NULL);
 	const char *m7[] = { "stack 'refused'", "Requires capabilities : [CAPABILITY_NAMED_IAM]",
 		NULL };
-	expect_error(rc, S3I_EINVALID, "InsufficientCapabilitiesException", m7);
-	assert_faults_used();
+	s3i_check_expect_error(rc, S3I_EINVALID, "InsufficientCapabilitiesException", m7);
+	s3i_check_faults_used(moto);
 
 	/* refused before any call */
 	const char *names[] = { "", "1abc", "has_underscore", "a b",
@@ -481,7 +416,7 @@ static void test_stack_events_across_pages(void **state)
 	create(&svc, "paged", "paged-topic", id);
 	/* moto answers in one page: the first comes from /_fault, its continuation from moto */
 	add_fault("DescribeStackEvents", 200, 1, EVENTS_PAGE_1);
-	recorder_start();
+	s3i_check_recorder_start(moto);
 	static evlist ev;
 	memset(&ev, 0, sizeof(ev));
 	s3i_cfn_events_progress progress;
@@ -494,7 +429,7 @@ static void test_stack_events_across_pages(void **state)
 	assert_string_equal(ev.reason[1], "Requested update");
 	assert_string_equal(ev.status[2], "CREATE_COMPLETE");
 	assert_string_equal(ev.logical[3], "paged");
-	assert_faults_used();
+	s3i_check_faults_used(moto);
 	char *calls = recorder_bodies("DescribeStackEvents");
 	assert_int_equal(count_lines(calls), 1);
 	assert_non_null(strstr(calls, "NextToken=page-2-of-paged"));
@@ -610,13 +545,13 @@ static void test_create_waiter_names_first_failing_resource(void **state)
 		"[StagingBucket, Topic]. Rollback requested by user.)",
 		"first failing resource: StagingBucket (AWS::S3::Bucket) CREATE_FAILED: "
 		"s3i-staging-123456789012-us-east-1 already exists", NULL };
-	expect_error(rc, S3I_EAWS, NULL, m);
+	s3i_check_expect_error(rc, S3I_EAWS, NULL, m);
 	fprintf(stderr, "  the waiter reports: %s\n", s3i_error_last()->message);
 	assert_string_equal(s3i_error_last()->resource, "stack '" STACK "'");
 	assert_null(strstr(s3i_error_last()->message, "Resource creation cancelled"));
 	assert_null(strstr(s3i_error_last()->message, "Ancient"));
 	assert_string_equal(st.status, "ROLLBACK_COMPLETE");
-	assert_faults_used();
+	s3i_check_faults_used(moto);
 	free(stacks);
 	free(events);
 
@@ -630,8 +565,8 @@ static void test_create_waiter_names_first_failing_resource(void **state)
 	rc = s3i_cfn_wait_create_complete(&svc, STACK, 60000, NULL, NULL);
 	const char *m2[] = { "the stack is ROLLBACK_IN_PROGRESS;", "StagingBucket (AWS::S3::Bucket) "
 		"CREATE_FAILED: s3i-staging-123456789012-us-east-1 already exists", NULL };
-	expect_error(rc, S3I_EAWS, NULL, m2);
-	assert_faults_used();
+	s3i_check_expect_error(rc, S3I_EAWS, NULL, m2);
+	s3i_check_faults_used(moto);
 	free(stacks);
 	free(page1);
 	free(page2);
@@ -646,8 +581,8 @@ static void test_create_waiter_names_first_failing_resource(void **state)
 	rc = s3i_cfn_wait_create_complete(&svc, STACK, 60000, NULL, NULL);
 	const char *m3[] = { "the stack is CREATE_FAILED (Template error: resource Topic not found)",
 		"its events could not be read", NULL };
-	expect_error(rc, S3I_EAWS, NULL, m3);
-	assert_faults_used();
+	s3i_check_expect_error(rc, S3I_EAWS, NULL, m3);
+	s3i_check_faults_used(moto);
 	free(stacks);
 	s3i_cfn_stack_free(&st);
 	s3i_ctx_release(ctx);
@@ -683,10 +618,10 @@ static void test_delete_waiter_names_failing_resource(void **state)
 	const char *m[] = { "waiting for DELETE_COMPLETE of stack '" STACK "': the stack is "
 		"DELETE_FAILED", "first failing resource: StagingBucket (AWS::S3::Bucket) DELETE_FAILED: "
 		"The bucket you tried to delete is not empty", NULL };
-	expect_error(rc, S3I_EAWS, NULL, m);
+	s3i_check_expect_error(rc, S3I_EAWS, NULL, m);
 	fprintf(stderr, "  the waiter reports: %s\n", s3i_error_last()->message);
 	assert_null(strstr(s3i_error_last()->message, "from the creation"));
-	assert_faults_used();
+	s3i_check_faults_used(moto);
 	s3i_buf_dispose(&ev);
 	free(stacks);
 	s3i_ctx_release(ctx);
@@ -718,7 +653,7 @@ static void test_waiter_polls_and_stops_at_deadline(void **state)
 	assert_string_equal(st.name, "slow");
 	assert_int_equal(nnaps, 2);
 	assert_true(naps[0] == 2000 && naps[1] == 4000);
-	assert_faults_used();
+	s3i_check_faults_used(moto);
 	free(progress);
 
 	/* moto leaves a stack whose resource failed in CREATE_IN_PROGRESS for good */
@@ -730,13 +665,13 @@ static void test_waiter_polls_and_stops_at_deadline(void **state)
 		"\"B\":{\"Type\":\"AWS::S3::Bucket\",\"Properties\":{\"BucketName\":\"taken-bucket\"}}}}" };
 	int rc = s3i_cfn_create_stack_op(&svc, &req, id, NULL);
 	const char *m0[] = { "CreateStack on stack 'stuck'", NULL };
-	expect_error(rc, S3I_EEXISTS, "BucketAlreadyExists", m0);
+	s3i_check_expect_error(rc, S3I_EEXISTS, "BucketAlreadyExists", m0);
 	nnaps = 0;
 	fake_moved_ms = 0;
 	rc = s3i_cfn_wait_create_complete(&svc, "stuck", 60000, &st, NULL);
 	const char *m[] = { "waiting for CREATE_COMPLETE of stack 'stuck': the stack is still "
 		"CREATE_IN_PROGRESS after 60000 ms", NULL };
-	expect_error(rc, S3I_ETIMEOUT, NULL, m);
+	s3i_check_expect_error(rc, S3I_ETIMEOUT, NULL, m);
 	assert_true(s3i_status_is_retryable(rc));
 	assert_string_equal(st.status, "CREATE_IN_PROGRESS");
 	/* 2, 4, 8, 15, 15, 15 s and the last second up to the deadline */
@@ -764,12 +699,12 @@ static void test_throttling_then_success(void **state)
 	s3i_cfn_stack_init(&st, s3i_test_alloc());
 	CHECK_OK(s3i_cfn_wait_create_complete(&svc, "throttled", 60000, &st, NULL));
 	assert_string_equal(st.status, "CREATE_COMPLETE");
-	assert_faults_used();
+	s3i_check_faults_used(moto);
 	/* throttled for good: S3I_ETHROTTLED naming the stack */
 	add_fault("DescribeStacks", 400, -1, throttled);
 	int rc = s3i_cfn_describe_stack_op(&svc, "throttled", &st, NULL);
 	const char *m[] = { "DescribeStacks on stack 'throttled'", "Rate exceeded", NULL };
-	expect_error(rc, S3I_ETHROTTLED, "Throttling", m);
+	s3i_check_expect_error(rc, S3I_ETHROTTLED, "Throttling", m);
 	s3i_moto_clear_faults(moto);
 	/* an answer of the wrong shape */
 	add_fault("DescribeStacks", 200, 1, "<DescribeStacksResponse><DescribeStacksResult><Stacks>"
@@ -777,7 +712,7 @@ static void test_throttling_then_success(void **state)
 		"</DescribeStacksResponse>");
 	rc = s3i_cfn_describe_stack_op(&svc, "throttled", &st, NULL);
 	const char *m2[] = { "the stack has no StackStatus", NULL };
-	expect_error(rc, S3I_EPARSE, NULL, m2);
+	s3i_check_expect_error(rc, S3I_EPARSE, NULL, m2);
 	s3i_cfn_stack_free(&st);
 	s3i_ctx_release(ctx);
 }
@@ -835,7 +770,7 @@ static void test_second_account_through_assume_role(void **state)
 	/* the home account has no such stack */
 	int rc = s3i_cfn_describe_stack_op(&svc, "member-stack", &st, NULL);
 	const char *m[] = { "stack 'member-stack' does not exist", NULL };
-	expect_error(rc, S3I_ENOTFOUND, NULL, m);
+	s3i_check_expect_error(rc, S3I_ENOTFOUND, NULL, m);
 	static evlist ev;
 	memset(&ev, 0, sizeof(ev));
 	CHECK_OK(s3i_cfn_describe_stack_events_op(&other, "member-stack", NULL, on_event, &ev, NULL,

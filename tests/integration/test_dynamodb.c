@@ -19,6 +19,7 @@
 #include "aws/ctx_internal.h"
 #include "services/dynamodb.h"
 #include "moto.h"
+#include "check.h"
 #include "test_alloc.h"
 
 static s3i_moto *moto;
@@ -30,43 +31,7 @@ static int group_setup(void **state)
 	return s3i_moto_start(&moto, NULL);
 }
 
-static void show_error(const char *what, int rc)
-{
-	const s3i_error *e = s3i_error_last();
-	fprintf(stderr, "%s -> %d (%s): %s [aws_code '%s', HTTP %d, resource '%s']\n", what, rc,
-		s3i_strerror(rc), e->message, e->aws_code, (int)e->http_status, e->resource);
-}
-
-#define CHECK_OK(call) do { \
-	int rc_ = (call); \
-	if (rc_ != S3I_OK) \
-		show_error(#call, rc_); \
-	assert_int_equal(rc_, S3I_OK); \
-} while (0)
-
 /* rc must be `code`, and the thread's error must mention every string given. */
-static void expect_error(int rc, int code, const char *aws_code, const char *const *mentions)
-{
-	const s3i_error *e = s3i_error_last();
-	if (rc != code)
-		show_error("expected failure", rc);
-	assert_int_equal(rc, code);
-	assert_int_equal(e->code, code);
-	if (aws_code)
-		assert_string_equal(e->aws_code, aws_code);
-	for (const char *const *m = mentions; m && *m; m++) {
-		if (!strstr(e->message, *m))
-			fprintf(stderr, "message '%s' does not mention '%s'\n", e->message, *m);
-		assert_non_null(strstr(e->message, *m));
-	}
-}
-
-static void test_log(void *user, s3i_log_level level, const char *line)
-{
-	(void)user;
-	fprintf(stderr, "  [s3i %d] %s\n", (int)level, line);
-}
-
 /* Reset moto and open a context on it with the counting allocator and dummy keys. */
 static s3i_ctx *begin(s3i_svc *svc)
 {
@@ -77,7 +42,7 @@ static s3i_ctx *begin(s3i_svc *svc)
 	o.region = "us-east-1";
 	o.access_key_id = "testing";
 	o.secret_access_key = "testing";
-	o.log_fn = test_log;
+	o.log_fn = s3i_check_log;
 	o.log_level = S3I_LOG_WARN;
 	s3i_ctx *ctx = NULL;
 	CHECK_OK(s3i_ctx_new(&ctx, &o));
@@ -198,7 +163,7 @@ static void test_table_lifecycle(void **state)
 	int rc = s3i_ddb_create_table_op(&svc, "d1_configuration_table", NULL, "sortkey", NULL, 0, NULL);
 	const char *dup[] = { "CreateTable", "table 'd1_configuration_table' already exists",
 		"ResourceInUseException", NULL };
-	expect_error(rc, S3I_EEXISTS, "ResourceInUseException", dup);
+	s3i_check_expect_error(rc, S3I_EEXISTS, "ResourceInUseException", dup);
 	assert_string_equal(s3i_error_last()->resource, "table 'd1_configuration_table'");
 
 	/* a table with a partition key only, and named keys */
@@ -211,15 +176,15 @@ static void test_table_lifecycle(void **state)
 	CHECK_OK(s3i_ddb_wait_table_deleted_op(&svc, "d1_configuration_table", 10000, NULL));
 	rc = s3i_ddb_describe_table_op(&svc, "d1_configuration_table", &info, NULL);
 	const char *gone[] = { "DescribeTable", "table 'd1_configuration_table' does not exist", NULL };
-	expect_error(rc, S3I_ENOTFOUND, "ResourceNotFoundException", gone);
+	s3i_check_expect_error(rc, S3I_ENOTFOUND, "ResourceNotFoundException", gone);
 	rc = s3i_ddb_delete_table_op(&svc, "d1_configuration_table", NULL);
 	const char *gone2[] = { "DeleteTable", "table 'd1_configuration_table' does not exist", NULL };
-	expect_error(rc, S3I_ENOTFOUND, "ResourceNotFoundException", gone2);
+	s3i_check_expect_error(rc, S3I_ENOTFOUND, "ResourceNotFoundException", gone2);
 
 	/* waiting for a table that never comes: the deadline */
 	rc = s3i_ddb_wait_table_active_op(&svc, "never_created", 350, NULL);
 	const char *late[] = { "table 'never_created' is still not found after", NULL };
-	expect_error(rc, S3I_ETIMEOUT, NULL, late);
+	s3i_check_expect_error(rc, S3I_ETIMEOUT, NULL, late);
 
 	/* arguments checked before any call */
 	assert_int_equal(s3i_ddb_create_table_op(&svc, "", NULL, NULL, NULL, 0, NULL), S3I_EINVALID);
@@ -291,13 +256,13 @@ static void test_put_get_delete_with_conditions(void **state)
 	const char *conflict[] = { "PutItem on table 'state'", "condition failed",
 		"partitionkey=\"run#r1\"", "sortkey=\"bucket#b1\"", "ConditionalCheckFailedException",
 		NULL };
-	expect_error(rc, S3I_ECONFLICT, "ConditionalCheckFailedException", conflict);
+	s3i_check_expect_error(rc, S3I_ECONFLICT, "ConditionalCheckFailedException", conflict);
 	assert_int_equal(s3i_error_last()->http_status, 400);
 	assert_string_equal(s3i_error_last()->resource, "table 'state'");
 	assert_null(out);
 	create_only.return_old_on_condition_failure = 1;
 	rc = s3i_ddb_put_item_op(&svc, "state", again, &create_only, &out, NULL);
-	expect_error(rc, S3I_ECONFLICT, "ConditionalCheckFailedException", conflict);
+	s3i_check_expect_error(rc, S3I_ECONFLICT, "ConditionalCheckFailedException", conflict);
 	assert_non_null(out);
 	assert_true(s3i_ddb_item_equal(out, it));
 	s3i_ddb_item_free(out);
@@ -320,7 +285,7 @@ static void test_put_get_delete_with_conditions(void **state)
 	rc = s3i_ddb_delete_item_op(&svc, "state", key, &del_if_done, &out, NULL);
 	const char *dconf[] = { "DeleteItem on table 'state'", "condition failed for key "
 		"{partitionkey=\"run#r1\", sortkey=\"bucket#b1\"}", NULL };
-	expect_error(rc, S3I_ECONFLICT, "ConditionalCheckFailedException", dconf);
+	s3i_check_expect_error(rc, S3I_ECONFLICT, "ConditionalCheckFailedException", dconf);
 	assert_null(out);
 	CHECK_OK(s3i_ddb_item_set_s(vals, ":s", "overwritten"));
 	CHECK_OK(s3i_ddb_delete_item_op(&svc, "state", key, &del_if_done, &out, NULL));
@@ -415,7 +380,7 @@ static void test_update_counters_and_return_values(void **state)
 	int rc = s3i_ddb_update_item_op(&svc, "state", key, &guarded, &out, NULL);
 	const char *conf[] = { "UpdateItem on table 'state'", "partitionkey=\"run#r1\"",
 		"sortkey=\"summary\"", NULL };
-	expect_error(rc, S3I_ECONFLICT, "ConditionalCheckFailedException", conf);
+	s3i_check_expect_error(rc, S3I_ECONFLICT, "ConditionalCheckFailedException", conf);
 	assert_non_null(out);
 	CHECK_OK(s3i_ddb_item_get_i64(out, "done_count", &c));
 	assert_int_equal(c, 7);
@@ -424,7 +389,7 @@ static void test_update_counters_and_return_values(void **state)
 	/* a server-side validation error: EINVALID */
 	s3i_ddb_write_opts missing_value = { .update = "SET x = :nope" };
 	rc = s3i_ddb_update_item_op(&svc, "state", key, &missing_value, NULL, NULL);
-	expect_error(rc, S3I_EINVALID, "ValidationException", NULL);
+	s3i_check_expect_error(rc, S3I_EINVALID, "ValidationException", NULL);
 	/* checked locally */
 	s3i_ddb_write_opts no_expr = { 0 };
 	assert_int_equal(s3i_ddb_update_item_op(&svc, "state", key, &no_expr, NULL, NULL), S3I_EINVALID);
@@ -433,7 +398,7 @@ static void test_update_counters_and_return_values(void **state)
 	s3i_ddb_write_opts bn = { .update = "SET #n = :v", .names = bad_names, .values = gv };
 	rc = s3i_ddb_update_item_op(&svc, "state", key, &bn, NULL, NULL);
 	const char *bnm[] = { "ExpressionAttributeNames['#n'] is not an S value", NULL };
-	expect_error(rc, S3I_EINVALID, NULL, bnm);
+	s3i_check_expect_error(rc, S3I_EINVALID, NULL, bnm);
 
 	s3i_ddb_item_free(bad_names);
 	s3i_ddb_item_free(gv);
@@ -522,7 +487,7 @@ static void test_query_pages(void **state)
 	memset(&s, 0, sizeof(s));
 	s.stop_after = 6;
 	int rc = s3i_ddb_query_op(&svc, &q, collect, &s, &st, NULL);
-	expect_error(rc, S3I_EUSER, NULL, NULL);
+	s3i_check_expect_error(rc, S3I_EUSER, NULL, NULL);
 	assert_int_equal(s.count, 6);
 
 	/* a missing table and a missing key condition */
@@ -530,7 +495,7 @@ static void test_query_pages(void **state)
 	missing.table = "nope";
 	rc = s3i_ddb_query_op(&svc, &missing, collect, &s, NULL, NULL);
 	const char *nf[] = { "Query: table 'nope' does not exist", NULL };
-	expect_error(rc, S3I_ENOTFOUND, "ResourceNotFoundException", nf);
+	s3i_check_expect_error(rc, S3I_ENOTFOUND, "ResourceNotFoundException", nf);
 	missing.table = "state";
 	missing.key_condition = NULL;
 	assert_int_equal(s3i_ddb_query_op(&svc, &missing, collect, &s, NULL, NULL), S3I_EINVALID);
@@ -590,7 +555,7 @@ static void test_scan_pages(void **state)
 	s3i_ddb_query missing = { .table = "nope" };
 	int rc = s3i_ddb_scan_op(&svc, &missing, collect, &s, NULL, NULL);
 	const char *nf[] = { "Scan: table 'nope' does not exist", NULL };
-	expect_error(rc, S3I_ENOTFOUND, "ResourceNotFoundException", nf);
+	s3i_check_expect_error(rc, S3I_ENOTFOUND, "ResourceNotFoundException", nf);
 	s3i_ddb_item_free(vals);
 	s3i_ctx_release(ctx);
 }
@@ -636,7 +601,7 @@ static void test_batch_write_chunks(void **state)
 	assert_int_equal(s3i_ddb_batch_write_op(&svc, &both, 1, NULL, NULL), S3I_EINVALID);
 	s3i_ddb_write_request missing = { .table = "nope", .put = extra };
 	int rc = s3i_ddb_batch_write_op(&svc, &missing, 1, NULL, NULL);
-	expect_error(rc, S3I_ENOTFOUND, "ResourceNotFoundException", NULL);
+	s3i_check_expect_error(rc, S3I_ENOTFOUND, "ResourceNotFoundException", NULL);
 	for (int i = 0; i < N; i++)
 		s3i_ddb_item_free(items[i]);
 	for (int i = 0; i < 10; i++)
@@ -724,7 +689,7 @@ static void test_batch_unprocessed_gives_up(void **state)
 	int rc = s3i_ddb_batch_write_op(&svc, reqs, 2, &opts, NULL);
 	const char *left[] = { "BatchWriteItem: 2 items still unprocessed in table 'state' after 3 "
 		"retries", NULL };
-	expect_error(rc, S3I_ETHROTTLED, NULL, left);
+	s3i_check_expect_error(rc, S3I_ETHROTTLED, NULL, left);
 	assert_true(s3i_status_is_retryable(rc));
 
 	/* an answer that is not the documented shape */
@@ -735,7 +700,7 @@ static void test_batch_unprocessed_gives_up(void **state)
 		"\"body\":\"{\\\"UnprocessedItems\\\":{\\\"state\\\":[{\\\"Oops\\\":{}}]}}\"}"), 0);
 	rc = s3i_ddb_batch_write_op(&svc, reqs, 2, &opts, NULL);
 	const char *shape[] = { "UnprocessedItems['state'][0] is not a PutRequest", NULL };
-	expect_error(rc, S3I_EPARSE, NULL, shape);
+	s3i_check_expect_error(rc, S3I_EPARSE, NULL, shape);
 	s3i_ddb_item_free(a);
 	s3i_ddb_item_free(b);
 	s3i_ctx_release(ctx);
@@ -769,7 +734,7 @@ static void test_throttling_is_retried(void **state)
 	s3i_ddb_item *got = NULL;
 	int rc = s3i_ddb_get_item_op(&svc, "state", a, NULL, &got, NULL);
 	const char *thr[] = { "GetItem", "table 'state'", NULL };
-	expect_error(rc, S3I_ETHROTTLED, "ProvisionedThroughputExceededException", thr);
+	s3i_check_expect_error(rc, S3I_ETHROTTLED, "ProvisionedThroughputExceededException", thr);
 	assert_null(got);
 	s3i_ddb_item_free(a);
 	s3i_ctx_release(ctx);
@@ -825,7 +790,7 @@ static void test_transactions(void **state)
 	const char *cancel[] = { "TransactWriteItems cancelled", "[0] ConditionalCheckFailed "
 		"(table 'state' key {partitionkey=\"run#r1\", sortkey=\"bucket#new\"})", "[1] None",
 		"[3] None", NULL };
-	expect_error(rc, S3I_ECONFLICT, "TransactionCanceledException", cancel);
+	s3i_check_expect_error(rc, S3I_ECONFLICT, "TransactionCanceledException", cancel);
 	assert_int_equal(res.count, 4);
 	assert_string_equal(res.reasons[0].code, "ConditionalCheckFailed");
 	assert_string_equal(res.reasons[1].code, "None");
@@ -849,7 +814,7 @@ static void test_transactions(void **state)
 		0);
 	rc = s3i_ddb_transact_write_op(&svc, tx + 1, 2, NULL, &res, NULL);
 	const char *thr[] = { "[1] ThrottlingError", NULL };
-	expect_error(rc, S3I_ETHROTTLED, "TransactionCanceledException", thr);
+	s3i_check_expect_error(rc, S3I_ETHROTTLED, "TransactionCanceledException", thr);
 	assert_int_equal(res.count, 2);
 	assert_string_equal(res.reasons[1].message, "Throughput exceeds the current capacity.");
 
@@ -887,14 +852,14 @@ static void test_missing_table_everywhere(void **state)
 	CHECK_OK(s3i_ddb_item_set_s(v, ":v", "1"));
 	up.values = v;
 	const char *m[] = { "table 'missing_table' does not exist", NULL };
-	expect_error(s3i_ddb_put_item_op(&svc, "missing_table", k, NULL, &out, NULL), S3I_ENOTFOUND,
+	s3i_check_expect_error(s3i_ddb_put_item_op(&svc, "missing_table", k, NULL, &out, NULL), S3I_ENOTFOUND,
 		"ResourceNotFoundException", m);
 	assert_string_equal(s3i_error_last()->resource, "table 'missing_table'");
-	expect_error(s3i_ddb_get_item_op(&svc, "missing_table", k, NULL, &out, NULL), S3I_ENOTFOUND,
+	s3i_check_expect_error(s3i_ddb_get_item_op(&svc, "missing_table", k, NULL, &out, NULL), S3I_ENOTFOUND,
 		"ResourceNotFoundException", m);
-	expect_error(s3i_ddb_update_item_op(&svc, "missing_table", k, &up, &out, NULL), S3I_ENOTFOUND,
+	s3i_check_expect_error(s3i_ddb_update_item_op(&svc, "missing_table", k, &up, &out, NULL), S3I_ENOTFOUND,
 		"ResourceNotFoundException", m);
-	expect_error(s3i_ddb_delete_item_op(&svc, "missing_table", k, NULL, &out, NULL), S3I_ENOTFOUND,
+	s3i_check_expect_error(s3i_ddb_delete_item_op(&svc, "missing_table", k, NULL, &out, NULL), S3I_ENOTFOUND,
 		"ResourceNotFoundException", m);
 	assert_null(out);
 	/* an explicit errinfo gets the detail too */
@@ -939,7 +904,7 @@ static void test_crc32_mismatch(void **state)
 		"\"headers\":{\"x-amz-crc32\":\"1\"},\"body\":\"{}\"}"), 0);
 	int rc = s3i_ddb_put_item_op(&svc, "state", k, NULL, NULL, NULL);
 	const char *cs[] = { "PutItem on table 'state'", "x-amz-crc32", NULL };
-	expect_error(rc, S3I_ECHECKSUM, NULL, cs);
+	s3i_check_expect_error(rc, S3I_ECHECKSUM, NULL, cs);
 	/* an answer that is not JSON */
 	assert_int_equal(s3i_moto_add_fault(moto, "{\"target\":\"DynamoDB_20120810.GetItem\","
 		"\"status\":200,\"content_type\":\"application/x-amz-json-1.0\",\"count\":1,"
@@ -947,7 +912,7 @@ static void test_crc32_mismatch(void **state)
 	rc = s3i_ddb_get_item_op(&svc, "state", k, NULL, &got, NULL);
 	const char *pe[] = { "DynamoDB GetItem response on table 'state', Item", "attribute 'n'",
 		"unknown type tag 'X'", NULL };
-	expect_error(rc, S3I_EPARSE, NULL, pe);
+	s3i_check_expect_error(rc, S3I_EPARSE, NULL, pe);
 	assert_null(got);
 	s3i_ddb_item_free(k);
 	s3i_ctx_release(ctx);
@@ -979,9 +944,9 @@ static void test_second_account_through_assume_role(void **state)
 	assert_non_null(strstr(info.arn, ":111111111111:table/member_only"));
 	int rc = s3i_ddb_describe_table_op(&svc, "member_only", &info, NULL);
 	const char *m[] = { "table 'member_only' does not exist", NULL };
-	expect_error(rc, S3I_ENOTFOUND, "ResourceNotFoundException", m);
+	s3i_check_expect_error(rc, S3I_ENOTFOUND, "ResourceNotFoundException", m);
 	rc = s3i_ddb_describe_table_op(&other, "home_only", &info, NULL);
-	expect_error(rc, S3I_ENOTFOUND, "ResourceNotFoundException", NULL);
+	s3i_check_expect_error(rc, S3I_ENOTFOUND, "ResourceNotFoundException", NULL);
 
 	/* the same table name holds each account's own items */
 	s3i_ddb_item *k = key_of("who", "x"), *got = NULL;

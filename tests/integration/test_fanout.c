@@ -25,6 +25,7 @@
 #include "services/fanout.h"
 #include "services/s3_head.h"
 #include "moto.h"
+#include "check.h"
 #include "test_alloc.h"
 
 #define NOBJ 500
@@ -72,20 +73,6 @@ static void test_log(void *user, s3i_log_level level, const char *line)
 		fprintf(stderr, "  [s3i %d] %s\n", (int)level, line);
 	}
 }
-
-static void show_error(const char *what, int rc)
-{
-	const s3i_error *e = s3i_error_last();
-	fprintf(stderr, "%s -> %d (%s): %s [aws_code '%s', HTTP %d, resource '%s']\n", what, rc,
-		s3i_strerror(rc), e->message, e->aws_code, (int)e->http_status, e->resource);
-}
-
-#define CHECK_OK(call) do { \
-	int rc_ = (call); \
-	if (rc_ != S3I_OK) \
-		show_error(#call, rc_); \
-	assert_int_equal(rc_, S3I_OK); \
-} while (0)
 
 static void assert_mentions(const char *message, const char *part)
 {

@@ -23,6 +23,7 @@
 #include "services/organizations.h"
 #include "services/sts.h"
 #include "moto.h"
+#include "check.h"
 #include "test_alloc.h"
 
 static s3i_moto *moto;
@@ -47,42 +48,6 @@ static int group_teardown(void **state)
 	return 0;
 }
 
-static void show_error(const char *what, int rc)
-{
-	const s3i_error *e = s3i_error_last();
-	fprintf(stderr, "%s -> %d (%s): %s [aws_code '%s', HTTP %d, resource '%s']\n", what, rc,
-		s3i_strerror(rc), e->message, e->aws_code, (int)e->http_status, e->resource);
-}
-
-#define CHECK_OK(call) do { \
-	int rc_ = (call); \
-	if (rc_ != S3I_OK) \
-		show_error(#call, rc_); \
-	assert_int_equal(rc_, S3I_OK); \
-} while (0)
-
-static void expect_error(int rc, int code, const char *aws_code, const char *const *mentions)
-{
-	const s3i_error *e = s3i_error_last();
-	if (rc != code)
-		show_error("expected failure", rc);
-	assert_int_equal(rc, code);
-	assert_int_equal(e->code, code);
-	if (aws_code)
-		assert_string_equal(e->aws_code, aws_code);
-	for (const char *const *m = mentions; m && *m; m++) {
-		if (!strstr(e->message, *m))
-			fprintf(stderr, "message '%s' does not mention '%s'\n", e->message, *m);
-		assert_non_null(strstr(e->message, *m));
-	}
-}
-
-static void test_log(void *user, s3i_log_level level, const char *line)
-{
-	(void)user;
-	fprintf(stderr, "  [s3i %d] %s\n", (int)level, line);
-}
-
 static s3i_ctx *begin(s3i_svc *svc)
 {
 	assert_int_equal(s3i_moto_reset(moto), 0);
@@ -92,7 +57,7 @@ static s3i_ctx *begin(s3i_svc *svc)
 	o.region = "us-east-1";
 	o.access_key_id = "testing";
 	o.secret_access_key = "testing";
-	o.log_fn = test_log;
+	o.log_fn = s3i_check_log;
 	o.log_level = S3I_LOG_WARN;
 	s3i_ctx *ctx = NULL;
 	CHECK_OK(s3i_ctx_new(&ctx, &o));
@@ -100,13 +65,6 @@ static s3i_ctx *begin(s3i_svc *svc)
 	svc->creds = NULL;
 	svc->region = NULL;
 	return ctx;
-}
-
-static void moto_post(const char *path, const char *body)
-{
-	int status = 0;
-	assert_int_equal(s3i_moto_http(moto, "POST", path, "application/json", body, NULL, &status), 0);
-	assert_true(status >= 200 && status < 300);
 }
 
 /* A /_fault rule answering ListAccounts with a JSON 1.1 body. */
@@ -133,35 +91,12 @@ static void add_fault(int status, int count, const char *body)
 	s3i_buf_dispose(&rule);
 }
 
-static void assert_faults_used(void)
-{
-	char *out = NULL;
-	int status = 0;
-	assert_int_equal(s3i_moto_http(moto, "GET", "/_fault", NULL, NULL, &out, &status), 0);
-	s3i_json doc = NULL;
-	assert_int_equal(s3i_json_parse(&doc, out, strlen(out), "faults", NULL), S3I_OK);
-	for (size_t i = 0; i < s3i_json_len(doc); i++) {
-		int64_t left = -2;
-		assert_int_equal(s3i_json_i64(s3i_json_get(s3i_json_at(doc, i), "count"), &left), S3I_OK);
-		if (left != 0)
-			fail_msg("fault rule %zu has %lld answers left: %s", i, (long long)left, out);
-	}
-	s3i_json_free(doc);
-	free(out);
-}
-
 /* ---- moto's recorder ---- */
-
-static void recorder_start(void)
-{
-	moto_post("/moto-api/recorder/reset-recording", "");
-	moto_post("/moto-api/recorder/start-recording", "");
-}
 
 /* The recorded ListAccounts calls, one line each: "<Authorization header> <decoded body>". */
 static char *recorded_list_calls(void)
 {
-	moto_post("/moto-api/recorder/stop-recording", "");
+	s3i_check_moto_post(moto, "/moto-api/recorder/stop-recording", "");
 	char *out = NULL;
 	int status = 0;
 	assert_int_equal(s3i_moto_http(moto, "GET", "/moto-api/recorder/download-recording", NULL,
@@ -291,7 +226,7 @@ static void test_list_accounts_across_pages(void **state)
 	s3i_svc svc;
 	s3i_ctx *ctx = begin(&svc);
 	seed_org(NULL, "member", 6);
-	recorder_start();
+	s3i_check_recorder_start(moto);
 	static seen s;
 	memset(&s, 0, sizeof(s));
 	s3i_org_list_opts opts = { .max_results = 2 };
@@ -344,7 +279,7 @@ static void test_list_accounts_across_pages(void **state)
 	opts.max_pages = 0;
 	int rc = s3i_org_list_accounts_op(&svc, &opts, collect, &s, &progress, NULL);
 	const char *m[] = { "the account callback asked to stop", NULL };
-	expect_error(rc, S3I_EUSER, NULL, m);
+	s3i_check_expect_error(rc, S3I_EUSER, NULL, m);
 	assert_int_equal(s.n, 3);
 	assert_int_equal(progress.accounts, 2);
 	assert_int_equal(progress.pages, 1);
@@ -361,7 +296,7 @@ static void test_signed_in_us_east_1_from_any_region(void **state)
 	s3i_svc svc;
 	s3i_ctx *ctx = begin(&svc);
 	seed_org(NULL, "acct", 2);
-	recorder_start();
+	s3i_check_recorder_start(moto);
 	svc.region = "eu-west-1";
 	static seen s;
 	memset(&s, 0, sizeof(s));
@@ -388,11 +323,11 @@ static void test_not_in_an_organization(void **state)
 	int rc = s3i_org_list_accounts_op(&svc, NULL, collect, &s, NULL, NULL);
 	const char *m[] = { "ListAccounts: the account is not a member of an organization",
 		"Your account is not a member of an organization.", NULL };
-	expect_error(rc, S3I_ENOTFOUND, "AWSOrganizationsNotInUseException", m);
+	s3i_check_expect_error(rc, S3I_ENOTFOUND, "AWSOrganizationsNotInUseException", m);
 	assert_string_equal(s3i_error_last()->resource, "organization");
 	assert_int_equal(s3i_error_last()->http_status, 400);
 	assert_int_equal(s.n, 0);
-	assert_faults_used();
+	s3i_check_faults_used(moto);
 
 	/* a member account asking: AccessDeniedException */
 	add_fault(400, 1, "{\"__type\":\"AccessDeniedException\",\"Message\":\"You don't have "
@@ -400,15 +335,15 @@ static void test_not_in_an_organization(void **state)
 	rc = s3i_org_list_accounts_op(&svc, NULL, collect, &s, NULL, NULL);
 	const char *m2[] = { "management account or a delegated administrator",
 		"You don't have permissions to access this resource.", NULL };
-	expect_error(rc, S3I_EAUTH, "AccessDeniedException", m2);
-	assert_faults_used();
+	s3i_check_expect_error(rc, S3I_EAUTH, "AccessDeniedException", m2);
+	s3i_check_faults_used(moto);
 
 	/* a bad token */
 	add_fault(400, 1, "{\"__type\":\"InvalidInputException\",\"Message\":\"You provided a value "
 		"that does not match the required pattern.\",\"Reason\":\"INVALID_PAGINATION_TOKEN\"}");
 	rc = s3i_org_list_accounts_op(&svc, NULL, collect, &s, NULL, NULL);
 	const char *m3[] = { "refused its input", NULL };
-	expect_error(rc, S3I_EINVALID, "InvalidInputException", m3);
+	s3i_check_expect_error(rc, S3I_EINVALID, "InvalidInputException", m3);
 	s3i_ctx_release(ctx);
 }
 
@@ -425,20 +360,20 @@ static void test_throttling_then_success(void **state)
 	memset(&s, 0, sizeof(s));
 	CHECK_OK(s3i_org_list_accounts_op(&svc, NULL, collect, &s, NULL, NULL));
 	assert_int_equal(s.n, 2);
-	assert_faults_used();
+	s3i_check_faults_used(moto);
 	/* a page of the wrong shape */
 	add_fault(200, 1, "{\"Accounts\":[{\"Id\":\"12345\"}]}");
 	memset(&s, 0, sizeof(s));
 	int rc = s3i_org_list_accounts_op(&svc, NULL, collect, &s, NULL, NULL);
 	const char *m[] = { "ListAccounts response (page 1): account 0 has no 12-digit Id", NULL };
-	expect_error(rc, S3I_EPARSE, NULL, m);
+	s3i_check_expect_error(rc, S3I_EPARSE, NULL, m);
 	assert_int_equal(s.n, 0);
 	/* a service that hands back the token it was given would loop: refused */
 	add_fault(200, 1, "{\"Accounts\":[],\"NextToken\":\"same\"}");
 	add_fault(200, 1, "{\"Accounts\":[],\"NextToken\":\"same\"}");
 	rc = s3i_org_list_accounts_op(&svc, NULL, collect, &s, NULL, NULL);
 	const char *m2[] = { "gave back the NextToken it was asked for", NULL };
-	expect_error(rc, S3I_EPARSE, NULL, m2);
+	s3i_check_expect_error(rc, S3I_EPARSE, NULL, m2);
 	s3i_ctx_release(ctx);
 }
 

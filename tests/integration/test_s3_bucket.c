@@ -22,6 +22,7 @@
 #include "services/s3.h"
 #include "services/s3_bucket.h"
 #include "moto.h"
+#include "check.h"
 #include "test_alloc.h"
 
 #define XMLNS "http://s3.amazonaws.com/doc/2006-03-01/"
@@ -37,26 +38,12 @@ static int group_setup(void **state)
 	return s3i_moto_start(&moto, NULL);
 }
 
-static void show_error(const char *what, int rc)
-{
-	const s3i_error *e = s3i_error_last();
-	fprintf(stderr, "%s -> %d (%s): %s [aws_code '%s', HTTP %d, resource '%s']\n", what, rc,
-		s3i_strerror(rc), e->message, e->aws_code, (int)e->http_status, e->resource);
-}
-
-#define CHECK_OK(call) do { \
-	int rc_ = (call); \
-	if (rc_ != S3I_OK) \
-		show_error(#call, rc_); \
-	assert_int_equal(rc_, S3I_OK); \
-} while (0)
-
 /* rc must be `code`, and the thread's error must mention every string given. */
 static void expect_error(int rc, int code, const char *aws_code, const char *const *mentions)
 {
 	const s3i_error *e = s3i_error_last();
 	if (rc != code)
-		show_error("expected failure", rc);
+		s3i_check_show_error("expected failure", rc);
 	assert_int_equal(rc, code);
 	assert_int_equal(e->code, code);
 	if (aws_code)
@@ -69,12 +56,6 @@ static void expect_error(int rc, int code, const char *aws_code, const char *con
 	assert_null(strchr(e->message, '\n'));
 }
 
-static void test_log(void *user, s3i_log_level level, const char *line)
-{
-	(void)user;
-	fprintf(stderr, "  [s3i %d] %s\n", (int)level, line);
-}
-
 /* Reset moto and open a context on it with the counting allocator and dummy keys. */
 static s3i_ctx *begin(s3i_svc *svc)
 {
@@ -85,7 +66,7 @@ static s3i_ctx *begin(s3i_svc *svc)
 	o.region = "us-east-1";
 	o.access_key_id = "testing";
 	o.secret_access_key = "testing";
-	o.log_fn = test_log;
+	o.log_fn = s3i_check_log;
 	o.log_level = S3I_LOG_WARN;
 	s3i_ctx *ctx = NULL;
 	CHECK_OK(s3i_ctx_new(&ctx, &o));

@@ -26,6 +26,7 @@
 #include "core/str.h"
 #include "services/s3.h"
 #include "moto.h"
+#include "check.h"
 #include "test_alloc.h"
 
 #ifndef S3I_BINARY_DIR
@@ -62,20 +63,6 @@ static void test_log(void *user, s3i_log_level level, const char *line)
 	if (n > 0 && log_used + (size_t)n < sizeof log_text)
 		log_used += (size_t)n;
 }
-
-static void show_error(const char *what, int rc)
-{
-	const s3i_error *e = s3i_error_last();
-	fprintf(stderr, "%s -> %d (%s): %s [aws_code '%s', HTTP %d, resource '%s']\n", what, rc,
-		s3i_strerror(rc), e->message, e->aws_code, (int)e->http_status, e->resource);
-}
-
-#define CHECK_OK(call) do { \
-	int rc_ = (call); \
-	if (rc_ != S3I_OK) \
-		show_error(#call, rc_); \
-	assert_int_equal(rc_, S3I_OK); \
-} while (0)
 
 static s3i_ctx *begin_at(s3i_log_level level)
 {
@@ -150,7 +137,7 @@ static void expect_object(s3i_ctx *ctx, const char *bucket, const char *key, con
 	s3i_buf got = S3I_BUF_INIT;
 	int rc = s3i_s3_get_object(ctx, bucket, key, &got);
 	if (rc)
-		show_error(key, rc);
+		s3i_check_show_error(key, rc);
 	assert_int_equal(rc, S3I_OK);
 	assert_int_equal(got.size, len);
 	assert_memory_equal(got.ptr, len ? data : "", len);
@@ -161,7 +148,7 @@ static void expect_error(int rc, int code, const char *aws_code, const char *con
 {
 	const s3i_error *e = s3i_error_last();
 	if (rc != code || (aws_code && strcmp(e->aws_code, aws_code)))
-		show_error("expected failure", rc);
+		s3i_check_show_error("expected failure", rc);
 	fprintf(stderr, "  expected error: %s\n", e->message);
 	assert_int_equal(rc, code);
 	if (aws_code)
@@ -343,7 +330,7 @@ static void test_upload_unknown_length(void **state)
 		mem_src src = { data, cases[i].len, 0, 777, 0, 0, 0 };
 		int rc = s3i_s3_upload(ctx, "mp-stream", cases[i].key, -1, &o, &meta, mem_read, NULL, &src);
 		if (rc)
-			show_error(cases[i].key, rc);
+			s3i_check_show_error(cases[i].key, rc);
 		assert_int_equal(rc, S3I_OK);
 		assert_int_equal(meta.parts, cases[i].parts);
 		assert_int_equal(meta.object_size, (int64_t)cases[i].len);

@@ -24,6 +24,7 @@
 #include "core/str.h"
 #include "services/s3.h"
 #include "moto.h"
+#include "check.h"
 #include "test_alloc.h"
 
 #ifndef S3I_BINARY_DIR
@@ -60,20 +61,6 @@ static void test_log(void *user, s3i_log_level level, const char *line)
 	if (n > 0 && log_all_used + (size_t)n < sizeof log_all)
 		log_all_used += (size_t)n;
 }
-
-static void show_error(const char *what, int rc)
-{
-	const s3i_error *e = s3i_error_last();
-	fprintf(stderr, "%s -> %d (%s): %s [aws_code '%s', HTTP %d, resource '%s']\n", what, rc,
-		s3i_strerror(rc), e->message, e->aws_code, (int)e->http_status, e->resource);
-}
-
-#define CHECK_OK(call) do { \
-	int rc_ = (call); \
-	if (rc_ != S3I_OK) \
-		show_error(#call, rc_); \
-	assert_int_equal(rc_, S3I_OK); \
-} while (0)
 
 /* Reset moto and open a context on it with the counting allocator and dummy keys. */
 static s3i_ctx *begin_at(s3i_log_level level)
@@ -208,7 +195,7 @@ static void expect_object(s3i_ctx *ctx, const char *bucket, const char *key, con
 	s3i_buf got = S3I_BUF_INIT;
 	int rc = s3i_s3_get_object(ctx, bucket, key, &got);
 	if (rc)
-		show_error(key, rc);
+		s3i_check_show_error(key, rc);
 	assert_int_equal(rc, S3I_OK);
 	assert_int_equal(got.size, len);
 	assert_non_null(got.ptr);
@@ -222,7 +209,7 @@ static void expect_error(int rc, int code, const char *aws_code, int http_status
 {
 	const s3i_error *e = s3i_error_last();
 	if (rc != code || strcmp(e->aws_code, aws_code))
-		show_error("expected failure", rc);
+		s3i_check_show_error("expected failure", rc);
 	assert_int_equal(rc, code);
 	assert_int_equal(e->code, code);
 	assert_string_equal(e->aws_code, aws_code);
@@ -473,7 +460,7 @@ static void test_special_keys_round_trip(void **state)
 		body[len++] = (char)n;
 		int rc = s3i_s3_put_object(ctx, "objs-keys", special_keys[n], body, len);
 		if (rc)
-			show_error(special_keys[n], rc);
+			s3i_check_show_error(special_keys[n], rc);
 		assert_int_equal(rc, S3I_OK);
 	}
 
@@ -977,7 +964,7 @@ static void test_ranged_get(void **state)
 	int rc = get_range(ctx, "objs-range", "wrong", 3, 4, NULL, &meta, &b);
 	const s3i_error *e = s3i_error_last();
 	if (rc != S3I_EPARSE)
-		show_error("wrong range", rc);
+		s3i_check_show_error("wrong range", rc);
 	assert_int_equal(rc, S3I_EPARSE);
 	for (int i = 0; wrong[i]; i++)
 		assert_non_null(strstr(e->message, wrong[i]));
@@ -1008,7 +995,7 @@ static void test_copy_object(void **state)
 		s3i_s3_object_meta meta = S3I_S3_OBJECT_META_INIT;
 		int rc = s3i_s3_copy_object(ctx, "objs-csrc", special_keys[i], "objs-cdst", dst, NULL, &meta);
 		if (rc)
-			show_error(special_keys[i], rc);
+			s3i_check_show_error(special_keys[i], rc);
 		assert_int_equal(rc, S3I_OK);
 		char md5[33];
 		md5_hex(special_keys[i], strlen(special_keys[i]), md5);

@@ -23,6 +23,7 @@
 #include "services/mime.h"
 #include "services/ses.h"
 #include "moto.h"
+#include "check.h"
 #include "test_alloc.h"
 
 static s3i_moto *moto;
@@ -44,42 +45,6 @@ static int group_teardown(void **state)
 	return 0;
 }
 
-static void show_error(const char *what, int rc)
-{
-	const s3i_error *e = s3i_error_last();
-	fprintf(stderr, "%s -> %d (%s): %s [aws_code '%s', HTTP %d, resource '%s']\n", what, rc,
-		s3i_strerror(rc), e->message, e->aws_code, (int)e->http_status, e->resource);
-}
-
-#define CHECK_OK(call) do { \
-	int rc_ = (call); \
-	if (rc_ != S3I_OK) \
-		show_error(#call, rc_); \
-	assert_int_equal(rc_, S3I_OK); \
-} while (0)
-
-static void expect_error(int rc, int code, const char *aws_code, const char *const *mentions)
-{
-	const s3i_error *e = s3i_error_last();
-	if (rc != code)
-		show_error("expected failure", rc);
-	assert_int_equal(rc, code);
-	assert_int_equal(e->code, code);
-	if (aws_code)
-		assert_string_equal(e->aws_code, aws_code);
-	for (const char *const *m = mentions; m && *m; m++) {
-		if (!strstr(e->message, *m))
-			fprintf(stderr, "message '%s' does not mention '%s'\n", e->message, *m);
-		assert_non_null(strstr(e->message, *m));
-	}
-}
-
-static void test_log(void *user, s3i_log_level level, const char *line)
-{
-	(void)user;
-	fprintf(stderr, "  [s3i %d] %s\n", (int)level, line);
-}
-
 static s3i_ctx *begin(s3i_svc *svc)
 {
 	assert_int_equal(s3i_moto_reset(moto), 0);
@@ -89,7 +54,7 @@ static s3i_ctx *begin(s3i_svc *svc)
 	o.region = "us-east-1";
 	o.access_key_id = "testing";
 	o.secret_access_key = "testing";
-	o.log_fn = test_log;
+	o.log_fn = s3i_check_log;
 	o.log_level = S3I_LOG_WARN;
 	s3i_ctx *ctx = NULL;
 	CHECK_OK(s3i_ctx_new(&ctx, &o));
@@ -97,13 +62,6 @@ static s3i_ctx *begin(s3i_svc *svc)
 	svc->creds = NULL;
 	svc->region = NULL;
 	return ctx;
-}
-
-static void moto_post(const char *path, const char *body)
-{
-	int status = 0;
-	assert_int_equal(s3i_moto_http(moto, "POST", path, "application/json", body, NULL, &status), 0);
-	assert_true(status >= 200 && status < 300);
 }
 
 /* A /_fault rule answering the SES query action `action` with an XML body. */
@@ -132,35 +90,12 @@ static void add_fault(const char *action, int status, int count, const char *bod
 	s3i_buf_dispose(&rule);
 }
 
-static void assert_faults_used(void)
-{
-	char *out = NULL;
-	int status = 0;
-	assert_int_equal(s3i_moto_http(moto, "GET", "/_fault", NULL, NULL, &out, &status), 0);
-	s3i_json doc = NULL;
-	assert_int_equal(s3i_json_parse(&doc, out, strlen(out), "faults", NULL), S3I_OK);
-	for (size_t i = 0; i < s3i_json_len(doc); i++) {
-		int64_t left = -2;
-		assert_int_equal(s3i_json_i64(s3i_json_get(s3i_json_at(doc, i), "count"), &left), S3I_OK);
-		if (left != 0)
-			fail_msg("fault rule %zu has %lld answers left: %s", i, (long long)left, out);
-	}
-	s3i_json_free(doc);
-	free(out);
-}
-
 /* ---- moto's recorder ---- */
-
-static void recorder_start(void)
-{
-	moto_post("/moto-api/recorder/reset-recording", "");
-	moto_post("/moto-api/recorder/start-recording", "");
-}
 
 /* The decoded form bodies of the recorded calls holding "Action=<action>&", one per line. */
 static char *recorder_bodies(const char *action)
 {
-	moto_post("/moto-api/recorder/stop-recording", "");
+	s3i_check_moto_post(moto, "/moto-api/recorder/stop-recording", "");
 	char *out = NULL;
 	int status = 0;
 	assert_int_equal(s3i_moto_http(moto, "GET", "/moto-api/recorder/download-recording", NULL,
@@ -308,7 +243,7 @@ static void test_verification_in_batches_of_100(void **state)
 		if (i % 3 == 0)
 			CHECK_OK(s3i_ses_verify_email_identity_op(&svc, addr[i], NULL));
 	}
-	recorder_start();
+	s3i_check_recorder_start(moto);
 	s3i_ses_verification st[150];
 	CHECK_OK(s3i_ses_get_verification_op(&svc, ids, 150, st, NULL));
 	char *sent = recorder_bodies("GetIdentityVerificationAttributes");
@@ -349,7 +284,7 @@ static void test_list_identities_two_pages(void **state)
 	s3i_ses_list_progress pr;
 	s3i_ses_list_opts lo = { .max_items = 2 };
 	CHECK_OK(s3i_ses_list_identities_op(&svc, &lo, collect, &s, &pr, NULL));
-	assert_faults_used();
+	s3i_check_faults_used(moto);
 	const char *want[] = { "example.com", "user@example.com", "third@example.com",
 		"fourth@example.net" };
 	assert_int_equal(s.n, 4);
@@ -373,14 +308,14 @@ static void test_list_identities_two_pages(void **state)
 	CHECK_OK(s3i_ses_list_identities_op(&svc, &lo, collect, &s, &pr, NULL));
 	assert_int_equal(s.n, 4);
 	assert_string_equal(s.list[2], "third@example.com");
-	assert_faults_used();
+	s3i_check_faults_used(moto);
 
 	/* the callback stops: EUSER, the progress says how far it got */
 	add_fault("ListIdentities", 200, 1, LIST_PAGE1);
 	memset(&s, 0, sizeof(s));
 	s.stop_after = 1;
 	int rc = s3i_ses_list_identities_op(&svc, NULL, collect, &s, &pr, NULL);
-	expect_error(rc, S3I_EUSER, NULL, NULL);
+	s3i_check_expect_error(rc, S3I_EUSER, NULL, NULL);
 	assert_int_equal(pr.identities, 0);
 	assert_int_equal(pr.pages, 0);
 	s3i_ctx_release(ctx);
@@ -394,7 +329,7 @@ static void test_list_identities_next_token_is_sent(void **state)
 	s3i_ctx *ctx = begin(&svc);
 	CHECK_OK(s3i_ses_verify_email_identity_op(&svc, "real@example.com", NULL));
 	add_fault("ListIdentities", 200, 1, LIST_PAGE1);
-	recorder_start();
+	s3i_check_recorder_start(moto);
 	static names s;
 	memset(&s, 0, sizeof(s));
 	s3i_ses_list_opts lo = { .max_items = 2, .type = S3I_SES_IDENTITY_EMAIL };
@@ -413,7 +348,7 @@ static void test_list_identities_next_token_is_sent(void **state)
 	add_fault("ListIdentities", 200, -1, LIST_PAGE1);
 	int rc = s3i_ses_list_identities_op(&svc, NULL, NULL, NULL, NULL, NULL);
 	const char *m[] = { "gave back the NextToken it was asked for", NULL };
-	expect_error(rc, S3I_EPARSE, NULL, m);
+	s3i_check_expect_error(rc, S3I_EPARSE, NULL, m);
 	s3i_ctx_release(ctx);
 }
 
@@ -492,14 +427,14 @@ static void test_unverified_sender(void **state)
 	const char *m[] = { "SendRawEmail from sender 'nobody@example.com' was rejected",
 		"MessageRejected", "Did not have authority to send from email nobody@example.com",
 		"HTTP 400", NULL };
-	expect_error(rc, S3I_EINVALID, "MessageRejected", m);
+	s3i_check_expect_error(rc, S3I_EINVALID, "MessageRejected", m);
 	assert_string_equal(s3i_error_last()->resource, "sender 'nobody@example.com'");
 	assert_int_equal(s3i_error_last()->http_status, 400);
 	assert_string_equal(id, "");
 	/* without Source: the sender named is the From header's address */
 	r.source = NULL;
 	rc = s3i_ses_send_raw_email_op(&svc, &r, id, NULL);
-	expect_error(rc, S3I_EINVALID, "MessageRejected", m);
+	s3i_check_expect_error(rc, S3I_EINVALID, "MessageRejected", m);
 	/* AWS's own wording, served by /_fault */
 	add_fault("SendRawEmail", 400, 1, "<ErrorResponse xmlns=\"http://ses.amazonaws.com/doc/"
 		"2010-12-01/\"><Error><Type>Sender</Type><Code>MessageRejected</Code><Message>Email "
@@ -509,7 +444,7 @@ static void test_unverified_sender(void **state)
 	rc = s3i_ses_send_raw_email_op(&svc, &r, id, NULL);
 	const char *m2[] = { "sender 'nobody@example.com' was rejected", "Email address is not "
 		"verified", "request id 8d2c7d4e-0000-4000-8000-0123456789ab", NULL };
-	expect_error(rc, S3I_EINVALID, "MessageRejected", m2);
+	s3i_check_expect_error(rc, S3I_EINVALID, "MessageRejected", m2);
 	assert_string_equal(s3i_error_last()->request_id, "8d2c7d4e-0000-4000-8000-0123456789ab");
 
 	/* verified in us-east-1 only: eu-west-1 rejects it (identities are per region) */
@@ -518,7 +453,7 @@ static void test_unverified_sender(void **state)
 	CHECK_OK(s3i_ses_send_raw_email_op(&svc, &r, id, NULL));
 	s3i_svc eu = { svc.client, NULL, "eu-west-1" };
 	rc = s3i_ses_send_raw_email_op(&eu, &r, id, NULL);
-	expect_error(rc, S3I_EINVALID, "MessageRejected", m);
+	s3i_check_expect_error(rc, S3I_EINVALID, "MessageRejected", m);
 	s3i_ctx_release(ctx);
 }
 
@@ -585,10 +520,10 @@ static void test_recipients_in_batches(void **state)
 	char id[S3I_SES_MESSAGE_ID_SIZE];
 	int rc = s3i_ses_send_message_op(&svc, &big, id, NULL);
 	const char *m[] = { "51 recipients, more than the 50", NULL };
-	expect_error(rc, S3I_EINVALID, NULL, m);
+	s3i_check_expect_error(rc, S3I_EINVALID, NULL, m);
 	s3i_ses_raw_email r = { .destinations = list, .ndestinations = 51, .data = "x", .len = 1 };
 	rc = s3i_ses_send_raw_email_op(&svc, &r, id, NULL);
-	expect_error(rc, S3I_EINVALID, NULL, NULL);
+	s3i_check_expect_error(rc, S3I_EINVALID, NULL, NULL);
 	assert_string_equal(s3i_error_last()->resource, "Destinations");
 
 	/* moto adds the To header's addresses to Destinations: 30 + 30 is "Too many recipients" */
@@ -600,7 +535,7 @@ static void test_recipients_in_batches(void **state)
 		.ndestinations = 30, .data = raw.ptr, .len = raw.size };
 	rc = s3i_ses_send_raw_email_op(&svc, &r, id, NULL);
 	const char *m2[] = { "sender 'reports@example.com' was rejected", "Too many recipients", NULL };
-	expect_error(rc, S3I_EINVALID, "MessageRejected", m2);
+	s3i_check_expect_error(rc, S3I_EINVALID, "MessageRejected", m2);
 	s3i_buf_dispose(&raw);
 	s3i_ctx_release(ctx);
 }
@@ -630,13 +565,13 @@ static void test_throttling_then_success(void **state)
 	s3i_ses_verification st;
 	CHECK_OK(s3i_ses_get_verification_op(&svc, ids, 1, &st, NULL));
 	assert_int_equal(st, S3I_SES_VERIFY_SUCCESS);
-	assert_faults_used();
+	s3i_check_faults_used(moto);
 	/* for ever: ETHROTTLED once the attempts are spent, naming the sender */
 	add_fault("SendRawEmail", 400, -1, throttle);
 	int rc = s3i_ses_send_raw_email_op(&svc, &r, id, NULL);
 	const char *m[] = { "SendRawEmail", "sender 'noreply@example.com'", "Maximum sending rate "
 		"exceeded", NULL };
-	expect_error(rc, S3I_ETHROTTLED, "Throttling", m);
+	s3i_check_expect_error(rc, S3I_ETHROTTLED, "Throttling", m);
 	assert_true(s3i_status_is_retryable(rc));
 	s3i_ctx_release(ctx);
 }
@@ -657,7 +592,7 @@ static void test_documented_errors_and_shapes(void **state)
 	int rc = s3i_ses_send_raw_email_op(&svc, &r, id, NULL);
 	const char *m[] = { "SendRawEmail from sender 'noreply@example.com': configuration set "
 		"'reports' does not exist", "Configuration set <reports> does not exist.", NULL };
-	expect_error(rc, S3I_ENOTFOUND, "ConfigurationSetDoesNotExist", m);
+	s3i_check_expect_error(rc, S3I_ENOTFOUND, "ConfigurationSetDoesNotExist", m);
 	assert_string_equal(s3i_error_last()->resource, "configuration set 'reports'");
 
 	/* 200 answers that are not the documented shape */
@@ -666,7 +601,7 @@ static void test_documented_errors_and_shapes(void **state)
 	r.configuration_set = NULL;
 	rc = s3i_ses_send_raw_email_op(&svc, &r, id, NULL);
 	const char *m2[] = { "SendRawEmail response has no MessageId", NULL };
-	expect_error(rc, S3I_EPARSE, NULL, m2);
+	s3i_check_expect_error(rc, S3I_EPARSE, NULL, m2);
 	add_fault("GetIdentityVerificationAttributes", 200, 1, "<GetIdentityVerificationAttributes"
 		"Response><GetIdentityVerificationAttributesResult><VerificationAttributes><entry><key>a@b"
 		"</key></entry></VerificationAttributes></GetIdentityVerificationAttributesResult>"
@@ -675,11 +610,11 @@ static void test_documented_errors_and_shapes(void **state)
 	s3i_ses_verification st;
 	rc = s3i_ses_get_verification_op(&svc, ids, 1, &st, NULL);
 	const char *m3[] = { "entry 0 has no key or no VerificationStatus", NULL };
-	expect_error(rc, S3I_EPARSE, NULL, m3);
+	s3i_check_expect_error(rc, S3I_EPARSE, NULL, m3);
 	add_fault("ListIdentities", 200, 1, "<html><body>gateway</body></html>");
 	rc = s3i_ses_list_identities_op(&svc, NULL, NULL, NULL, NULL, NULL);
 	const char *m4[] = { "not a <ListIdentitiesResponse>", NULL };
-	expect_error(rc, S3I_EPARSE, NULL, m4);
+	s3i_check_expect_error(rc, S3I_EPARSE, NULL, m4);
 
 	/* refused before any call */
 	assert_int_equal(s3i_ses_verify_email_identity_op(&svc, "", NULL), S3I_EINVALID);
@@ -733,7 +668,7 @@ static void test_second_account_through_assume_role(void **state)
 	CHECK_OK(s3i_ses_send_raw_email_op(&other, &r, id, NULL));
 	int rc = s3i_ses_send_raw_email_op(&svc, &r, id, NULL);
 	const char *m[] = { "sender 'member@example.com'", NULL };
-	expect_error(rc, S3I_EINVALID, "MessageRejected", m);
+	s3i_check_expect_error(rc, S3I_EINVALID, "MessageRejected", m);
 	s3i_credprov_release(role);
 	s3i_ctx_release(ctx);
 }

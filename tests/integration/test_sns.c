@@ -20,6 +20,7 @@
 #include "services/sns.h"
 #include "services/sqs.h"
 #include "moto.h"
+#include "check.h"
 #include "test_alloc.h"
 
 static s3i_moto *moto;
@@ -34,42 +35,6 @@ static int group_setup(void **state)
 	return s3i_moto_start(&moto, NULL);
 }
 
-static void show_error(const char *what, int rc)
-{
-	const s3i_error *e = s3i_error_last();
-	fprintf(stderr, "%s -> %d (%s): %s [aws_code '%s', HTTP %d, resource '%s']\n", what, rc,
-		s3i_strerror(rc), e->message, e->aws_code, (int)e->http_status, e->resource);
-}
-
-#define CHECK_OK(call) do { \
-	int rc_ = (call); \
-	if (rc_ != S3I_OK) \
-		show_error(#call, rc_); \
-	assert_int_equal(rc_, S3I_OK); \
-} while (0)
-
-static void expect_error(int rc, int code, const char *aws_code, const char *const *mentions)
-{
-	const s3i_error *e = s3i_error_last();
-	if (rc != code)
-		show_error("expected failure", rc);
-	assert_int_equal(rc, code);
-	assert_int_equal(e->code, code);
-	if (aws_code)
-		assert_string_equal(e->aws_code, aws_code);
-	for (const char *const *m = mentions; m && *m; m++) {
-		if (!strstr(e->message, *m))
-			fprintf(stderr, "message '%s' does not mention '%s'\n", e->message, *m);
-		assert_non_null(strstr(e->message, *m));
-	}
-}
-
-static void test_log(void *user, s3i_log_level level, const char *line)
-{
-	(void)user;
-	fprintf(stderr, "  [s3i %d] %s\n", (int)level, line);
-}
-
 static s3i_ctx *begin(s3i_svc *svc)
 {
 	assert_int_equal(s3i_moto_reset(moto), 0);
@@ -79,7 +44,7 @@ static s3i_ctx *begin(s3i_svc *svc)
 	o.region = "us-east-1";
 	o.access_key_id = "testing";
 	o.secret_access_key = "testing";
-	o.log_fn = test_log;
+	o.log_fn = s3i_check_log;
 	o.log_level = S3I_LOG_WARN;
 	s3i_ctx *ctx = NULL;
 	CHECK_OK(s3i_ctx_new(&ctx, &o));
@@ -153,7 +118,7 @@ static void test_topic_lifecycle(void **state)
 	int rc = s3i_sns_get_topic_attributes_op(&svc, arn, &at, NULL);
 	const char *m[] = { "GetTopicAttributes", "topic '" TOPIC "' does not exist in us-west-2",
 		TOPIC_ARN_W2, NULL };
-	expect_error(rc, S3I_ENOTFOUND, "NotFound", m);
+	s3i_check_expect_error(rc, S3I_ENOTFOUND, "NotFound", m);
 	assert_string_equal(s3i_error_last()->resource, "topic '" TOPIC "'");
 	/* deleting it again is no error: teardown runs any number of times */
 	CHECK_OK(s3i_sns_delete_topic_op(&svc, arn, NULL));
@@ -171,15 +136,15 @@ static void test_invalid_arguments(void **state)
 	char arn[S3I_SNS_ARN_MAX];
 	int rc = s3i_sns_create_topic_op(&svc, "bad:name", NULL, 0, NULL, 0, arn, sizeof(arn), NULL);
 	const char *n[] = { "CreateTopic", "'bad:name' is not a topic name", NULL };
-	expect_error(rc, S3I_EINVALID, NULL, n);
+	s3i_check_expect_error(rc, S3I_EINVALID, NULL, n);
 	rc = s3i_sns_subscribe_op(&svc, "arn:aws:sqs:us-east-1:123456789012:q", "sqs", "x", NULL, 0,
 		NULL, 0, NULL);
 	const char *a[] = { "Subscribe", "is not a topic ARN", NULL };
-	expect_error(rc, S3I_EINVALID, NULL, a);
+	s3i_check_expect_error(rc, S3I_EINVALID, NULL, a);
 	rc = s3i_sns_publish_op(&svc, TOPIC_ARN_W2, "m", "two\nlines", NULL, 0, NULL);
-	expect_error(rc, S3I_EINVALID, NULL, NULL);
+	s3i_check_expect_error(rc, S3I_EINVALID, NULL, NULL);
 	rc = s3i_sns_subscribe_op(&svc, TOPIC_ARN_W2, "sqs", "", NULL, 0, NULL, 0, NULL);
-	expect_error(rc, S3I_EINVALID, NULL, NULL);
+	s3i_check_expect_error(rc, S3I_EINVALID, NULL, NULL);
 	s3i_ctx_release(ctx);
 }
 
@@ -193,22 +158,22 @@ static void test_missing_topic_everywhere(void **state)
 	s3i_params at;
 	s3i_params_init(&at, s3i_test_alloc());
 	int rc = s3i_sns_get_topic_attributes_op(&svc, missing, &at, NULL);
-	expect_error(rc, S3I_ENOTFOUND, "NotFound", m);
+	s3i_check_expect_error(rc, S3I_ENOTFOUND, "NotFound", m);
 	assert_int_equal(at.count, 0);
 	rc = s3i_sns_set_topic_attribute_op(&svc, missing, "DisplayName", "x", NULL);
-	expect_error(rc, S3I_ENOTFOUND, NULL, m);
+	s3i_check_expect_error(rc, S3I_ENOTFOUND, NULL, m);
 	char sub[S3I_SNS_ARN_MAX];
 	rc = s3i_sns_subscribe_op(&svc, missing, "sqs", "arn:aws:sqs:us-east-1:123456789012:q",
 		NULL, 0, sub, sizeof(sub), NULL);
 	const char *s[] = { "Subscribe", "topic 'nope' does not exist", NULL };
-	expect_error(rc, S3I_ENOTFOUND, NULL, s);
+	s3i_check_expect_error(rc, S3I_ENOTFOUND, NULL, s);
 	size_t count = 9;
 	rc = s3i_sns_list_subscriptions_op(&svc, missing, NULL, NULL, &count, NULL);
-	expect_error(rc, S3I_ENOTFOUND, NULL, m);
+	s3i_check_expect_error(rc, S3I_ENOTFOUND, NULL, m);
 	assert_int_equal(count, 0);
 	rc = s3i_sns_publish_op(&svc, missing, "hello", NULL, NULL, 0, NULL);
 	const char *p[] = { "Publish", "topic 'nope' does not exist", NULL };
-	expect_error(rc, S3I_ENOTFOUND, NULL, p);
+	s3i_check_expect_error(rc, S3I_ENOTFOUND, NULL, p);
 	CHECK_OK(s3i_sns_delete_topic_op(&svc, missing, NULL));
 	/* moto deletes a missing topic silently, as AWS does; an endpoint that answers NotFound
 	 * is taken as "already gone" too */
@@ -224,7 +189,7 @@ static void test_missing_topic_everywhere(void **state)
 		"</ErrorResponse>\"}"), 0);
 	rc = s3i_sns_delete_topic_op(&svc, missing, NULL);
 	const char *d[] = { "DeleteTopic", "topic 'nope'", "not allowed", NULL };
-	expect_error(rc, S3I_EAUTH, "AuthorizationError", d);
+	s3i_check_expect_error(rc, S3I_EAUTH, "AuthorizationError", d);
 	s3i_ctx_release(ctx);
 }
 
@@ -291,7 +256,7 @@ static void test_subscriptions_across_pages(void **state)
 	x.stop_after = 3;
 	int rc = s3i_sns_list_subscriptions_op(&svc, arn, on_sub, &x, &count, NULL);
 	const char *m[] = { "stopped by the callback", NULL };
-	expect_error(rc, S3I_EUSER, NULL, m);
+	s3i_check_expect_error(rc, S3I_EUSER, NULL, m);
 	assert_int_equal(count, 3);
 	assert_string_equal(s3i_error_last()->resource, "topic '" TOPIC "'");
 	s3i_ctx_release(ctx);
@@ -415,7 +380,7 @@ static void test_throttling_and_5xx_are_retried(void **state)
 	assert_int_equal(s3i_moto_add_fault(moto, rule), 0);
 	int rc = s3i_sns_list_subscriptions_op(&svc, arn, NULL, NULL, NULL, NULL);
 	const char *m[] = { "ListSubscriptionsByTopic", "topic 'busy'", "Rate exceeded", NULL };
-	expect_error(rc, S3I_ETHROTTLED, "Throttled", m);
+	s3i_check_expect_error(rc, S3I_ETHROTTLED, "Throttled", m);
 	assert_string_equal(s3i_error_last()->request_id, "req-1");
 	s3i_ctx_release(ctx);
 }
@@ -439,7 +404,7 @@ static void test_paging_loop_is_refused(void **state)
 	size_t count = 0;
 	int rc = s3i_sns_list_subscriptions_op(&svc, arn, NULL, NULL, &count, NULL);
 	const char *m[] = { "returned the NextToken it was given", "topic 'loop'", NULL };
-	expect_error(rc, S3I_EPARSE, NULL, m);
+	s3i_check_expect_error(rc, S3I_EPARSE, NULL, m);
 	assert_int_equal(count, 2);
 	/* a Result of the wrong operation */
 	assert_int_equal(s3i_moto_clear_faults(moto), 0);
@@ -448,7 +413,7 @@ static void test_paging_loop_is_refused(void **state)
 		"<MessageId>x</MessageId></PublishResult></PublishResponse>\"}"), 0);
 	rc = s3i_sns_create_topic_op(&svc, "loop", NULL, 0, NULL, 0, arn, sizeof(arn), NULL);
 	const char *w[] = { "CreateTopic", "not <CreateTopicResponse>", NULL };
-	expect_error(rc, S3I_EPARSE, NULL, w);
+	s3i_check_expect_error(rc, S3I_EPARSE, NULL, w);
 	assert_string_equal(arn, "");
 	s3i_ctx_release(ctx);
 }
@@ -491,7 +456,7 @@ static void test_second_account_through_assume_role(void **state)
 	CHECK_OK(s3i_sns_delete_topic_op(&other, arn, NULL));
 	size_t count = 0;
 	int rc = s3i_sns_list_subscriptions_op(&other, arn, NULL, NULL, &count, NULL);
-	expect_error(rc, S3I_ENOTFOUND, NULL, NULL);
+	s3i_check_expect_error(rc, S3I_ENOTFOUND, NULL, NULL);
 	s3i_credprov_release(role);
 	s3i_ctx_release(ctx);
 }

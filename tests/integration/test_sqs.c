@@ -19,6 +19,7 @@
 #include "aws/ctx_internal.h"
 #include "services/sqs.h"
 #include "moto.h"
+#include "check.h"
 #include "test_alloc.h"
 
 static s3i_moto *moto;
@@ -30,43 +31,7 @@ static int group_setup(void **state)
 	return s3i_moto_start(&moto, NULL);
 }
 
-static void show_error(const char *what, int rc)
-{
-	const s3i_error *e = s3i_error_last();
-	fprintf(stderr, "%s -> %d (%s): %s [aws_code '%s', HTTP %d, resource '%s']\n", what, rc,
-		s3i_strerror(rc), e->message, e->aws_code, (int)e->http_status, e->resource);
-}
-
-#define CHECK_OK(call) do { \
-	int rc_ = (call); \
-	if (rc_ != S3I_OK) \
-		show_error(#call, rc_); \
-	assert_int_equal(rc_, S3I_OK); \
-} while (0)
-
 /* rc must be `code`, and the thread's error must mention every string given. */
-static void expect_error(int rc, int code, const char *aws_code, const char *const *mentions)
-{
-	const s3i_error *e = s3i_error_last();
-	if (rc != code)
-		show_error("expected failure", rc);
-	assert_int_equal(rc, code);
-	assert_int_equal(e->code, code);
-	if (aws_code)
-		assert_string_equal(e->aws_code, aws_code);
-	for (const char *const *m = mentions; m && *m; m++) {
-		if (!strstr(e->message, *m))
-			fprintf(stderr, "message '%s' does not mention '%s'\n", e->message, *m);
-		assert_non_null(strstr(e->message, *m));
-	}
-}
-
-static void test_log(void *user, s3i_log_level level, const char *line)
-{
-	(void)user;
-	fprintf(stderr, "  [s3i %d] %s\n", (int)level, line);
-}
-
 /* A context on moto with the counting allocator and dummy keys; request_timeout_ms 0: none. */
 static s3i_ctx *open_ctx(s3i_svc *svc, int32_t request_timeout_ms)
 {
@@ -76,7 +41,7 @@ static s3i_ctx *open_ctx(s3i_svc *svc, int32_t request_timeout_ms)
 	o.region = "us-east-1";
 	o.access_key_id = "testing";
 	o.secret_access_key = "testing";
-	o.log_fn = test_log;
+	o.log_fn = s3i_check_log;
 	o.log_level = S3I_LOG_WARN;
 	o.request_timeout_ms = request_timeout_ms;
 	s3i_ctx *ctx = NULL;
@@ -174,7 +139,7 @@ static void test_queue_lifecycle(void **state)
 		0, again, sizeof(again), NULL);
 	const char *ex[] = { "CreateQueue", "queue 'd1-sqs-consolidate-inventory-files' already "
 		"exists in us-east-1", NULL };
-	expect_error(rc, S3I_EEXISTS, NULL, ex);
+	s3i_check_expect_error(rc, S3I_EEXISTS, NULL, ex);
 	assert_string_equal(s3i_error_last()->resource, "queue 'd1-sqs-consolidate-inventory-files'");
 
 	/* every attribute, typed and by name */
@@ -226,7 +191,7 @@ static void test_queue_lifecycle(void **state)
 		sizeof(again), NULL);
 	const char *gone[] = { "GetQueueUrl", "queue 'd1-sqs-consolidate-inventory-files' does not "
 		"exist in us-east-1", NULL };
-	expect_error(rc, S3I_ENOTFOUND, NULL, gone);
+	s3i_check_expect_error(rc, S3I_ENOTFOUND, NULL, gone);
 	assert_string_equal(again, "");
 	s3i_ctx_release(ctx);
 }
@@ -239,30 +204,30 @@ static void test_invalid_arguments(void **state)
 	char url[S3I_SQS_URL_MAX];
 	int rc = s3i_sqs_create_queue_op(&svc, "bad name", NULL, 0, NULL, 0, url, sizeof(url), NULL);
 	const char *bn[] = { "CreateQueue", "'bad name' is not a queue name", NULL };
-	expect_error(rc, S3I_EINVALID, NULL, bn);
+	s3i_check_expect_error(rc, S3I_EINVALID, NULL, bn);
 	rc = s3i_sqs_receive_op(&svc, "not a url", NULL, NULL, NULL, NULL, NULL);
 	const char *bu[] = { "ReceiveMessage", "'not a url' is not a queue URL", NULL };
-	expect_error(rc, S3I_EINVALID, NULL, bu);
+	s3i_check_expect_error(rc, S3I_EINVALID, NULL, bu);
 	make_queue(&svc, "q", url);
 	s3i_sqs_receive_opts o = { .max_messages = 11 };
 	rc = s3i_sqs_receive_op(&svc, url, &o, NULL, NULL, NULL, NULL);
 	const char *mm[] = { "max_messages 11", "queue 'q'", NULL };
-	expect_error(rc, S3I_EINVALID, NULL, mm);
+	s3i_check_expect_error(rc, S3I_EINVALID, NULL, mm);
 	o.max_messages = 1;
 	o.wait_seconds = 21;
 	rc = s3i_sqs_receive_op(&svc, url, &o, NULL, NULL, NULL, NULL);
 	const char *ws[] = { "wait_seconds 21", NULL };
-	expect_error(rc, S3I_EINVALID, NULL, ws);
+	s3i_check_expect_error(rc, S3I_EINVALID, NULL, ws);
 	rc = s3i_sqs_change_visibility_op(&svc, url, "h", 43201, NULL);
-	expect_error(rc, S3I_EINVALID, NULL, NULL);
+	s3i_check_expect_error(rc, S3I_EINVALID, NULL, NULL);
 	rc = s3i_sqs_send_op(&svc, url, "", 0, NULL, 0, NULL);
-	expect_error(rc, S3I_EINVALID, NULL, NULL);
+	s3i_check_expect_error(rc, S3I_EINVALID, NULL, NULL);
 	rc = s3i_sqs_set_queue_attributes_op(&svc, url, NULL, 0, NULL);
-	expect_error(rc, S3I_EINVALID, NULL, NULL);
+	s3i_check_expect_error(rc, S3I_EINVALID, NULL, NULL);
 	s3i_sqs_delete_entry e = { "m1", "" };
 	rc = s3i_sqs_delete_batch_op(&svc, url, &e, 1, NULL, NULL, NULL, NULL);
 	const char *rh[] = { "message 'm1'", "no receipt handle", NULL };
-	expect_error(rc, S3I_EINVALID, NULL, rh);
+	s3i_check_expect_error(rc, S3I_EINVALID, NULL, rh);
 	s3i_ctx_release(ctx);
 }
 
@@ -274,7 +239,7 @@ static void test_missing_queue_everywhere(void **state)
 	char url[S3I_SQS_URL_MAX];
 	int rc = s3i_sqs_get_queue_url_op(&svc, "nope", NULL, url, sizeof(url), NULL);
 	const char *m[] = { "queue 'nope' does not exist in us-east-1", NULL };
-	expect_error(rc, S3I_ENOTFOUND, NULL, m);
+	s3i_check_expect_error(rc, S3I_ENOTFOUND, NULL, m);
 	assert_string_equal(s3i_error_last()->resource, "queue 'nope'");
 
 	snprintf(url, sizeof(url), "%s/123456789012/nope", s3i_moto_url(moto));
@@ -283,28 +248,28 @@ static void test_missing_queue_everywhere(void **state)
 	rc = s3i_sqs_get_queue_attributes_op(&svc, url, NULL, 0, &at, NULL);
 	const char *ga[] = { "GetQueueAttributes", "queue 'nope' does not exist in us-east-1", url,
 		NULL };
-	expect_error(rc, S3I_ENOTFOUND, NULL, ga);
+	s3i_check_expect_error(rc, S3I_ENOTFOUND, NULL, ga);
 	assert_int_equal(at.all.count, 0);
 	rc = s3i_sqs_set_queue_attributes_op(&svc, url, &(s3i_sqs_kv){ "DelaySeconds", "1" }, 1, NULL);
-	expect_error(rc, S3I_ENOTFOUND, NULL, m);
+	s3i_check_expect_error(rc, S3I_ENOTFOUND, NULL, m);
 	size_t n = 7;
 	rc = s3i_sqs_receive_op(&svc, url, NULL, collect, NULL, &n, NULL);
 	const char *rm[] = { "ReceiveMessage", "queue 'nope' does not exist", NULL };
-	expect_error(rc, S3I_ENOTFOUND, NULL, rm);
+	s3i_check_expect_error(rc, S3I_ENOTFOUND, NULL, rm);
 	assert_int_equal(n, 0);
 	char id[S3I_SQS_ID_MAX];
 	rc = s3i_sqs_send_op(&svc, url, "hello", 0, id, sizeof(id), NULL);
 	const char *sm[] = { "SendMessage", "queue 'nope' does not exist", NULL };
-	expect_error(rc, S3I_ENOTFOUND, NULL, sm);
+	s3i_check_expect_error(rc, S3I_ENOTFOUND, NULL, sm);
 	s3i_sqs_delete_entry e = { "m1", "handle" };
 	rc = s3i_sqs_delete_batch_op(&svc, url, &e, 1, NULL, NULL, NULL, NULL);
 	const char *db[] = { "DeleteMessageBatch", "queue 'nope' does not exist", NULL };
-	expect_error(rc, S3I_ENOTFOUND, NULL, db);
+	s3i_check_expect_error(rc, S3I_ENOTFOUND, NULL, db);
 	rc = s3i_sqs_change_visibility_op(&svc, url, "handle", 0, NULL);
-	expect_error(rc, S3I_ENOTFOUND, NULL, m);
+	s3i_check_expect_error(rc, S3I_ENOTFOUND, NULL, m);
 	rc = s3i_sqs_delete_queue_op(&svc, url, NULL);
 	const char *dq[] = { "DeleteQueue", "queue 'nope' does not exist", NULL };
-	expect_error(rc, S3I_ENOTFOUND, NULL, dq);
+	s3i_check_expect_error(rc, S3I_ENOTFOUND, NULL, dq);
 	s3i_ctx_release(ctx);
 }
 
@@ -372,7 +337,7 @@ static void test_send_receive_delete_batches(void **state)
 	int rc = s3i_sqs_delete_batch_op(&svc, url, entries, 27, on_failed, &f, &nfailed, NULL);
 	const char *m[] = { "DeleteMessageBatch on queue 'central'", "1 of 27", "'broken-one'",
 		"ReceiptHandleIsInvalid", NULL };
-	expect_error(rc, S3I_EINVALID, "ReceiptHandleIsInvalid", m);
+	s3i_check_expect_error(rc, S3I_EINVALID, "ReceiptHandleIsInvalid", m);
 	assert_int_equal(nfailed, 1);
 	assert_int_equal(f.count, 1);
 	assert_string_equal(f.ids[0], "broken-one");
@@ -396,7 +361,7 @@ static void test_send_receive_delete_batches(void **state)
 	rc = s3i_sqs_receive_op(&svc, url, &o, collect, &g, &n, NULL);
 	if (n == 2) {
 		const char *st[] = { "stopped by the callback", NULL };
-		expect_error(rc, S3I_EUSER, NULL, st);
+		s3i_check_expect_error(rc, S3I_EUSER, NULL, st);
 		assert_string_equal(s3i_error_last()->resource, "queue 'central'");
 	} else {
 		CHECK_OK(rc);
@@ -437,7 +402,7 @@ static void test_visibility(void **state)
 	int rc = s3i_sqs_change_visibility_op(&svc, url, "garbage", 0, NULL);
 	const char *m[] = { "ChangeMessageVisibility on queue 'vis'", "receipt handle is not valid",
 		NULL };
-	expect_error(rc, S3I_EINVALID, "ReceiptHandleIsInvalid", m);
+	s3i_check_expect_error(rc, S3I_EINVALID, "ReceiptHandleIsInvalid", m);
 	s3i_ctx_release(ctx);
 }
 
@@ -513,7 +478,7 @@ static void test_queue_in_second_region(void **state)
 	int rc = s3i_sqs_send_op(&svc, "https://sqs.ap-south-1.amazonaws.com/123456789012/shared",
 		"x", 0, NULL, 0, NULL);
 	const char *m[] = { "queue 'shared' does not exist in ap-south-1", NULL };
-	expect_error(rc, S3I_ENOTFOUND, NULL, m);
+	s3i_check_expect_error(rc, S3I_ENOTFOUND, NULL, m);
 	s3i_ctx_release(ctx);
 }
 
@@ -605,7 +570,7 @@ static void test_throttling_and_5xx_are_retried(void **state)
 	s3i_sqs_attrs_init(&at, s3i_test_alloc());
 	int rc = s3i_sqs_get_queue_attributes_op(&svc, url, NULL, 0, &at, NULL);
 	const char *m[] = { "GetQueueAttributes", "queue 'busy'", NULL };
-	expect_error(rc, S3I_ETHROTTLED, "RequestThrottled", m);
+	s3i_check_expect_error(rc, S3I_ETHROTTLED, "RequestThrottled", m);
 	/* a 5xx for ever: ESERVICE */
 	assert_int_equal(s3i_moto_clear_faults(moto), 0);
 	assert_int_equal(s3i_moto_add_fault(moto, "{\"service\":\"sqs\",\"target\":"
@@ -613,7 +578,7 @@ static void test_throttling_and_5xx_are_retried(void **state)
 		"\"application/x-amz-json-1.0\",\"body\":\"\"}"), 0);
 	rc = s3i_sqs_delete_queue_op(&svc, url, NULL);
 	const char *d[] = { "DeleteQueue", "queue 'busy'", NULL };
-	expect_error(rc, S3I_ESERVICE, NULL, d);
+	s3i_check_expect_error(rc, S3I_ESERVICE, NULL, d);
 	assert_int_equal(s3i_moto_clear_faults(moto), 0);
 	CHECK_OK(s3i_sqs_delete_queue_op(&svc, url, NULL));
 	s3i_ctx_release(ctx);
@@ -639,7 +604,7 @@ static void test_checksum_mismatch(void **state)
 	size_t n = 0;
 	int rc = s3i_sqs_receive_op(&svc, url, NULL, collect, &g, &n, NULL);
 	const char *m[] = { "ReceiveMessage on queue 'damaged'", "message 'bad-2'", "MD5OfBody", NULL };
-	expect_error(rc, S3I_ECHECKSUM, NULL, m);
+	s3i_check_expect_error(rc, S3I_ECHECKSUM, NULL, m);
 	assert_string_equal(s3i_error_last()->resource, "queue 'damaged'");
 	assert_int_equal(g.count, 0);
 	assert_int_equal(n, 2);
@@ -651,7 +616,7 @@ static void test_checksum_mismatch(void **state)
 		"\\\"MD5OfMessageBody\\\":\\\"00000000000000000000000000000000\\\"}\"}"), 0);
 	rc = s3i_sqs_send_op(&svc, url, "hello", 0, NULL, 0, NULL);
 	const char *s[] = { "SendMessage to queue 'damaged'", "'sent-1'", "does not match", NULL };
-	expect_error(rc, S3I_ECHECKSUM, NULL, s);
+	s3i_check_expect_error(rc, S3I_ECHECKSUM, NULL, s);
 
 	/* a response of the wrong shape */
 	assert_int_equal(s3i_moto_add_fault(moto, "{\"service\":\"sqs\",\"target\":"
@@ -659,7 +624,7 @@ static void test_checksum_mismatch(void **state)
 		"\"application/x-amz-json-1.0\",\"body\":\"{\\\"Messages\\\":{}}\"}"), 0);
 	rc = s3i_sqs_receive_op(&svc, url, NULL, collect, &g, &n, NULL);
 	const char *p[] = { "Messages is not an array", NULL };
-	expect_error(rc, S3I_EPARSE, NULL, p);
+	s3i_check_expect_error(rc, S3I_EPARSE, NULL, p);
 	s3i_ctx_release(ctx);
 }
 
@@ -686,9 +651,9 @@ static void test_second_account_through_assume_role(void **state)
 	assert_string_equal(arn, "arn:aws:sqs:us-east-1:111111111111:member-queue");
 	int rc = s3i_sqs_get_queue_url_op(&svc, "member-queue", NULL, home, sizeof(home), NULL);
 	const char *m[] = { "queue 'member-queue' does not exist", NULL };
-	expect_error(rc, S3I_ENOTFOUND, NULL, m);
+	s3i_check_expect_error(rc, S3I_ENOTFOUND, NULL, m);
 	rc = s3i_sqs_get_queue_url_op(&other, "home-queue", NULL, home, sizeof(home), NULL);
-	expect_error(rc, S3I_ENOTFOUND, NULL, NULL);
+	s3i_check_expect_error(rc, S3I_ENOTFOUND, NULL, NULL);
 
 	CHECK_OK(s3i_sqs_send_op(&other, url, "in the member account", 0, NULL, 0, NULL));
 	static got g;

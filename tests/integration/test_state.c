@@ -18,6 +18,7 @@
 #include "aws/ctx_internal.h"
 #include "stages/state.h"
 #include "moto.h"
+#include "check.h"
 #include "test_alloc.h"
 
 static s3i_moto *moto;
@@ -28,20 +29,6 @@ static int group_setup(void **state)
 	setenv("S3I_RETRY_BASE_MS", "10", 1);
 	return s3i_moto_start(&moto, NULL);
 }
-
-static void show_error(const char *what, int rc)
-{
-	const s3i_error *e = s3i_error_last();
-	fprintf(stderr, "%s -> %d (%s): %s [aws_code '%s', resource '%s']\n", what, rc,
-		s3i_strerror(rc), e->message, e->aws_code, e->resource);
-}
-
-#define CHECK_OK(call) do { \
-	int rc_ = (call); \
-	if (rc_ != S3I_OK) \
-		show_error(#call, rc_); \
-	assert_int_equal(rc_, S3I_OK); \
-} while (0)
 
 typedef struct fixture {
 	s3i_ctx *ctx;

@@ -27,6 +27,7 @@
 #include "core/str.h"
 #include "services/sts.h"
 #include "moto.h"
+#include "check.h"
 #include "test_alloc.h"
 
 static s3i_moto *moto;
@@ -47,42 +48,6 @@ static int group_teardown(void **state)
 	(void)state;
 	remove(RECORDING);
 	return 0;
-}
-
-static void show_error(const char *what, int rc)
-{
-	const s3i_error *e = s3i_error_last();
-	fprintf(stderr, "%s -> %d (%s): %s [aws_code '%s', HTTP %d, resource '%s']\n", what, rc,
-		s3i_strerror(rc), e->message, e->aws_code, (int)e->http_status, e->resource);
-}
-
-#define CHECK_OK(call) do { \
-	int rc_ = (call); \
-	if (rc_ != S3I_OK) \
-		show_error(#call, rc_); \
-	assert_int_equal(rc_, S3I_OK); \
-} while (0)
-
-static void expect_error(int rc, int code, const char *aws_code, const char *const *mentions)
-{
-	const s3i_error *e = s3i_error_last();
-	if (rc != code)
-		show_error("expected failure", rc);
-	assert_int_equal(rc, code);
-	assert_int_equal(e->code, code);
-	if (aws_code)
-		assert_string_equal(e->aws_code, aws_code);
-	for (const char *const *m = mentions; m && *m; m++) {
-		if (!strstr(e->message, *m))
-			fprintf(stderr, "message '%s' does not mention '%s'\n", e->message, *m);
-		assert_non_null(strstr(e->message, *m));
-	}
-}
-
-static void test_log(void *user, s3i_log_level level, const char *line)
-{
-	(void)user;
-	fprintf(stderr, "  [s3i %d] %s\n", (int)level, line);
 }
 
 /* A pinned clock: the real time plus an offset the test moves. */
@@ -106,7 +71,7 @@ static s3i_ctx *make_ctx(const char *ak, const char *sk, const s3i_io_hooks *hoo
 	o.region = "us-east-1";
 	o.access_key_id = ak;
 	o.secret_access_key = sk;
-	o.log_fn = test_log;
+	o.log_fn = s3i_check_log;
 	o.log_level = S3I_LOG_WARN;
 	o.io_hooks = hooks;
 	s3i_ctx *ctx = NULL;
@@ -122,13 +87,6 @@ static s3i_ctx *begin(s3i_svc *svc)
 	svc->creds = NULL;
 	svc->region = NULL;
 	return ctx;
-}
-
-static void moto_post(const char *path, const char *body)
-{
-	int status = 0;
-	assert_int_equal(s3i_moto_http(moto, "POST", path, "application/json", body, NULL, &status), 0);
-	assert_true(status >= 200 && status < 300);
 }
 
 /* A /_fault rule answering the STS query action `action` with an XML body. */
@@ -157,35 +115,12 @@ static void add_fault(const char *action, int status, int count, const char *bod
 	s3i_buf_dispose(&rule);
 }
 
-static void assert_faults_used(void)
-{
-	char *out = NULL;
-	int status = 0;
-	assert_int_equal(s3i_moto_http(moto, "GET", "/_fault", NULL, NULL, &out, &status), 0);
-	s3i_json doc = NULL;
-	assert_int_equal(s3i_json_parse(&doc, out, strlen(out), "faults", NULL), S3I_OK);
-	for (size_t i = 0; i < s3i_json_len(doc); i++) {
-		int64_t left = -2;
-		assert_int_equal(s3i_json_i64(s3i_json_get(s3i_json_at(doc, i), "count"), &left), S3I_OK);
-		if (left != 0)
-			fail_msg("fault rule %zu has %lld answers left: %s", i, (long long)left, out);
-	}
-	s3i_json_free(doc);
-	free(out);
-}
-
 /* ---- moto's recorder ---- */
-
-static void recorder_start(void)
-{
-	moto_post("/moto-api/recorder/reset-recording", "");
-	moto_post("/moto-api/recorder/start-recording", "");
-}
 
 /* The decoded form bodies of the recorded calls holding "Action=<action>&", one per line. */
 static char *recorder_bodies(const char *action)
 {
-	moto_post("/moto-api/recorder/stop-recording", "");
+	s3i_check_moto_post(moto, "/moto-api/recorder/stop-recording", "");
 	char *out = NULL;
 	int status = 0;
 	assert_int_equal(s3i_moto_http(moto, "GET", "/moto-api/recorder/download-recording", NULL,
@@ -264,7 +199,7 @@ static void test_second_account_through_role_cache(void **state)
 		"s3insights-harvest", NULL));
 	assert_string_equal(arn, "arn:aws:iam::" OTHER ":role/s3insights-harvest");
 
-	recorder_start();
+	s3i_check_recorder_start(moto);
 	s3i_sts_role role = { arn, "s3i-test", "ext-id-1", 900 };
 	s3i_credprov *p1 = NULL, *p2 = NULL;
 	CHECK_OK(s3i_sts_role_cache_get(cache, &role, &p1, NULL));
@@ -332,7 +267,7 @@ static void test_credentials_refreshed_near_expiry(void **state)
 	s3i_ctx *ctx = make_ctx("testing", "testing", &shifted_clock);
 	s3i_sts_role_cache *cache = NULL;
 	CHECK_OK(s3i_sts_role_cache_new_ctx(&cache, ctx, NULL));
-	recorder_start();
+	s3i_check_recorder_start(moto);
 	s3i_sts_role role = { "arn:aws:iam::" OTHER ":role/refresh", "s3i-refresh", NULL, 900 };
 	s3i_credprov *p = NULL;
 	CHECK_OK(s3i_sts_role_cache_get(cache, &role, &p, NULL));
@@ -445,7 +380,7 @@ static void test_assume_role_access_denied(void **state)
 	int rc = s3i_sts_role_cache_get(cache, &role, &p, NULL);
 	const char *m[] = { "AssumeRole into arn:aws:iam::123456789012:role/locked", "AccessDenied",
 		NULL };
-	expect_error(rc, S3I_EAUTH, "AccessDenied", m);
+	s3i_check_expect_error(rc, S3I_EAUTH, "AccessDenied", m);
 	assert_string_equal(s3i_error_last()->resource, arn);
 	assert_null(p);
 	/* not cached: asking again asks STS again, and is refused again */
@@ -480,12 +415,12 @@ static void test_documented_access_denied(void **state)
 	int rc = s3i_sts_role_cache_get(cache, &role, &p, NULL);
 	const char *m[] = { "AssumeRole into arn:aws:iam::" OTHER ":role/s3insights-harvest",
 		"is not authorized to perform: sts:AssumeRole", NULL };
-	expect_error(rc, S3I_EAUTH, "AccessDenied", m);
+	s3i_check_expect_error(rc, S3I_EAUTH, "AccessDenied", m);
 	assert_string_equal(s3i_error_last()->resource, arn);
 	assert_string_equal(s3i_error_last()->request_id, "c6104cbe-af31-11e0-8154-cbc7ccf896c7");
 	assert_int_equal(s3i_error_last()->http_status, 403);
 	assert_null(p);
-	assert_faults_used();
+	s3i_check_faults_used(moto);
 	/* the fault is spent: the same role now works (moto lets anyone in) */
 	CHECK_OK(s3i_sts_role_cache_get(cache, &role, &p, NULL));
 	assert_int_equal(s3i_sts_role_cache_size(cache), 1);
@@ -518,7 +453,7 @@ static void test_malformed_roles_refused(void **state)
 		s3i_credprov *p = NULL;
 		int rc = s3i_sts_role_cache_get(cache, &bad[i].role, &p, NULL);
 		const char *m[] = { bad[i].mention, NULL };
-		expect_error(rc, S3I_EINVALID, NULL, m);
+		s3i_check_expect_error(rc, S3I_EINVALID, NULL, m);
 		assert_null(p);
 	}
 	assert_int_equal(s3i_sts_role_cache_size(cache), 0);
@@ -544,14 +479,14 @@ static void test_throttling_then_success(void **state)
 	s3i_sts_identity who;
 	CHECK_OK(s3i_sts_get_caller_identity_op(&svc, &who, NULL));
 	assert_string_equal(who.account, "123456789012");
-	assert_faults_used();
+	s3i_check_faults_used(moto);
 	/* throttled for good: S3I_ETHROTTLED once the client's attempts are spent */
 	add_fault("GetCallerIdentity", 400, -1, "<ErrorResponse><Error><Type>Sender</Type><Code>"
 		"Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>t2</RequestId>"
 		"</ErrorResponse>");
 	int rc = s3i_sts_get_caller_identity_op(&svc, &who, NULL);
 	const char *m[] = { "GetCallerIdentity", "Rate exceeded", NULL };
-	expect_error(rc, S3I_ETHROTTLED, "Throttling", m);
+	s3i_check_expect_error(rc, S3I_ETHROTTLED, "Throttling", m);
 	assert_string_equal(who.account, "");
 	s3i_ctx_release(ctx);
 }
@@ -567,11 +502,11 @@ static void test_answers_of_the_wrong_shape(void **state)
 		"</GetCallerIdentityResponse>");
 	int rc = s3i_sts_get_caller_identity_op(&svc, &who, NULL);
 	const char *m[] = { "GetCallerIdentity response has no Account", NULL };
-	expect_error(rc, S3I_EPARSE, NULL, m);
+	s3i_check_expect_error(rc, S3I_EPARSE, NULL, m);
 	add_fault("GetCallerIdentity", 200, 1, "<html><body>proxy</body></html>");
 	rc = s3i_sts_get_caller_identity_op(&svc, &who, NULL);
 	const char *m2[] = { "not a <GetCallerIdentityResponse>", NULL };
-	expect_error(rc, S3I_EPARSE, NULL, m2);
+	s3i_check_expect_error(rc, S3I_EPARSE, NULL, m2);
 	assert_string_equal(who.account, "");
 	/* the documented expired-token answer */
 	add_fault("GetCallerIdentity", 400, 1, "<ErrorResponse><Error><Type>Sender</Type><Code>"
@@ -582,7 +517,7 @@ static void test_answers_of_the_wrong_shape(void **state)
 		"</Message></Error><RequestId>y</RequestId></ErrorResponse>");
 	rc = s3i_sts_get_caller_identity_op(&svc, &who, NULL);
 	const char *m3[] = { "expired", NULL };
-	expect_error(rc, S3I_EAUTH, "ExpiredToken", m3);
+	s3i_check_expect_error(rc, S3I_EAUTH, "ExpiredToken", m3);
 	s3i_moto_clear_faults(moto);
 	s3i_ctx_release(ctx);
 }
