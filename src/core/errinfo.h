@@ -42,6 +42,16 @@ void s3i_err_prefix(s3i_errinfo *e, const char *fmt, ...)
 #endif
 	;
 
+/* Rewrite the message of a failed AWS call in the service's words, keeping its AWS code,
+ * HTTP status and request id: "<fmt...> (<aws code>: <aws message>, HTTP <n>, request id
+ * <id>)". The AWS message is taken from the client's text ("<code>: <message> (HTTP ...").
+ * Returns code. `e` may be NULL (the thread's error). */
+int s3i_err_reword(s3i_errinfo *e, int code, const char *resource, const char *fmt, ...)
+#if defined(__GNUC__)
+	__attribute__((format(printf, 4, 5)))
+#endif
+	;
+
 /* The calling thread's error storage. */
 s3i_errinfo *s3i_errinfo_thread(void);
 

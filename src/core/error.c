@@ -115,6 +115,34 @@ void s3i_err_prefix(s3i_errinfo *e, const char *fmt, ...)
 	mirror(e);
 }
 
+int s3i_err_reword(s3i_errinfo *e, int code, const char *resource, const char *fmt, ...)
+{
+	if (!e)
+		e = s3i_errinfo_thread();
+	char aws_code[sizeof(e->aws_code)], req[sizeof(e->request_id)], head[700];
+	char aws_msg[300] = "";
+	int http = e->pub.http_status;
+	copy_str(aws_code, sizeof(aws_code), e->aws_code);
+	copy_str(req, sizeof(req), e->request_id);
+	/* the AWS message follows "<code>: " in the client's text, up to " (HTTP" */
+	const char *m = aws_code[0] ? strstr(e->message, aws_code) : NULL;
+	if (m && !strncmp(m + strlen(aws_code), ": ", 2)) {
+		m += strlen(aws_code) + 2;
+		const char *end = strstr(m, " (HTTP ");
+		int n = end ? (int)(end - m) : (int)strlen(m);
+		snprintf(aws_msg, sizeof(aws_msg), "%.*s", n, m);
+	}
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(head, sizeof(head), fmt, ap);
+	va_end(ap);
+	char msg[sizeof(e->message)];
+	snprintf(msg, sizeof(msg), "%.560s (%.100s%s%.200s%sHTTP %d%s%.80s)", head, aws_code,
+		aws_msg[0] ? ": " : "", aws_msg, aws_code[0] ? ", " : "", http,
+		req[0] ? ", request id " : "", req);
+	return s3i_err_aws(e, code, http, aws_code, req, resource, msg);
+}
+
 const s3i_error *s3i_error_last(void) { return &s3i_errinfo_thread()->pub; }
 void s3i_error_clear(void) { s3i_errinfo_init(s3i_errinfo_thread()); }
 

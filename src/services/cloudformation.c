@@ -108,51 +108,18 @@ static int ccall(const s3i_svc *svc, const char *op, const char *res, const s3i_
 	return s3i_client_call(svc->client, &call, resp, err);
 }
 
-/* Rewrite the message of a failed call, keeping its AWS code, HTTP status and request id;
- * the AWS message is appended. */
-static int reword(s3i_errinfo *err, int code, const char *res, const char *fmt, ...)
-#if defined(__GNUC__)
-	__attribute__((format(printf, 4, 5)))
-#endif
-	;
-
-static int reword(s3i_errinfo *err, int code, const char *res, const char *fmt, ...)
-{
-	char aws_code[sizeof(err->aws_code)], req[sizeof(err->request_id)], head[600];
-	char aws_msg[400] = "";
-	int http = err->pub.http_status;
-	snprintf(aws_code, sizeof(aws_code), "%s", err->aws_code);
-	snprintf(req, sizeof(req), "%s", err->request_id);
-	/* the AWS message sits after "<code>: " in the client's text, up to " (HTTP" */
-	const char *m = aws_code[0] ? strstr(err->message, aws_code) : NULL;
-	if (m && !strncmp(m + strlen(aws_code), ": ", 2)) {
-		m += strlen(aws_code) + 2;
-		const char *e = strstr(m, " (HTTP ");
-		int n = e ? (int)(e - m) : (int)strlen(m);
-		snprintf(aws_msg, sizeof(aws_msg), "%.*s", n, m);
-	}
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(head, sizeof(head), fmt, ap);
-	va_end(ap);
-	char msg[1400];   /* longer than errinfo keeps: the end is cut there */
-	snprintf(msg, sizeof(msg), "%s: %s%s%s (HTTP %d%s%s)", head, aws_code, aws_msg[0] ? ": " : "",
-		aws_msg, http, req[0] ? ", request id " : "", req);
-	return s3i_err_aws(err, code, http, aws_code, req, res, msg);
-}
-
 /* CloudFormation's documented errors, named after the stack. ValidationError is the query
  * protocol's catch-all; "Stack with id X does not exist" is how a missing stack looks. */
 static int map_error(int rc, s3i_errinfo *err, const char *op, const char *res, int creating)
 {
 	const char *code = err->aws_code;
 	if (!strcmp(code, "AlreadyExistsException"))
-		return reword(err, S3I_EEXISTS, res, "%s: %s already exists", op, res);
+		return s3i_err_reword(err, S3I_EEXISTS, res, "%s: %s already exists", op, res);
 	if (!creating && !strcmp(code, "ValidationError") && strstr(err->message, "does not exist"))
-		return reword(err, S3I_ENOTFOUND, res, "%s: %s does not exist", op, res);
+		return s3i_err_reword(err, S3I_ENOTFOUND, res, "%s: %s does not exist", op, res);
 	if (creating && (!strcmp(code, "ValidationError") ||
 		!strcmp(code, "InsufficientCapabilitiesException")))
-		return reword(err, S3I_EINVALID, res, "%s of %s was refused", op, res);
+		return s3i_err_reword(err, S3I_EINVALID, res, "%s of %s was refused", op, res);
 	return rc;
 }
 

@@ -84,49 +84,16 @@ static int dcall(const s3i_svc *svc, const char *op, const char *res, const s3i_
 	}
 }
 
-/* Rewrite the message of a failed call, keeping its code, AWS code, HTTP status and request
- * id. fmt gets the operation's own text; the AWS detail is appended. */
-static int reword(s3i_errinfo *err, int code, const char *res, const char *fmt, ...)
-#if defined(__GNUC__)
-	__attribute__((format(printf, 4, 5)))
-#endif
-	;
-
-static int reword(s3i_errinfo *err, int code, const char *res, const char *fmt, ...)
-{
-	char aws_code[sizeof(err->aws_code)], req[sizeof(err->request_id)], head[700];
-	char aws_msg[400] = "";
-	int http = err->pub.http_status;
-	snprintf(aws_code, sizeof(aws_code), "%s", err->aws_code);
-	snprintf(req, sizeof(req), "%s", err->request_id);
-	/* the AWS message sits after "<code>: " in the client's text, up to " (HTTP" */
-	const char *m = aws_code[0] ? strstr(err->message, aws_code) : NULL;
-	if (m && !strncmp(m + strlen(aws_code), ": ", 2)) {
-		m += strlen(aws_code) + 2;
-		const char *e = strstr(m, " (HTTP ");
-		int n = e ? (int)(e - m) : (int)strlen(m);
-		snprintf(aws_msg, sizeof(aws_msg), "%.*s", n, m);
-	}
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(head, sizeof(head), fmt, ap);
-	va_end(ap);
-	char msg[1024];   /* the size of the error detail's message: long texts are cut */
-	snprintf(msg, sizeof(msg), "%.450s (%s%s%.250s, HTTP %d%s%s)", head, aws_code, aws_msg[0] ? ": " : "",
-		aws_msg, http, req[0] ? ", request id " : "", req);
-	return s3i_err_aws(err, code, http, aws_code, req, res, msg);
-}
-
 /* The errors every operation maps the same way. `key` may be NULL. */
 static int map_error(int rc, s3i_errinfo *err, const char *op, const char *table, const char *key)
 {
 	char res[RES_MAX];
 	table_res(res, sizeof(res), table);
 	if (!strcmp(err->aws_code, "ConditionalCheckFailedException"))
-		return reword(err, S3I_ECONFLICT, res, "%s on %s: the condition failed%s%s", op, res,
+		return s3i_err_reword(err, S3I_ECONFLICT, res, "%s on %s: the condition failed%s%s", op, res,
 			key ? " for key " : "", key ? key : "");
 	if (!strcmp(err->aws_code, "ResourceNotFoundException"))
-		return reword(err, S3I_ENOTFOUND, res, "%s: %s does not exist", op, res);
+		return s3i_err_reword(err, S3I_ENOTFOUND, res, "%s: %s does not exist", op, res);
 	return rc;
 }
 
@@ -326,7 +293,7 @@ int s3i_ddb_create_table_op(const s3i_svc *svc, const char *table, const char *p
 	s3i_http_response_init(&resp, a);
 	rc = dcall(svc, op, res, &body, 0, &resp, err);
 	if (rc && !strcmp(err->aws_code, "ResourceInUseException"))
-		rc = reword(err, S3I_EEXISTS, res, "%s: %s already exists", op, res);
+		rc = s3i_err_reword(err, S3I_EEXISTS, res, "%s: %s already exists", op, res);
 	s3i_http_response_free(&resp);
 	s3i_buf_dispose(&body);
 	return rc;
@@ -435,7 +402,7 @@ int s3i_ddb_delete_table_op(const s3i_svc *svc, const char *table, s3i_errinfo *
 	s3i_http_response_init(&resp, a);
 	if (!rc && (rc = dcall(svc, op, res, &body, 0, &resp, err))) {
 		if (!strcmp(err->aws_code, "ResourceInUseException"))
-			rc = reword(err, S3I_ECONFLICT, res, "%s: %s is in use (being created or updated)",
+			rc = s3i_err_reword(err, S3I_ECONFLICT, res, "%s: %s is in use (being created or updated)",
 				op, res);
 		else
 			rc = map_error(rc, err, op, table, NULL);
@@ -814,7 +781,7 @@ static int page_op(const s3i_svc *svc, int scan, const s3i_ddb_query *q, s3i_ddb
 	s3i_http_response_init(&resp, a);
 	if ((rc = dcall(svc, op, res, &body, 1, &resp, err))) {
 		if (q->index && *q->index && !strcmp(err->aws_code, "ResourceNotFoundException"))
-			rc = reword(err, S3I_ENOTFOUND, res, "%s: %s or its index '%.200s' does not exist",
+			rc = s3i_err_reword(err, S3I_ENOTFOUND, res, "%s: %s or its index '%.200s' does not exist",
 				op, res, q->index);
 		else
 			rc = map_error(rc, err, op, q->table, NULL);
@@ -1233,7 +1200,7 @@ static int tx_cancelled(const s3i_allocator *a, const s3i_http_response *resp,
 	s3i_json_free(doc);
 	s3i_errinfo_copy(err, &saved);
 	int code = throttled && !conflict ? S3I_ETHROTTLED : S3I_ECONFLICT;
-	return reword(err, code, res, "%s cancelled: %s", op,
+	return s3i_err_reword(err, code, res, "%s cancelled: %s", op,
 		nr ? list : "no cancellation reasons given");
 }
 

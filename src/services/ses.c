@@ -64,39 +64,6 @@ static int scall(const s3i_svc *svc, const char *op, const char *res, const s3i_
 	return s3i_client_call(svc->client, &call, resp, err);
 }
 
-/* Rewrite the message of a failed call, keeping its AWS code, HTTP status and request id;
- * the AWS message is appended. */
-static int reword(s3i_errinfo *err, int code, const char *res, const char *fmt, ...)
-#if defined(__GNUC__)
-	__attribute__((format(printf, 4, 5)))
-#endif
-	;
-
-static int reword(s3i_errinfo *err, int code, const char *res, const char *fmt, ...)
-{
-	char aws_code[sizeof(err->aws_code)], req[sizeof(err->request_id)], head[600];
-	char aws_msg[400] = "";
-	int http = err->pub.http_status;
-	snprintf(aws_code, sizeof(aws_code), "%s", err->aws_code);
-	snprintf(req, sizeof(req), "%s", err->request_id);
-	/* the AWS message sits after "<code>: " in the client's text, up to " (HTTP" */
-	const char *m = aws_code[0] ? strstr(err->message, aws_code) : NULL;
-	if (m && !strncmp(m + strlen(aws_code), ": ", 2)) {
-		m += strlen(aws_code) + 2;
-		const char *e = strstr(m, " (HTTP ");
-		int n = e ? (int)(e - m) : (int)strlen(m);
-		snprintf(aws_msg, sizeof(aws_msg), "%.*s", n, m);
-	}
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(head, sizeof(head), fmt, ap);
-	va_end(ap);
-	char msg[1400];   /* longer than errinfo keeps: the end is cut there */
-	snprintf(msg, sizeof(msg), "%s: %s%s%s (HTTP %d%s%s)", head, aws_code, aws_msg[0] ? ": " : "",
-		aws_msg, http, req[0] ? ", request id " : "", req);
-	return s3i_err_aws(err, code, http, aws_code, req, res, msg);
-}
-
 static int oom(s3i_errinfo *err, const char *op, const char *res)
 {
 	return s3i_err(err, S3I_ENOMEM, res, "%s on %s: out of memory building the request", op, res);
@@ -617,13 +584,13 @@ int s3i_ses_send_raw_email_op(const s3i_svc *svc, const s3i_ses_raw_email *m,
 	if (!rc && (rc = scall(svc, op, res, &params, &resp, err))) {
 		if (!strcmp(err->aws_code, "MessageRejected") ||
 			!strcmp(err->aws_code, "MailFromDomainNotVerifiedException"))
-			rc = reword(err, S3I_EINVALID, res, "%s from %s was rejected", op, res);
+			rc = s3i_err_reword(err, S3I_EINVALID, res, "%s from %s was rejected", op, res);
 		else if (!strcmp(err->aws_code, "ConfigurationSetDoesNotExist") ||
 			!strcmp(err->aws_code, "ConfigurationSetDoesNotExistException")) {
 			char cs[200], cres[260];
 			shown(cs, sizeof(cs), m->configuration_set);
 			snprintf(cres, sizeof(cres), "configuration set '%s'", cs);
-			rc = reword(err, S3I_ENOTFOUND, cres, "%s from %s: %s does not exist", op, res, cres);
+			rc = s3i_err_reword(err, S3I_ENOTFOUND, cres, "%s from %s: %s does not exist", op, res, cres);
 		}
 	}
 	if (!rc)

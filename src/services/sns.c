@@ -125,42 +125,11 @@ static int check_text(const char *s, size_t max)
 	return 1;
 }
 
-/* Rewrite the message of a failed call, keeping its AWS code, HTTP status and request id. */
-static int reword(s3i_errinfo *err, int code, const char *res, const char *fmt, ...)
-#if defined(__GNUC__)
-	__attribute__((format(printf, 4, 5)))
-#endif
-	;
-
-static int reword(s3i_errinfo *err, int code, const char *res, const char *fmt, ...)
-{
-	char aws_code[sizeof(err->aws_code)], req[sizeof(err->request_id)], head[700];
-	char aws_msg[300] = "";
-	int http = err->pub.http_status;
-	snprintf(aws_code, sizeof(aws_code), "%s", err->aws_code);
-	snprintf(req, sizeof(req), "%s", err->request_id);
-	const char *m = aws_code[0] ? strstr(err->message, aws_code) : NULL;
-	if (m && !strncmp(m + strlen(aws_code), ": ", 2)) {
-		m += strlen(aws_code) + 2;
-		const char *e = strstr(m, " (HTTP ");
-		int n = e ? (int)(e - m) : (int)strlen(m);
-		snprintf(aws_msg, sizeof(aws_msg), "%.*s", n, m);
-	}
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(head, sizeof(head), fmt, ap);
-	va_end(ap);
-	char msg[1024];
-	snprintf(msg, sizeof(msg), "%.560s (%.100s%s%.200s, HTTP %d%s%.80s)", head, aws_code,
-		aws_msg[0] ? ": " : "", aws_msg, http, req[0] ? ", request id " : "", req);
-	return s3i_err_aws(err, code, http, aws_code, req, res, msg);
-}
-
 static int map_error(int rc, s3i_errinfo *err, const char *op, const ttarget *t)
 {
 	if (t->arn && (!strcasecmp(err->aws_code, "NotFound") ||
 		!strcasecmp(err->aws_code, "NotFoundException")))
-		return reword(err, S3I_ENOTFOUND, t->res, "%s: %s does not exist in %s (%.300s)", op,
+		return s3i_err_reword(err, S3I_ENOTFOUND, t->res, "%s: %s does not exist in %s (%.300s)", op,
 			t->res, t->region, t->arn);
 	return rc;
 }

@@ -259,39 +259,6 @@ static int target_name(const s3i_svc *svc, const char *op, const char *name, qta
 	return S3I_OK;
 }
 
-/* Rewrite the message of a failed call, keeping its AWS code, HTTP status and request id. */
-static int reword(s3i_errinfo *err, int code, const char *res, const char *fmt, ...)
-#if defined(__GNUC__)
-	__attribute__((format(printf, 4, 5)))
-#endif
-	;
-
-static int reword(s3i_errinfo *err, int code, const char *res, const char *fmt, ...)
-{
-	char aws_code[sizeof(err->aws_code)], req[sizeof(err->request_id)], head[700];
-	char aws_msg[300] = "";
-	int http = err->pub.http_status;
-	snprintf(aws_code, sizeof(aws_code), "%s", err->aws_code);
-	snprintf(req, sizeof(req), "%s", err->request_id);
-	/* the AWS message follows "<code>: " in the client's text, up to " (HTTP" */
-	const char *m = aws_code[0] ? strstr(err->message, aws_code) : NULL;
-	if (m && !strncmp(m + strlen(aws_code), ": ", 2)) {
-		m += strlen(aws_code) + 2;
-		const char *e = strstr(m, " (HTTP ");
-		int n = e ? (int)(e - m) : (int)strlen(m);
-		snprintf(aws_msg, sizeof(aws_msg), "%.*s", n, m);
-	}
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(head, sizeof(head), fmt, ap);
-	va_end(ap);
-	char msg[1024];
-	snprintf(msg, sizeof(msg), "%.560s (%.100s%s%.200s, HTTP %d%s%.80s)", head, aws_code,
-		aws_msg[0] ? ": " : "",
-		aws_msg, http, req[0] ? ", request id " : "", req);
-	return s3i_err_aws(err, code, http, aws_code, req, res, msg);
-}
-
 static int code_is(const s3i_errinfo *err, const char *code)
 {
 	return !strcasecmp(err->aws_code, code);
@@ -302,21 +269,21 @@ static int map_error(int rc, s3i_errinfo *err, const char *op, const qtarget *t)
 {
 	if (code_is(err, "QueueDoesNotExist") ||
 		code_is(err, "AWS.SimpleQueueService.NonExistentQueue"))
-		return reword(err, S3I_ENOTFOUND, t->res, "%s: %s does not exist in %s%s%.400s%s", op,
+		return s3i_err_reword(err, S3I_ENOTFOUND, t->res, "%s: %s does not exist in %s%s%.400s%s", op,
 			t->res, t->region, t->url ? " (" : "", t->url ? t->url : "", t->url ? ")" : "");
 	if (code_is(err, "QueueNameExists") || code_is(err, "QueueAlreadyExists"))
-		return reword(err, S3I_EEXISTS, t->res, "%s: %s already exists in %s with other "
+		return s3i_err_reword(err, S3I_EEXISTS, t->res, "%s: %s already exists in %s with other "
 			"attributes", op, t->res, t->region);
 	if (code_is(err, "QueueDeletedRecently") ||
 		code_is(err, "AWS.SimpleQueueService.QueueDeletedRecently"))
-		return reword(err, S3I_ECONFLICT, t->res, "%s: %s in %s was deleted less than 60 "
+		return s3i_err_reword(err, S3I_ECONFLICT, t->res, "%s: %s in %s was deleted less than 60 "
 			"seconds ago; wait before creating it again", op, t->res, t->region);
 	if (code_is(err, "ReceiptHandleIsInvalid"))
-		return reword(err, S3I_EINVALID, t->res, "%s on %s: the receipt handle is not valid",
+		return s3i_err_reword(err, S3I_EINVALID, t->res, "%s on %s: the receipt handle is not valid",
 			op, t->res);
 	if (code_is(err, "MessageNotInflight") ||
 		code_is(err, "AWS.SimpleQueueService.MessageNotInflight"))
-		return reword(err, S3I_ECONFLICT, t->res, "%s on %s: the message is not in flight "
+		return s3i_err_reword(err, S3I_ECONFLICT, t->res, "%s on %s: the message is not in flight "
 			"(not received, or its visibility timeout has passed)", op, t->res);
 	return rc;
 }

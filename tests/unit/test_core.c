@@ -16,6 +16,28 @@
 
 /* ------------------------------------------------------------------ s3i_buf */
 
+static void t_err_reword(void **state)
+{
+	(void)state;
+	s3i_errinfo e;
+	s3i_errinfo_init(&e);
+	s3i_err_aws(&e, S3I_EAWS, 400, "QueueDoesNotExist", "req-1", "queue 'q'",
+		"SendMessage: QueueDoesNotExist: The queue does not exist. (HTTP 400)");
+	assert_int_equal(s3i_err_reword(&e, S3I_ENOTFOUND, "queue 'q'", "queue '%s' does not exist in %s",
+		"q", "eu-west-1"), S3I_ENOTFOUND);
+	assert_string_equal(e.pub.message, "queue 'q' does not exist in eu-west-1 "
+		"(QueueDoesNotExist: The queue does not exist., HTTP 400, request id req-1)");
+	assert_int_equal(e.pub.code, S3I_ENOTFOUND);
+	assert_string_equal(e.pub.aws_code, "QueueDoesNotExist");
+	assert_string_equal(e.pub.request_id, "req-1");
+	assert_int_equal(e.pub.http_status, 400);
+	/* no AWS code, no request id: only the HTTP status is added */
+	s3i_errinfo_init(&e);
+	s3i_err_aws(&e, S3I_ESERVICE, 503, NULL, NULL, NULL, "upstream said 503");
+	s3i_err_reword(&e, S3I_ESERVICE, NULL, "stack '%s'", "s");
+	assert_string_equal(e.pub.message, "stack 's' (HTTP 503)");
+}
+
 static void t_buf_growth(void **state)
 {
 	(void)state;
@@ -858,6 +880,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		S3I_TEST(t_default_allocator_counted),
+		S3I_TEST(t_err_reword),
 		S3I_TEST(t_buf_growth),
 		S3I_TEST(t_buf_printf),
 		S3I_TEST(t_buf_detach_truncate),
