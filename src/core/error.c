@@ -1,4 +1,5 @@
 #include "core/errinfo.h"
+#include "core/str.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -6,15 +7,10 @@
 static _Thread_local s3i_errinfo tls_error;
 static _Thread_local int tls_ready;
 
+/* Every field of the error detail is one line of text, cut on a character boundary. */
 static void copy_str(char *dst, size_t cap, const char *src)
 {
-	if (!src)
-		src = "";
-	size_t n = strlen(src);
-	if (n >= cap)
-		n = cap - 1;
-	memcpy(dst, src, n);
-	dst[n] = '\0';
+	s3i_str_one_line(dst, cap, src);
 }
 
 static void link_fields(s3i_errinfo *e)
@@ -63,7 +59,8 @@ int s3i_verr(s3i_errinfo *e, int code, const char *resource, const char *fmt, va
 	if (!e)
 		e = s3i_errinfo_thread();
 	/* the arguments may point into e itself ("again: %s", e->message): copy them first */
-	char msg[sizeof(e->message)], res[sizeof(e->resource)];
+	/* twice the room, so a long text is cut by copy_str, on a character boundary */
+	char msg[2 * sizeof(e->message)], res[sizeof(e->resource)];
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	copy_str(res, sizeof(res), resource);
 	s3i_errinfo_init(e);
@@ -111,7 +108,9 @@ void s3i_err_prefix(s3i_errinfo *e, const char *fmt, ...)
 	vsnprintf(pre, sizeof(pre), fmt, ap);
 	va_end(ap);
 	copy_str(old, sizeof(old), e->message);
-	snprintf(e->message, sizeof(e->message), "%s%s", pre, old);
+	char joined[sizeof(pre) + sizeof(old)];
+	snprintf(joined, sizeof(joined), "%s%s", pre, old);
+	copy_str(e->message, sizeof(e->message), joined);
 	mirror(e);
 }
 
@@ -136,7 +135,7 @@ int s3i_err_reword(s3i_errinfo *e, int code, const char *resource, const char *f
 	va_start(ap, fmt);
 	vsnprintf(head, sizeof(head), fmt, ap);
 	va_end(ap);
-	char msg[sizeof(e->message)];
+	char msg[2 * sizeof(e->message)];
 	snprintf(msg, sizeof(msg), "%.560s (%.100s%s%.200s%sHTTP %d%s%.80s)", head, aws_code,
 		aws_msg[0] ? ": " : "", aws_msg, aws_code[0] ? ", " : "", http,
 		req[0] ? ", request id " : "", req);

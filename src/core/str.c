@@ -254,3 +254,15 @@ const char *s3i_str_trim(const char *s, size_t *len)
 	*len = n;
 	return s;
 }
+
+const char *s3i_str_one_line(char *buf, size_t cap, const char *s)
+{
+	size_t n = 0;
+	for (; s && s[n] && n + 1 < cap; n++)
+		buf[n] = ((unsigned char)s[n] < 0x20 || s[n] == 0x7f) ? '?' : s[n];
+	if (s && s[n])   /* cut: drop the bytes of a sequence the cut split */
+		while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+			n--;
+	buf[n] = '\0';
+	return buf;
+}

@@ -25,6 +25,11 @@ int s3i_time_parse_iso8601(const char *s, int64_t *out_ms); /* also accepts no f
 int s3i_time_parse_http(const char *s, int64_t *out_ms);    /* RFC 7231 IMF-fixdate */
 int64_t s3i_time_from_utc(int year, int mon, int day, int hour, int min, int sec);
 
+/* Copy outside text fit for a one-line message into buf (cap > 0): control characters become
+ * '?', and a cut at cap - 1 bytes never splits a UTF-8 sequence. buf may be s itself. NULL
+ * copies as "". Returns buf. */
+const char *s3i_str_one_line(char *buf, size_t cap, const char *s);
+
 int s3i_strcaseeq(const char *a, const char *b);
 int s3i_str_startswith(const char *s, const char *prefix);
 int s3i_str_endswith(const char *s, const char *suffix);

@@ -20,22 +20,13 @@ const s3i_service s3i_svc_s3 = { "s3", "s3", S3I_PROTO_REST_XML, NULL, "2006-03-
 
 /* ---- shared helpers ---- */
 
-/* Messages are one line: control characters of keys and echoed input become '?'. */
-static char *one_line(char *s)
-{
-	for (char *p = s; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '?';
-	return s;
-}
-
 const char *s3i_s3_describe(char *buf, size_t cap, const char *bucket, const char *key)
 {
 	if (key)
 		snprintf(buf, cap, "key '%s' in bucket '%s'", key, bucket);
 	else
 		snprintf(buf, cap, "bucket '%s'", bucket);
-	return one_line(buf);
+	return s3i_str_one_line(buf, strlen(buf) + 1, buf);
 }
 
 int s3i_s3_check_names(const char *op, const char *bucket, const char *key, int need_key,
@@ -611,7 +602,7 @@ static int bad(list_parse *lp, const char *fmt, const char *a1, size_t n)
 {
 	char detail[200];
 	snprintf(detail, sizeof(detail), fmt, (int)(n > 80 ? 80 : n), a1);
-	one_line(detail);
+	s3i_str_one_line(detail, strlen(detail) + 1, detail);
 	return s3i_err(lp->err, S3I_EPARSE, lp->what, "%s: entry %lld: %s", lp->what,
 		(long long)(lp->page->entries + lp->page->prefixes + 1), detail);
 }
@@ -1012,7 +1003,7 @@ static int del_end(void *user, const char *path, const char *name, int depth, co
 				char v[48];
 				snprintf(v, sizeof(v), "%.*s", (int)(len > 40 ? 40 : len), text);
 				return s3i_err(dp->err, S3I_EPARSE, dp->what, "%s: DeleteMarker '%s' is not "
-					"true or false", dp->what, one_line(v));
+					"true or false", dp->what, s3i_str_one_line(v, strlen(v) + 1, v));
 			}
 		}
 		return rc ? s3i_err(dp->err, rc, dp->what, "%s: out of memory", dp->what) : S3I_OK;
@@ -1030,7 +1021,7 @@ static int del_end(void *user, const char *path, const char *name, int depth, co
 			char k[220];
 			snprintf(k, sizeof(k), "%.200s", dp->key.ptr);
 			return s3i_err(dp->err, S3I_EPARSE, dp->what, "%s: the <Error> for key '%s' has "
-				"no Code", dp->what, one_line(k));
+				"no Code", dp->what, s3i_str_one_line(k, strlen(k) + 1, k));
 		}
 		if (dp->stats)
 			dp->stats->failed++;
@@ -1112,9 +1103,9 @@ static int delete_on_error(void *user, const s3i_s3_delete_error *e)
 		snprintf(dr->version_id, sizeof(dr->version_id), "%s", e->version_id);
 		snprintf(dr->code, sizeof(dr->code), "%s", e->code);
 		snprintf(dr->message, sizeof(dr->message), "%s", e->message);
-		one_line(dr->version_id);
-		one_line(dr->code);
-		one_line(dr->message);
+		s3i_str_one_line(dr->version_id, strlen(dr->version_id) + 1, dr->version_id);
+		s3i_str_one_line(dr->code, strlen(dr->code) + 1, dr->code);
+		s3i_str_one_line(dr->message, strlen(dr->message) + 1, dr->message);
 	}
 	return dr->on_error ? dr->on_error(dr->payload, e) : 0;
 }
@@ -1218,7 +1209,7 @@ static int result_end(void *user, const char *path, const char *name, int depth,
 			char v[64];
 			snprintf(v, sizeof(v), "%.*s", (int)(len > 60 ? 60 : len), text);
 			return s3i_err(rp->err, S3I_EPARSE, rp->what, "%s: LastModified '%s' is not an "
-				"ISO 8601 time", rp->what, one_line(v));
+				"ISO 8601 time", rp->what, s3i_str_one_line(v, strlen(v) + 1, v));
 		}
 	} else if (!strcmp(name, "UploadId")) {
 		if (!len || len >= sizeof(rp->out->upload_id) || strlen(text) != len)

@@ -14,20 +14,11 @@
 
 /* ------------------------------------------------------------------ shared helpers */
 
-/* Messages are one line: control characters of echoed input become '?'. */
-static char *one_line(char *s)
-{
-	for (char *p = s; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '?';
-	return s;
-}
-
 /* "inventory configuration 'id' of bucket 'b'", cut to fit. */
 static const char *describe_inventory(char *buf, size_t cap, const char *bucket, const char *id)
 {
 	snprintf(buf, cap, "inventory configuration '%.300s' of bucket '%.300s'", id, bucket);
-	return one_line(buf);
+	return s3i_str_one_line(buf, strlen(buf) + 1, buf);
 }
 
 /* A leading run of whitespace is not XML; S3 pads long answers with it. */
@@ -79,7 +70,7 @@ static int error_document(const char *what, const char *body, size_t len, s3i_er
 		eb.message[0] ? ": " : "", eb.message);
 	int code = s3i_aws_error_status(200, eb.code);
 	return s3i_err_aws(err, code == S3I_EAWS ? S3I_ESERVICE : code, 200, eb.code, eb.request_id,
-		what, one_line(msg));
+		what, s3i_str_one_line(msg, strlen(msg) + 1, msg));
 }
 
 /* After a failed s3i_xml_parse: make sure the message starts with `what`. */
@@ -216,7 +207,7 @@ static int buckets_bad(buckets_parse *bp, const char *fmt, const char *text, siz
 	char detail[240];
 	snprintf(detail, sizeof(detail), fmt, (int)(len > 80 ? 80 : len), text);
 	return s3i_err(bp->err, S3I_EPARSE, bp->what, "%s: bucket %lld: %s", bp->what,
-		(long long)(bp->page->buckets + 1), one_line(detail));
+		(long long)(bp->page->buckets + 1), s3i_str_one_line(detail, strlen(detail) + 1, detail));
 }
 
 static int buckets_start(void *user, const char *path, const char *name, int depth)
@@ -430,7 +421,7 @@ int s3i_s3_head_bucket_op(const s3i_svc *svc, const char *bucket, char *region_o
 				"exists but these credentials may not use it (another account's bucket, or a "
 				"policy denies it%s%s) (HTTP 403%s%.100s)", res, code, region ? "; it is in " : "",
 				region && strlen(region) < 64 ? region : "", req[0] ? ", request id " : "", req);
-			rc = s3i_err_aws(err, S3I_EAUTH, 403, code, req, res, one_line(msg));
+			rc = s3i_err_aws(err, S3I_EAUTH, 403, code, req, res, s3i_str_one_line(msg, strlen(msg) + 1, msg));
 		}
 	}
 	s3i_http_response_free(&resp);
@@ -540,7 +531,7 @@ int s3i_s3_inventory_xml(s3i_buf *out, const s3i_s3_inventory_config *cfg, s3i_e
 		return s3i_err(err, S3I_EINVALID, "id", "inventory configuration: the id is empty");
 	char res[RES_MAX];
 	snprintf(res, sizeof(res), "inventory configuration '%.300s'", cfg->id);
-	one_line(res);
+	s3i_str_one_line(res, strlen(res) + 1, res);
 	const char *fmt = format_name(cfg->format);
 	const char *ver = versions_name(cfg->versions);
 	const char *freq = frequency_name(cfg->frequency);
@@ -661,7 +652,7 @@ static int inv_bad(inv_parse *ip, const char *fmt, const char *text, size_t len)
 	char detail[240];
 	snprintf(detail, sizeof(detail), fmt, (int)(len > 80 ? 80 : len), text);
 	return s3i_err(ip->err, S3I_EPARSE, ip->what, "%s: inventory configuration %lld: %s",
-		ip->what, (long long)(ip->index + 1), one_line(detail));
+		ip->what, (long long)(ip->index + 1), s3i_str_one_line(detail, strlen(detail) + 1, detail));
 }
 
 static int inv_start(void *user, const char *path, const char *name, int depth)
@@ -785,7 +776,7 @@ static int inv_end(void *user, const char *path, const char *name, int depth, co
 				snprintf(detail, sizeof(detail), "IsTruncated '%.*s' is not true or false",
 					(int)(len > 80 ? 80 : len), text);
 				return s3i_err(ip->err, S3I_EPARSE, ip->what, "%s: %s", ip->what,
-					one_line(detail));
+					s3i_str_one_line(detail, strlen(detail) + 1, detail));
 			}
 		} else if (!strcmp(name, "NextContinuationToken")) {
 			if (set_text(&ip->page->next_token, text, len))
@@ -1162,7 +1153,7 @@ static int notify_bad(notify_parse *np, const char *fmt, const char *text, size_
 	char detail[240];
 	snprintf(detail, sizeof(detail), fmt, (int)(len > 80 ? 80 : len), text);
 	return s3i_err(np->err, S3I_EPARSE, np->what, "%s: notification configuration %lld: %s",
-		np->what, (long long)(np->index + 1), one_line(detail));
+		np->what, (long long)(np->index + 1), s3i_str_one_line(detail, strlen(detail) + 1, detail));
 }
 
 static int notify_start(void *user, const char *path, const char *name, int depth)

@@ -19,20 +19,6 @@ const s3i_service s3i_svc_sns = { "sns", "sns", S3I_PROTO_QUERY, NULL, "2010-03-
 
 /* ------------------------------------------------------------------ ARNs and targets */
 
-/* A copy of outside text fit for a one-line message: control characters become '?', and a
- * cut (at cap - 1 bytes) never splits a UTF-8 sequence. */
-static const char *one_line(char *buf, size_t cap, const char *s)
-{
-	size_t n = 0;
-	for (; s && s[n] && n + 1 < cap; n++)
-		buf[n] = ((unsigned char)s[n] < 0x20 || s[n] == 0x7f) ? '?' : s[n];
-	if (s && s[n])
-		while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-			n--;
-	buf[n] = '\0';
-	return buf;
-}
-
 int s3i_sns_topic_arn_parts(const char *topic_arn, char *region, size_t region_cap, char *name,
 	size_t name_cap)
 {
@@ -95,7 +81,7 @@ static int target_arn(const s3i_svc *svc, const char *op, const char *arn, ttarg
 	if (s3i_sns_topic_arn_parts(arn, t->region, sizeof(t->region), t->name, sizeof(t->name)))
 		return s3i_err(err, S3I_EINVALID, "topic", "%s: '%s' is not a topic ARN "
 			"(arn:<partition>:sns:<region>:<account>:<name>)", op,
-			one_line((char[300]){ 0 }, 300, arn));
+			s3i_str_one_line((char[300]){ 0 }, 300, arn));
 	snprintf(t->res, sizeof(t->res), "topic '%.280s'", t->name);
 	t->arn = arn;
 	return S3I_OK;
@@ -338,7 +324,7 @@ static int attrs_end(void *user, const char *path, const char *name, int depth,
 		return s3i_err(ap->err, S3I_EPARSE, NULL, "%s: an entry has no key", ap->what);
 	if (s3i_sns_attr_get(ap->out, k))
 		return s3i_err(ap->err, S3I_EPARSE, NULL, "%s: attribute %s appears twice",
-			ap->what, one_line((char[100]){ 0 }, 100, k));
+			ap->what, s3i_str_one_line((char[100]){ 0 }, 100, k));
 	if (s3i_params_add(ap->out, k, s3i_buf_cstr(&ap->value)))
 		return s3i_err(ap->err, S3I_ENOMEM, NULL, "%s: out of memory", ap->what);
 	return S3I_OK;
@@ -428,7 +414,7 @@ static int subs_emit(subs_parse *sp)
 	if (sp->fn && sp->fn(sp->payload, &s)) {
 		sp->stopped = 1;
 		return s3i_err(sp->err, S3I_EUSER, NULL, "%s: stopped by the callback at "
-			"subscription '%s'", sp->what, one_line((char[300]){ 0 }, 300, s.subscription_arn));
+			"subscription '%s'", sp->what, s3i_str_one_line((char[300]){ 0 }, 300, s.subscription_arn));
 	}
 	return S3I_OK;
 }
@@ -529,12 +515,12 @@ int s3i_sns_envelope_parse(const char *body, size_t len, s3i_sns_envelope_fn fn,
 		env.timestamp = s3i_json_str(s3i_json_get(doc, "Timestamp"));
 		if (!env.message_id || !*env.message_id || !env.message)
 			rc = s3i_err(err, S3I_EPARSE, NULL, "%s from topic '%s' lacks a MessageId or a "
-				"Message", what, one_line((char[300]){ 0 }, 300, env.topic_arn));
+				"Message", what, s3i_str_one_line((char[300]){ 0 }, 300, env.topic_arn));
 		else {
 			env.message_len = strlen(env.message);
 			if (fn && fn(payload, &env))
 				rc = s3i_err(err, S3I_EUSER, NULL, "%s: message '%s' stopped by the "
-					"callback", what, one_line((char[128]){ 0 }, 128, env.message_id));
+					"callback", what, s3i_str_one_line((char[128]){ 0 }, 128, env.message_id));
 		}
 	}
 	s3i_json_free(doc);
@@ -559,7 +545,7 @@ int s3i_sns_create_topic_op(const s3i_svc *svc, const char *name, const s3i_sns_
 	if (!topic_name_ok(name))
 		return s3i_err(err, S3I_EINVALID, "topic", "%s: '%s' is not a topic name (1-256 "
 			"letters, digits, '-' and '_', optionally ending in .fifo)", op,
-			one_line((char[100]){ 0 }, 100, name));
+			s3i_str_one_line((char[100]){ 0 }, 100, name));
 	snprintf(t.name, sizeof(t.name), "%s", name);
 	snprintf(t.res, sizeof(t.res), "topic '%.280s'", name);
 	const char *region = svc->region && *svc->region ? svc->region

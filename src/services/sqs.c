@@ -21,20 +21,6 @@ const s3i_service s3i_svc_sqs = { "sqs", "sqs", S3I_PROTO_JSON_10, "AmazonSQS", 
 
 /* ------------------------------------------------------------------ queue URLs */
 
-/* A copy of outside text fit for a one-line message: control characters become '?', and a
- * cut (at cap - 1 bytes) never splits a UTF-8 sequence. */
-static const char *one_line(char *buf, size_t cap, const char *s)
-{
-	size_t n = 0;
-	for (; s && s[n] && n + 1 < cap; n++)
-		buf[n] = ((unsigned char)s[n] < 0x20 || s[n] == 0x7f) ? '?' : s[n];
-	if (s && s[n])
-		while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-			n--;
-	buf[n] = '\0';
-	return buf;
-}
-
 static int label_eq(const char *s, size_t n, const char *word)
 {
 	return strlen(word) == n && !strncmp(s, word, n);
@@ -217,7 +203,7 @@ static int target_url(const s3i_svc *svc, const char *op, const char *url, qtarg
 	if (!check_text(url, S3I_SQS_URL_MAX - 1) ||
 		s3i_sqs_queue_url_name(url, t->name, sizeof(t->name)))
 		return s3i_err(err, S3I_EINVALID, "queue", "%s: '%s' is not a queue URL "
-			"(http(s)://host/<account>/<queue name>)", op, one_line(shown, sizeof(shown), url));
+			"(http(s)://host/<account>/<queue name>)", op, s3i_str_one_line(shown, sizeof(shown), url));
 	snprintf(t->res, sizeof(t->res), "queue '%s'", t->name);
 	if (s3i_sqs_queue_url_region(url, default_region(svc), t->region, sizeof(t->region)))
 		return s3i_err(err, S3I_EINVALID, t->res, "%s on %s: the queue URL names no region "
@@ -250,7 +236,7 @@ static int target_name(const s3i_svc *svc, const char *op, const char *name, qta
 	if (!name_ok(name))
 		return s3i_err(err, S3I_EINVALID, "queue", "%s: '%s' is not a queue name (1-80 "
 			"letters, digits, '-' and '_', optionally ending in .fifo)", op,
-			one_line(shown, sizeof(shown), name));
+			s3i_str_one_line(shown, sizeof(shown), name));
 	snprintf(t->name, sizeof(t->name), "%s", name);
 	snprintf(t->res, sizeof(t->res), "queue '%s'", name);
 	snprintf(t->region, sizeof(t->region), "%s", default_region(svc));
@@ -497,7 +483,7 @@ int s3i_sqs_attrs_parse(const char *body, size_t len, const char *what, s3i_sqs_
 		else if (s3i_sqs_attrs_get(out, k)) {
 			char shown[100];
 			rc = s3i_err(err, S3I_EPARSE, NULL, "%s: attribute %s appears twice", what,
-				one_line(shown, sizeof(shown), k));
+				s3i_str_one_line(shown, sizeof(shown), k));
 		}
 		else if ((rc = s3i_params_add(&out->all, k, v)))
 			rc = s3i_err(err, rc, NULL, "%s: out of memory", what);
@@ -609,8 +595,8 @@ int s3i_sqs_receive_parse(const char *body, size_t len, const char *what, s3i_sq
 		char id[128], md5[40];
 		if (!md5_matches(m.body, m.body_len, m.md5_of_body))
 			rc = s3i_err(err, S3I_ECHECKSUM, NULL, "%s: the body of message '%s' does not "
-				"match its MD5OfBody %s", what, one_line(id, sizeof(id), m.message_id),
-				one_line(md5, sizeof(md5), m.md5_of_body));
+				"match its MD5OfBody %s", what, s3i_str_one_line(id, sizeof(id), m.message_id),
+				s3i_str_one_line(md5, sizeof(md5), m.md5_of_body));
 	}
 	for (size_t i = 0; !rc && i < n; i++) {
 		if ((rc = read_message(s3i_json_at(msgs, i), i, what, &m, err)))
@@ -618,7 +604,7 @@ int s3i_sqs_receive_parse(const char *body, size_t len, const char *what, s3i_sq
 		char id[128];
 		if (fn && fn(payload, &m))
 			rc = s3i_err(err, S3I_EUSER, NULL, "%s: stopped by the callback at message "
-				"'%s'", what, one_line(id, sizeof(id), m.message_id));
+				"'%s'", what, s3i_str_one_line(id, sizeof(id), m.message_id));
 	}
 	s3i_json_free(doc);
 	return rc;
@@ -721,8 +707,8 @@ int s3i_sqs_send_parse(const char *body, size_t len, const char *what, const cha
 	else if (!md5_matches(sent ? sent : "", sent ? sent_len : 0, md5)) {
 		char sid[128], smd5[40];
 		rc = s3i_err(err, S3I_ECHECKSUM, NULL, "%s: MD5OfMessageBody %s of message '%s' "
-			"does not match the body sent", what, one_line(smd5, sizeof(smd5), md5),
-			one_line(sid, sizeof(sid), id));
+			"does not match the body sent", what, s3i_str_one_line(smd5, sizeof(smd5), md5),
+			s3i_str_one_line(sid, sizeof(sid), id));
 	}
 	else if (id_out && strlen(id) >= id_cap)
 		rc = s3i_err(err, S3I_EPARSE, NULL, "%s: MessageId is longer than %zu bytes", what,
@@ -802,7 +788,7 @@ int s3i_sqs_get_queue_url_op(const s3i_svc *svc, const char *name, const char *o
 	if (owner_account && (strlen(owner_account) != 12 ||
 		strspn(owner_account, "0123456789") != 12))
 		return s3i_err(err, S3I_EINVALID, t.res, "%s of %s: owner '%s' is not a 12-digit "
-			"account id", op, t.res, one_line((char[40]){ 0 }, 40, owner_account));
+			"account id", op, t.res, s3i_str_one_line((char[40]){ 0 }, 40, owner_account));
 	s3i_buf body;
 	s3i_buf_init(&body, s3i_client_alloc(svc->client));
 	s3i_json_writer w;
@@ -1000,9 +986,9 @@ static int on_batch_failure(void *user, size_t index, const char *code, const ch
 	const s3i_sqs_delete_entry *e = &bf->chunk[index];
 	if (!bf->have_first) {
 		bf->have_first = 1;
-		one_line(bf->first_id, sizeof(bf->first_id), e->message_id ? e->message_id : "?");
-		one_line(bf->first_code, sizeof(bf->first_code), code);
-		one_line(bf->first_msg, sizeof(bf->first_msg), message);
+		s3i_str_one_line(bf->first_id, sizeof(bf->first_id), e->message_id ? e->message_id : "?");
+		s3i_str_one_line(bf->first_code, sizeof(bf->first_code), code);
+		s3i_str_one_line(bf->first_msg, sizeof(bf->first_msg), message);
 	}
 	return bf->fn ? bf->fn(bf->payload, e, code ? code : "", message ? message : "",
 		sender_fault) : 0;
@@ -1027,7 +1013,7 @@ int s3i_sqs_delete_batch_op(const s3i_svc *svc, const char *queue_url,
 		if (!entries[i].receipt_handle || !*entries[i].receipt_handle)
 			return s3i_err(err, S3I_EINVALID, t.res, "%s on %s: entry %zu (message '%s') "
 				"has no receipt handle", op, t.res, i,
-				one_line((char[128]){ 0 }, 128, entries[i].message_id));
+				s3i_str_one_line((char[128]){ 0 }, 128, entries[i].message_id));
 	const s3i_allocator *a = s3i_client_alloc(svc->client);
 	batch_failures bf = { .fn = fn, .payload = payload };
 	size_t nfailed = 0, nsender = 0;

@@ -16,6 +16,32 @@
 
 /* ------------------------------------------------------------------ s3i_buf */
 
+static void t_err_one_line(void **state)
+{
+	(void)state;
+	s3i_errinfo e;
+	s3i_errinfo_init(&e);
+	s3i_err(&e, S3I_EPARSE, "key 'a\nb'", "bad value \"%s\"", "x\r\ny\t\x7f");
+	assert_string_equal(e.pub.message, "bad value \"x??y??\"");
+	assert_string_equal(e.pub.resource, "key 'a?b'");
+	s3i_err_aws(&e, S3I_EAWS, 500, "Code\n", "id\n", NULL, "line1\nline2");
+	assert_string_equal(e.pub.message, "line1?line2");
+	assert_string_equal(e.pub.aws_code, "Code?");
+	assert_string_equal(e.pub.request_id, "id?");
+	/* a cut never leaves half a UTF-8 character */
+	char big[2000];
+	memset(big, 'a', sizeof(big));
+	size_t at = sizeof(e.message) - 2;       /* "é" straddles the last byte kept */
+	big[at] = (char)0xC3;
+	big[at + 1] = (char)0xA9;
+	big[sizeof(big) - 1] = '\0';
+	s3i_err(&e, S3I_EINVALID, NULL, "%s", big);
+	assert_int_equal(strlen(e.pub.message), at);
+	char buf[4];
+	assert_string_equal(s3i_str_one_line(buf, sizeof(buf), "ab\xc3\xa9"), "ab");
+	assert_string_equal(s3i_str_one_line(buf, sizeof(buf), NULL), "");
+}
+
 static void t_err_reword(void **state)
 {
 	(void)state;
@@ -880,6 +906,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		S3I_TEST(t_default_allocator_counted),
+		S3I_TEST(t_err_one_line),
 		S3I_TEST(t_err_reword),
 		S3I_TEST(t_buf_growth),
 		S3I_TEST(t_buf_printf),
