@@ -9,6 +9,7 @@
 #include <yajl/yajl_tree.h>
 
 #include "core/alloc.h"
+#include "core/str.h"
 #include "s3insights/errors.h"
 
 /* ---------------------------------------------------------------- parsing */
@@ -245,40 +246,6 @@ s3i_json s3i_json_val_at(s3i_json obj, size_t i)
 
 /* ---------------------------------------------------------------- escaping */
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 when invalid: no overlong
- * forms, no surrogates, nothing above U+10FFFF. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0];
-	if (c < 0x80)
-		return 1;
-	size_t len;
-	unsigned char lo = 0x80, hi = 0xBF;   /* bounds of the second byte */
-	if (c >= 0xC2 && c <= 0xDF) {
-		len = 2;
-	} else if (c >= 0xE0 && c <= 0xEF) {
-		len = 3;
-		if (c == 0xE0)
-			lo = 0xA0;
-		else if (c == 0xED)
-			hi = 0x9F;
-	} else if (c >= 0xF0 && c <= 0xF4) {
-		len = 4;
-		if (c == 0xF0)
-			lo = 0x90;
-		else if (c == 0xF4)
-			hi = 0x8F;
-	} else {
-		return 0;
-	}
-	if (n < len || s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t i = 2; i < len; i++)
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-	return len;
-}
-
 int s3i_json_escape(s3i_buf *out, const char *s, size_t len)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -294,7 +261,7 @@ int s3i_json_escape(s3i_buf *out, const char *s, size_t len)
 	for (size_t i = 0; i < len && !rc;) {
 		unsigned char c = u[i];
 		if (c >= 0x80) {
-			size_t n = utf8_seq(u + i, len - i);
+			size_t n = s3i_utf8_seq(u + i, len - i);
 			if (!n) {
 				rc = S3I_EINVALID;
 				break;

@@ -30,6 +30,12 @@ int64_t s3i_time_from_utc(int year, int mon, int day, int hour, int min, int sec
  * copies as "". Returns buf. */
 const char *s3i_str_one_line(char *buf, size_t cap, const char *s);
 
+/* Length of the valid UTF-8 sequence at s (at most n bytes; n > 0), 0 when invalid: no
+ * overlong forms, no surrogates, nothing above U+10FFFF. */
+size_t s3i_utf8_seq(const unsigned char *s, size_t n);
+/* Whether s[0..len) is valid UTF-8 by the same rules. */
+int s3i_utf8_valid(const char *s, size_t len);
+
 int s3i_strcaseeq(const char *a, const char *b);
 int s3i_str_startswith(const char *s, const char *prefix);
 int s3i_str_endswith(const char *s, const char *suffix);

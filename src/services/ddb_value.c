@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/str.h"
 
 struct s3i_ddb_value {
 	s3i_ddb_type type;
@@ -57,42 +58,6 @@ static uint32_t hash_name(const char *s)
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
 		h = (h ^ *p) * 16777619u;
 	return h;
-}
-
-/* Strict UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF. */
-static int utf8_ok(const char *s)
-{
-	const unsigned char *u = (const unsigned char *)s;
-	while (*u) {
-		if (u[0] < 0x80) {
-			u++;
-			continue;
-		}
-		uint32_t cp;
-		int n;
-		if ((u[0] & 0xE0) == 0xC0) {
-			cp = u[0] & 0x1F;
-			n = 1;
-		} else if ((u[0] & 0xF0) == 0xE0) {
-			cp = u[0] & 0x0F;
-			n = 2;
-		} else if ((u[0] & 0xF8) == 0xF0) {
-			cp = u[0] & 0x07;
-			n = 3;
-		} else {
-			return 0;
-		}
-		for (int i = 1; i <= n; i++) {
-			if ((u[i] & 0xC0) != 0x80)
-				return 0;
-			cp = cp << 6 | (u[i] & 0x3F);
-		}
-		uint32_t min = n == 1 ? 0x80 : n == 2 ? 0x800 : 0x10000;
-		if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-			return 0;
-		u += n + 1;
-	}
-	return 1;
 }
 
 int s3i_ddb_number_is_valid(const char *t)
@@ -406,7 +371,7 @@ static int check_ss(const s3i_allocator *a, const char *what, const char *const 
 	for (size_t i = 0; i < n; i++) {
 		if (!values[i])
 			return s3i_err(NULL, S3I_EINVALID, what, "%s: string set entry %zu is NULL", what, i);
-		if (!utf8_ok(values[i]))
+		if (!s3i_utf8_valid(values[i], strlen(values[i])))
 			return s3i_err(NULL, S3I_EINVALID, what, "%s: string set entry %zu is not valid "
 				"UTF-8", what, i);
 	}
@@ -449,7 +414,7 @@ static int check_name(const s3i_ddb_item *it, const char *name)
 		return s3i_err(NULL, S3I_EINVALID, "item", "DynamoDB item is NULL");
 	if (!name || !*name)
 		return s3i_err(NULL, S3I_EINVALID, "attribute", "attribute name is empty");
-	if (!utf8_ok(name))
+	if (!s3i_utf8_valid(name, strlen(name)))
 		return s3i_err(NULL, S3I_EINVALID, "attribute", "attribute name is not valid UTF-8");
 	return S3I_OK;
 }
@@ -474,7 +439,7 @@ int s3i_ddb_item_set_s(s3i_ddb_item *it, const char *name, const char *value)
 	if (rc)
 		return rc;
 	char lb[256];
-	if (!value || !utf8_ok(value))
+	if (!value || !s3i_utf8_valid(value, strlen(value)))
 		return s3i_err(NULL, S3I_EINVALID, label(lb, sizeof(lb), name), "%s: %s",
 			label(lb, sizeof(lb), name), value ? "string is not valid UTF-8" : "string is NULL");
 	s3i_ddb_value v = { 0 };
@@ -606,7 +571,7 @@ int s3i_ddb_list_add_s(s3i_ddb_list *l, const char *value)
 	int rc = list_check(l);
 	if (rc)
 		return rc;
-	if (!value || !utf8_ok(value))
+	if (!value || !s3i_utf8_valid(value, strlen(value)))
 		return s3i_err(NULL, S3I_EINVALID, "list", "list entry %zu: %s", l->n,
 			value ? "string is not valid UTF-8" : "string is NULL");
 	s3i_ddb_value v = { 0 };
@@ -1144,7 +1109,7 @@ static int parse_value(pctx *p, s3i_json jv, int depth, s3i_ddb_value *out)
 	if (!strcmp(tag, "S")) {
 		if (!s3i_json_is_str(v))
 			return perr(p, S3I_EPARSE, "S value is not a JSON string%s", NULL);
-		if (!utf8_ok(s3i_json_str(v)))
+		if (!s3i_utf8_valid(s3i_json_str(v), strlen(s3i_json_str(v))))
 			return perr(p, S3I_EPARSE, "S value is not valid UTF-8%s", NULL);
 		return make_str(p->a, S3I_DDB_S, s3i_json_str(v), out) ? perr(p, S3I_ENOMEM, "%s", NULL) : 0;
 	}
@@ -1218,7 +1183,7 @@ static int parse_value(pctx *p, s3i_json jv, int depth, s3i_ddb_value *out)
 		int rc = S3I_OK;
 		for (size_t i = 0; i < n && !rc; i++) {
 			strs[i] = s3i_json_str(s3i_json_at(v, i));
-			if (!strs[i] || !utf8_ok(strs[i])) {
+			if (!strs[i] || !s3i_utf8_valid(strs[i], strlen(strs[i]))) {
 				char idx[24];
 				snprintf(idx, sizeof(idx), "%zu", i);
 				rc = perr(p, S3I_EPARSE, strs[i] ? "SS entry %s is not valid UTF-8"
@@ -1249,7 +1214,7 @@ static int parse_map(pctx *p, s3i_json obj, s3i_ddb_item *into)
 		int rc = S3I_OK;
 		if (!*name)
 			rc = perr(p, S3I_EPARSE, "attribute name is empty%s", NULL);
-		else if (!utf8_ok(name))
+		else if (!s3i_utf8_valid(name, strlen(name)))
 			rc = perr(p, S3I_EPARSE, "attribute name is not valid UTF-8%s", NULL);
 		else if (find(into, name, hash_name(name)) >= 0)
 			rc = perr(p, S3I_EPARSE, "attribute appears twice%s", NULL);

@@ -13,44 +13,6 @@
 
 /* ------------------------------------------------------------------ UTF-8 */
 
-/* Length of the valid UTF-8 sequence at s (1-4), or 0 when it is not one. */
-static size_t utf8_seq(const unsigned char *s, size_t left)
-{
-	unsigned c = s[0];
-	size_t n;
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xC2 && c <= 0xDF)
-		n = 2;
-	else if (c >= 0xE0 && c <= 0xEF)
-		n = 3;
-	else if (c >= 0xF0 && c <= 0xF4)
-		n = 4;
-	else
-		return 0;
-	if (n > left)
-		return 0;
-	for (size_t i = 1; i < n; i++)
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-	if ((c == 0xE0 && s[1] < 0xA0) || (c == 0xED && s[1] > 0x9F) ||   /* overlong, surrogate */
-		(c == 0xF0 && s[1] < 0x90) || (c == 0xF4 && s[1] > 0x8F))     /* overlong, > U+10FFFF */
-		return 0;
-	return n;
-}
-
-int s3i_mime_utf8_valid(const char *s, size_t len)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	for (size_t i = 0; i < len;) {
-		size_t n = utf8_seq(p + i, len - i);
-		if (!n)
-			return 0;
-		i += n;
-	}
-	return 1;
-}
-
 /* ------------------------------------------------------------------ checks */
 
 /* A header value: no CR or LF (injection), no other control character, valid UTF-8. */
@@ -66,7 +28,7 @@ static int check_value(const char *header, const char *what, const char *v, s3i_
 			return s3i_err(err, S3I_EINVALID, header, "MIME: the %s of the %s header holds "
 				"control character 0x%02x", what, header, c);
 	}
-	if (!s3i_mime_utf8_valid(v, n))
+	if (!s3i_utf8_valid(v, n))
 		return s3i_err(err, S3I_EINVALID, header, "MIME: the %s of the %s header is not valid "
 			"UTF-8", what, header);
 	return S3I_OK;
@@ -168,7 +130,7 @@ static void hw_encoded(hw *h, const char *s, size_t len)
 			room = S3I_MIME_WORD_MAX;
 		size_t max_bytes = (room - ENC_WORD_OVERHEAD) / 4 * 3, take = 0;
 		while (i + take < len) {
-			size_t n = utf8_seq(p + i + take, len - i - take);
+			size_t n = s3i_utf8_seq(p + i + take, len - i - take);
 			if (!n)
 				n = 1;   /* not reached: values are checked first */
 			if (take + n > max_bytes)
@@ -354,7 +316,7 @@ static int qp_line(s3i_buf *out, const unsigned char *s, size_t n)
 				tok[tl++] = (char)c;
 			} else {
 				/* a whole UTF-8 character stays on one line */
-				adv = c >= 0x80 ? utf8_seq(s + i, n - i) : 1;
+				adv = c >= 0x80 ? s3i_utf8_seq(s + i, n - i) : 1;
 				if (!adv)
 					adv = 1;
 				for (size_t k = 0; k < adv; k++) {
@@ -516,7 +478,7 @@ static int encode_part(part *p, const char *type, const char *text, s3i_mime_enc
 	size_t n = strlen(text);
 	p->type = type;
 	s3i_buf_init(&p->body, a);
-	if (!s3i_mime_utf8_valid(text, n))
+	if (!s3i_utf8_valid(text, n))
 		return s3i_err(err, S3I_EINVALID, type, "MIME: the %s body is not valid UTF-8", type);
 	p->enc = choose_encoding(forced, text, n);
 	int rc = p->enc == S3I_MIME_ENC_QP ? s3i_mime_qp_encode(&p->body, text, n)

@@ -81,7 +81,5 @@ int s3i_mime_address_header(s3i_buf *out, const char *name, const s3i_mime_addre
 int s3i_mime_qp_encode(s3i_buf *out, const char *s, size_t len);
 int s3i_mime_base64_encode(s3i_buf *out, const char *s, size_t len);   /* CRLF-normalised first */
 
-/* 1 when s[0..len) is valid UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF). */
-int s3i_mime_utf8_valid(const char *s, size_t len);
 
 #endif

@@ -20,12 +20,9 @@
 #include "s3insights/alloc.h"
 #include "core/buf.h"
 #include "core/errinfo.h"
+#include "core/str.h"
 #include "stages/table_ddl.h"
 
-/* Whether len bytes are valid UTF-8 (no overlong forms, surrogates or code points above
- * U+10FFFF: the JSON writer's rule). S3 keys and bucket names always are; yajl's reader lets
- * some invalid forms through, so text read from outside is checked before it is kept. */
-int s3i_utf8_valid(const char *s, size_t len);
 
 /* ---- columns ---- */
 

@@ -15,6 +15,7 @@
 
 #include "core/buf.h"
 #include "services/mime.h"
+#include "core/str.h"
 
 /* ------------------------------------------------------------------ a small decoder */
 
@@ -92,7 +93,7 @@ static size_t qp_decode(const char *in, size_t len, char *out)
 
 static int utf8_ok(const char *s, size_t len)
 {
-	return s3i_mime_utf8_valid(s, len);
+	return s3i_utf8_valid(s, len);
 }
 
 /* Decode RFC 2047 words in an unstructured value; white space between two adjacent
