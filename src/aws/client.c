@@ -376,14 +376,19 @@ static void refund_tokens(s3i_client *c, int n)
 			break;
 }
 
-static int64_t backoff_ms(const s3i_client *c, int attempt, const s3i_http_response *resp)
+int64_t s3i_client_backoff_ms(const s3i_client *c, int attempt)
 {
 	int64_t cap = c->retry_base_ms;
 	for (int i = 1; i < attempt && cap < MAX_BACKOFF_MS; i++)
 		cap *= 2;
 	if (cap > MAX_BACKOFF_MS)
 		cap = MAX_BACKOFF_MS;
-	int64_t delay = (int64_t)(jitter() * (double)cap);
+	return (int64_t)(jitter() * (double)cap);
+}
+
+static int64_t backoff_ms(const s3i_client *c, int attempt, const s3i_http_response *resp)
+{
+	int64_t delay = s3i_client_backoff_ms(c, attempt);
 	const char *ra = s3i_headers_get(&resp->headers, "Retry-After");
 	if (ra) {
 		int64_t secs = atoll(ra);

@@ -104,6 +104,10 @@ int64_t s3i_client_clock_skew_ms(const s3i_client *c);
  * zero wait too (a full-jitter backoff can be 0 ms), so a test counts the retries exactly;
  * without a hook ms <= 0 returns at once. */
 void s3i_client_sleep_ms(const s3i_client *c, int64_t ms);
+/* The client's backoff before retry `attempt` (1 = the first retry): full jitter over
+ * min(20 s, base * 2^(attempt-1)), base as configured. For retries a service makes itself
+ * (an S3 200-with-Error answer) so they follow the client's settings. */
+int64_t s3i_client_backoff_ms(const s3i_client *c, int attempt);
 
 /* Many operations in flight over the shared connection pool, at most max_in_flight at once.
  * Each call's retries wait on their own timer without holding back the others. `done` runs

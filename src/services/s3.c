@@ -96,39 +96,8 @@ int s3i_s3_copy_source(s3i_buf *out, const char *bucket, const char *key, const 
 	return rc;
 }
 
-static double jitter(void)
-{
-	static _Thread_local uint64_t state;
-	if (!state) {
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		state = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)(uintptr_t)&state ^ 0x9E3779B97F4A7C15ull;
-	}
-	state ^= state << 13;
-	state ^= state >> 7;
-	state ^= state << 17;
-	return (double)(state >> 11) / (double)(1ull << 53);
-}
 
-int64_t s3i_s3_retry_delay_ms(int attempt)
-{
-	const char *v = getenv("S3I_RETRY_BASE_MS");
-	int64_t cap = v && atoll(v) > 0 ? atoll(v) : 1000;
-	for (int i = 1; i < attempt && cap < 20000; i++)
-		cap *= 2;
-	if (cap > 20000)
-		cap = 20000;
-	return (int64_t)(jitter() * (double)cap);
-}
 
-void s3i_s3_sleep_ms(int64_t ms)
-{
-	if (ms <= 0)
-		return;
-	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
 
 void s3i_s3_etag_copy(char *out, size_t cap, const char *etag, size_t len)
 {
@@ -1312,11 +1281,11 @@ int s3i_s3_copy_single_op(const s3i_svc *svc, const char *src_bucket, const char
 			s3i_err_prefix(err, "after %d attempts: ", attempt);
 			break;
 		}
-		int64_t delay = s3i_s3_retry_delay_ms(attempt);
+		int64_t delay = s3i_client_backoff_ms(svc->client, attempt);
 		s3i_log(s3i_client_logger(svc->client), S3I_LOG_WARN, "CopyObject attempt %d/%d "
 			"answered 200 with an error (%s); retrying in %lld ms", attempt,
 			S3I_S3_200_ERROR_ATTEMPTS, err->message, (long long)delay);
-		s3i_s3_sleep_ms(delay);
+		s3i_client_sleep_ms(svc->client, delay);
 	}
 	if (!rc && meta) {
 		s3i_s3_object_meta m = S3I_S3_OBJECT_META_INIT;

@@ -194,10 +194,6 @@ int s3i_s3_embedded_error(const s3i_call *call, const s3i_http_response *resp,
 	const s3i_aws_error_body *eb, s3i_errinfo *err);
 /* x-amz-copy-source: "bucket/key" percent-encoded ('/' kept), "?versionId=..." appended. */
 int s3i_s3_copy_source(s3i_buf *out, const char *bucket, const char *key, const char *version_id);
-/* The delay before retrying a 200-with-<Error> answer: full jitter over
- * min(20 s, base * 2^(attempt-1)), base S3I_RETRY_BASE_MS or 1000. */
-int64_t s3i_s3_retry_delay_ms(int attempt);
-void s3i_s3_sleep_ms(int64_t ms);
 /* ETag header or element text without its quotes, into out (cut to cap). */
 void s3i_s3_etag_copy(char *out, size_t cap, const char *etag, size_t len);
 /* An ETag for If-Match headers: quoted (added when missing); NULL or "" gives "". */

@@ -473,11 +473,11 @@ static int complete_upload(mp *up, s3i_s3_object_meta *meta, s3i_errinfo *err)
 			s3i_err_prefix(err, "after %d attempts: ", attempt);
 			break;
 		}
-		int64_t delay = s3i_s3_retry_delay_ms(attempt);
+		int64_t delay = s3i_client_backoff_ms(up->svc->client, attempt);
 		s3i_log(s3i_client_logger(up->svc->client), S3I_LOG_WARN, "CompleteMultipartUpload "
 			"attempt %d/%d answered 200 with an error (%s); retrying in %lld ms", attempt,
 			S3I_S3_200_ERROR_ATTEMPTS, err->message, (long long)delay);
-		s3i_s3_sleep_ms(delay);
+		s3i_client_sleep_ms(up->svc->client, delay);
 	}
 	if (!rc && meta) {
 		const char *v = s3i_headers_get(&resp.headers, "x-amz-version-id");
