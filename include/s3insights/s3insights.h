@@ -11,5 +11,7 @@
 #include "ctx.h"
 #include "s3.h"
 #include "run_input.h"
+#include "deployment.h"
+#include "run.h"
 
 #endif

@@ -1,0 +1,61 @@
+/*
+ * libs3insights: a deployment — one installation of the system (DESIGN §2): its name, host
+ * account and host region, the names of its resources, and `init`, which creates the host
+ * resources a standalone runner needs (the state table, the consolidated bucket, the queue and
+ * its dead-letter queue).
+ */
+#ifndef S3INSIGHTS_DEPLOYMENT_H
+#define S3INSIGHTS_DEPLOYMENT_H
+
+#include "common.h"
+#include "ctx.h"
+#include "errors.h"
+
+S3I_BEGIN_DECLS
+
+/** A deployment handle. Thread-safe once opened. @since 0.1 */
+typedef struct s3i_deployment s3i_deployment;
+
+/** Options of s3i_deployment_open. Fields are only ever appended. @since 0.1 */
+typedef struct s3i_deployment_options {
+	uint32_t struct_size;
+	const char *name;             /**< D: 4-15 chars [a-z0-9]; NULL: $S3I_DEPLOYMENT */
+	const char *host_region;      /**< NULL: the context's region */
+	const char *host_account_id;  /**< NULL: from STS GetCallerIdentity */
+} s3i_deployment_options;
+
+#define S3I_DEPLOYMENT_OPTIONS_INIT { sizeof(s3i_deployment_options), NULL, NULL, NULL }
+
+/**
+ * Open a deployment: validates the name, resolves the host account. Touches nothing.
+ * Takes a reference on ctx.
+ * @return S3I_OK, S3I_EINVALID (bad name; the message says why), or an AWS error from
+ * GetCallerIdentity. Detail in s3i_error_last().  @since 0.1
+ */
+S3I_API int s3i_deployment_open(s3i_deployment **out, s3i_ctx *ctx,
+	const s3i_deployment_options *opts);
+
+/**
+ * Create, idempotently, the host resources of a standalone deployment: the state table, the
+ * consolidated bucket (default encryption, public-access block, lifecycle rule expiring old
+ * runs' data), the central queue with its dead-letter queue and policy. Existing resources
+ * are checked and completed, never replaced.
+ * @return S3I_OK or the first failure (detail in s3i_error_last()).  @since 0.1
+ */
+S3I_API int s3i_deployment_init(s3i_deployment *d);
+
+/** Names (DESIGN §2). Valid while d lives. @since 0.1 */
+S3I_API const char *s3i_deployment_name(const s3i_deployment *d);
+S3I_API const char *s3i_deployment_host_region(const s3i_deployment *d);
+S3I_API const char *s3i_deployment_host_account(const s3i_deployment *d);
+S3I_API const char *s3i_deployment_state_table(const s3i_deployment *d);
+S3I_API const char *s3i_deployment_consolidated_bucket(const s3i_deployment *d);
+S3I_API const char *s3i_deployment_queue_name(const s3i_deployment *d);
+S3I_API const char *s3i_deployment_dlq_name(const s3i_deployment *d);
+
+/** Free the handle (and its reference on the context). NULL is a no-op. @since 0.1 */
+S3I_API void s3i_deployment_free(s3i_deployment *d);
+
+S3I_END_DECLS
+
+#endif
