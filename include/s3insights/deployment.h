@@ -7,6 +7,8 @@
 #ifndef S3INSIGHTS_DEPLOYMENT_H
 #define S3INSIGHTS_DEPLOYMENT_H
 
+#include <stddef.h>
+#include <stdint.h>
 #include "common.h"
 #include "ctx.h"
 #include "errors.h"
@@ -22,9 +24,11 @@ typedef struct s3i_deployment_options {
 	const char *name;             /**< D: 4-15 chars [a-z0-9]; NULL: $S3I_DEPLOYMENT */
 	const char *host_region;      /**< NULL: the context's region */
 	const char *host_account_id;  /**< NULL: from STS GetCallerIdentity */
+	int32_t data_retention_days;  /**< init: consolidated data and query results of a run
+	                                   expire after this many days; 0: 90 */
 } s3i_deployment_options;
 
-#define S3I_DEPLOYMENT_OPTIONS_INIT { sizeof(s3i_deployment_options), NULL, NULL, NULL }
+#define S3I_DEPLOYMENT_OPTIONS_INIT { sizeof(s3i_deployment_options), NULL, NULL, NULL, 0 }
 
 /**
  * Open a deployment: validates the name, resolves the host account. Touches nothing.
@@ -43,6 +47,16 @@ S3I_API int s3i_deployment_open(s3i_deployment **out, s3i_ctx *ctx,
  * @return S3I_OK or the first failure (detail in s3i_error_last()).  @since 0.1
  */
 S3I_API int s3i_deployment_init(s3i_deployment *d);
+
+/**
+ * The central queue's URL (GetQueueUrl on first use, then cached).
+ * @param out  receives the URL; cap bytes (1024 are always enough).
+ * @return S3I_OK, S3I_ENOTFOUND when the queue does not exist (run init), S3I_EINVALID when
+ * cap is too small, or an AWS error. Detail in s3i_error_last().  @since 0.1
+ */
+S3I_API int s3i_deployment_queue_url(s3i_deployment *d, char *out, size_t cap);
+/** The dead-letter queue's URL, as s3i_deployment_queue_url. @since 0.1 */
+S3I_API int s3i_deployment_dlq_url(s3i_deployment *d, char *out, size_t cap);
 
 /** Names (DESIGN §2). Valid while d lives. @since 0.1 */
 S3I_API const char *s3i_deployment_name(const s3i_deployment *d);

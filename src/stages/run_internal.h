@@ -1,5 +1,5 @@
 /*
- * The insides of deployments and runs, for the stage code (src/stages/*.c) and its tests.
+ * The insides of deployments and runs, for the stage code (the files in src/stages) and its tests.
  *
  * A stage reaches everything through its run: the deployment (context, state store, role
  * cache, names), the run's recorded input, and per-account service handles that assume the

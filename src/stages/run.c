@@ -1,0 +1,234 @@
+/* A run: its record in the state table, its input, status read-back, crash points. */
+#include <signal.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <pthread.h>
+
+#include "stages/run_internal.h"
+#include "core/alloc.h"
+#include "core/buf.h"
+#include "stages/names.h"
+
+struct s3i_run {
+	s3i_deployment *d;
+	const s3i_allocator *alloc;
+	char run_id[16];
+	s3i_run_input *input;
+	pthread_mutex_t lock;          /* guards the status strings below */
+	char phase[32];
+	char error[1024];
+	char error_stage[32];
+};
+
+static int run_new(s3i_run **out, s3i_deployment *d, const char *run_id, s3i_run_input *input)
+{
+	const s3i_allocator *a = s3i_deployment_alloc(d);
+	s3i_run *run = s3i_calloc(a, 1, sizeof(*run));
+	if (!run) {
+		s3i_run_input_free(input);
+		return s3i_err(NULL, S3I_ENOMEM, run_id, "run %s: out of memory", run_id);
+	}
+	run->d = d;
+	run->alloc = a;
+	snprintf(run->run_id, sizeof(run->run_id), "%s", run_id);
+	run->input = input;
+	pthread_mutex_init(&run->lock, NULL);
+	*out = run;
+	return S3I_OK;
+}
+
+/* Parse the canonical input the state table holds. */
+static int parse_stored(s3i_deployment *d, const s3i_state_run *rec, s3i_run_input **out)
+{
+	if (!rec->input_json)
+		return s3i_err(NULL, S3I_EPARSE, rec->run_id, "run %s: the state table holds no input",
+			rec->run_id);
+	int rc = s3i_run_input_parse(out, rec->input_json, strlen(rec->input_json),
+		s3i_deployment_alloc(d), NULL);
+	if (rc)
+		s3i_err_prefix(s3i_errinfo_thread(), "run %s: its stored input is unreadable: ",
+			rec->run_id);
+	return rc;
+}
+
+int s3i_run_start(s3i_run **out, s3i_deployment *d, const s3i_run_input *input)
+{
+	if (!out || !d || !input)
+		return s3i_err(NULL, S3I_EINVALID, NULL, "run start: out, deployment and input are required");
+	*out = NULL;
+	const char *run_id = s3i_run_input_get_run_id(input);
+	if (s3i_run_input_get_engine(input) != S3I_ENGINE_ATHENA)
+		return s3i_err(NULL, S3I_EINVALID, "engine",
+			"run %s: engine \"%s\" is not implemented in this version; use \"athena\"", run_id,
+			s3i_engine_name(s3i_run_input_get_engine(input)));
+	s3i_buf json = S3I_BUF_INIT;
+	s3i_buf_init(&json, s3i_deployment_alloc(d));
+	int rc = s3i_run_input_to_json(input, &json);
+	if (rc) {
+		s3i_buf_dispose(&json);
+		return s3i_err(NULL, rc, run_id, "run %s: cannot write its input", run_id);
+	}
+	s3i_state *st = s3i_deployment_state(d);
+	int64_t now = s3i_deployment_now_ms(d);
+	s3i_errinfo err;
+	s3i_errinfo_init(&err);
+	rc = s3i_state_run_create(st, run_id, s3i_buf_cstr(&json), s3i_deployment_host_account(d),
+		s3i_deployment_host_region(d), now, &err);
+	s3i_run_input *copy = NULL;
+	if (rc == S3I_EEXISTS) {
+		s3i_state_run rec;
+		if ((rc = s3i_state_run_get(st, run_id, &rec, NULL))) {
+			s3i_buf_dispose(&json);
+			return rc;
+		}
+		if (rec.finished) {
+			rc = s3i_err(NULL, S3I_EEXISTS, run_id,
+				"run %s of deployment %s has finished (%s); a run id is used once: choose a new one",
+				run_id, s3i_deployment_name(d), s3i_run_phase_name(rec.phase));
+		} else if (!rec.input_json || strcmp(rec.input_json, s3i_buf_cstr(&json))) {
+			rc = s3i_err(NULL, S3I_ECONFLICT, run_id,
+				"run %s of deployment %s is unfinished (%s) with another input; resume it with "
+				"the same input or choose a new run id", run_id, s3i_deployment_name(d),
+				s3i_run_phase_name(rec.phase));
+		} else {
+			rc = parse_stored(d, &rec, &copy);
+		}
+		s3i_state_run_dispose(&rec);
+	} else if (!rc) {
+		rc = s3i_run_input_parse(&copy, json.ptr, json.size, s3i_deployment_alloc(d), NULL);
+	}
+	s3i_buf_dispose(&json);
+	if (rc)
+		return rc;
+	return run_new(out, d, run_id, copy);
+}
+
+int s3i_run_open(s3i_run **out, s3i_deployment *d, const char *run_id)
+{
+	if (!out || !d || !run_id)
+		return s3i_err(NULL, S3I_EINVALID, NULL, "run open: out, deployment and run id are required");
+	*out = NULL;
+	int rc = s3i_names_check_run_id(run_id, NULL);
+	if (rc)
+		return rc;
+	s3i_state_run rec;
+	if ((rc = s3i_state_run_get(s3i_deployment_state(d), run_id, &rec, NULL)))
+		return rc;
+	s3i_run_input *in = NULL;
+	rc = parse_stored(d, &rec, &in);
+	s3i_state_run_dispose(&rec);
+	if (rc)
+		return rc;
+	return run_new(out, d, run_id, in);
+}
+
+void s3i_run_free(s3i_run *run)
+{
+	if (!run)
+		return;
+	s3i_run_input_free(run->input);
+	pthread_mutex_destroy(&run->lock);
+	s3i_free(run->alloc, run);
+}
+
+const char *s3i_run_id(const s3i_run *run) { return run ? run->run_id : NULL; }
+const s3i_run_input *s3i_run_get_input(const s3i_run *run) { return run ? run->input : NULL; }
+s3i_deployment *s3i_run_deployment(const s3i_run *run) { return run->d; }
+s3i_state *s3i_run_state(const s3i_run *run) { return s3i_deployment_state(run->d); }
+
+int s3i_run_account_svc(s3i_run *run, const char *account, const char *region, s3i_svc *out,
+	s3i_credprov **hold, s3i_errinfo *err)
+{
+	*hold = NULL;
+	int64_t i = s3i_run_input_find_account(run->input, account);
+	if (i < 0) {
+		if (account && !strcmp(account, s3i_deployment_host_account(run->d)))
+			return s3i_deployment_account_svc(run->d, account, region, NULL, NULL, out, hold,
+				err);
+		return s3i_err(err, S3I_EINVALID, account,
+			"run %s: account %s is not in the run's input", run->run_id,
+			account ? account : "(none)");
+	}
+	return s3i_deployment_account_svc(run->d, account, region,
+		s3i_run_input_get_role_name(run->input, (size_t)i),
+		s3i_run_input_get_account_external_id(run->input, (size_t)i), out, hold, err);
+}
+
+/* ---- status ---- */
+
+typedef struct status_walk {
+	s3i_run_status *out;
+	s3i_bucket_status_fn fn;
+	void *user;
+	int stopped;
+} status_walk;
+
+static int on_bucket(void *user, const s3i_state_bucket *b)
+{
+	status_walk *w = user;
+	w->out->buckets_total++;
+	if (!s3i_bucket_state_is_terminal(b->status))
+		w->out->buckets_pending++;
+	w->out->objects += b->objects;
+	w->out->bytes += b->bytes;
+	if (!w->fn)
+		return 0;
+	s3i_bucket_status s = { sizeof(s), b->account, b->region, b->bucket,
+		s3i_bucket_state_name(b->status), b->reason, b->expected_files, b->partitioned_files,
+		b->objects, b->bytes, b->updated_ms };
+	int rc = w->fn(w->user, &s);
+	if (rc)
+		w->stopped = 1;
+	return rc;
+}
+
+int s3i_run_status_read(s3i_run *run, s3i_run_status *out, s3i_bucket_status_fn fn, void *user)
+{
+	if (!run || !out)
+		return s3i_err(NULL, S3I_EINVALID, NULL, "run status: run and out are required");
+	s3i_state_run rec;
+	int rc = s3i_state_run_get(s3i_run_state(run), run->run_id, &rec, NULL);
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&run->lock);
+	snprintf(run->phase, sizeof(run->phase), "%s", s3i_run_phase_name(rec.phase));
+	snprintf(run->error, sizeof(run->error), "%s", rec.error);
+	snprintf(run->error_stage, sizeof(run->error_stage), "%s", rec.error_stage);
+	pthread_mutex_unlock(&run->lock);
+	memset(out, 0, sizeof(*out));
+	out->struct_size = sizeof(*out);
+	out->run_id = run->run_id;
+	out->phase = run->phase;
+	out->finished = rec.finished;
+	out->error = run->error;
+	out->error_stage = run->error_stage;
+	out->created_ms = rec.created_ms;
+	out->updated_ms = rec.updated_ms;
+	s3i_state_run_dispose(&rec);
+	status_walk w = { out, fn, user, 0 };
+	rc = s3i_state_buckets_list(s3i_run_state(run), run->run_id, on_bucket, &w, NULL);
+	if (rc && w.stopped)
+		return s3i_err(NULL, S3I_EUSER, run->run_id, "run %s: status callback stopped the walk",
+			run->run_id);
+	return rc;
+}
+
+/* ---- crash points ---- */
+
+void s3i_crashpoint(const char *point)
+{
+	static _Atomic int passes;
+	const char *at = getenv("S3I_TEST_CRASH_AT");
+	if (!at || !point || strcmp(at, point))
+		return;
+	const char *skip = getenv("S3I_TEST_CRASH_SKIP");
+	int n = skip ? atoi(skip) : 0;
+	if (passes++ < n)
+		return;
+	static const char msg[] = "s3insights: crash point reached, killing the process\n";
+	ssize_t w = write(2, msg, sizeof(msg) - 1);
+	(void)w;
+	kill(getpid(), SIGKILL);
+}
