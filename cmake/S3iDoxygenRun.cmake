@@ -1,0 +1,17 @@
+# cmake -DDOXYGEN=... -DDOXYFILE=... -DOUTPUT=... -DWARNINGS=... -P S3iDoxygenRun.cmake
+# Runs Doxygen and fails, printing them, when it wrote any warning.
+file(MAKE_DIRECTORY "${OUTPUT}")
+file(REMOVE "${WARNINGS}")
+execute_process(COMMAND "${DOXYGEN}" "${DOXYFILE}" RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+	message(FATAL_ERROR "doxygen failed (${rc})")
+endif()
+file(READ "${WARNINGS}" log)
+string(STRIP "${log}" log)
+if(NOT log STREQUAL "")
+	string(REGEX MATCHALL "\n" lines "\n${log}")
+	list(LENGTH lines n)
+	message("${log}")
+	message(FATAL_ERROR "doxygen: ${n} warning line(s) (full log: ${WARNINGS})")
+endif()
+message("doxygen: no warnings; ${OUTPUT}/index.html")
