@@ -1,0 +1,594 @@
+/*
+ * The configure stage (DESIGN §4.2, §5.2; include/s3insights/stage_configure.h).
+ *
+ * A step reads the run's `discovered` buckets from the state table and hands them to a small
+ * pool of worker threads (the calls of one bucket depend on each other: the empty check, then
+ * the configuration, then the state writes; a list snapshot is a chain of pages). Each worker
+ * takes the next bucket, does its work with synchronous calls on the shared client (which is
+ * thread-safe) and records the outcome before it takes another. Workers stop taking buckets
+ * once the step's deadline has passed; the step always does at least one.
+ *
+ * What is a bucket's problem and what is the stage's: anything that goes wrong with a source
+ * bucket, its account's role or its report in the staging bucket marks that bucket `failed`
+ * with the message; only the state table failing stops the step (nothing could be recorded).
+ */
+#include "s3insights/stage_configure.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/buf.h"
+#include "core/log.h"
+#include "services/s3.h"
+#include "services/s3_bucket.h"
+#include "stages/names.h"
+#include "stages/run_internal.h"
+#include "stages/snapshot.h"
+#include "stages/table_ddl.h"
+
+#define DEFAULT_CONCURRENCY 8
+#define MAX_CONCURRENCY 64
+
+typedef struct cfg_region {
+	char region[32];
+	char staging_bucket[64];
+} cfg_region;
+
+typedef struct cfg_bucket {
+	char account[16];
+	char region[32];
+	char bucket[64];
+	int64_t created_ms;
+} cfg_bucket;
+
+struct s3i_configure {
+	s3i_run *run;
+	s3i_deployment *d;
+	s3i_state *state;
+	const s3i_allocator *a;
+	s3i_configure_options opts;
+	s3i_errinfo err;
+	int started;                 /* phase and deadline recorded by this handle */
+	char run_id[16];
+	char host_account[16];
+	char inventory_id[128];
+	int list_snapshot;
+	int all_versions;
+	s3i_s3_inventory_format format;
+	int64_t max_objects;         /* list snapshot: 0 = no limit */
+	uint32_t optional_fields;
+	/* per step */
+	cfg_region *regions;
+	size_t n_regions, cap_regions;
+	cfg_bucket *buckets;
+	size_t n_buckets, cap_buckets;
+	/* the worker pool of a step */
+	pthread_mutex_t lock;
+	size_t next;
+	size_t taken;
+	int64_t deadline_ms;
+	int fatal;
+	s3i_errinfo fatal_err;
+};
+
+/* ------------------------------------------------------------------ helpers */
+
+static int64_t now_ms(const s3i_configure *st)
+{
+	return s3i_deployment_now_ms(st->d);
+}
+
+static const char *staging_of(const s3i_configure *st, const char *region)
+{
+	for (size_t i = 0; i < st->n_regions; i++)
+		if (!strcmp(st->regions[i].region, region))
+			return st->regions[i].staging_bucket;
+	return NULL;
+}
+
+/* Record a bucket's final outcome. A state-table failure is the stage's (returned). */
+static int set_bucket(s3i_configure *st, const cfg_bucket *b, s3i_bucket_state status,
+	const char *reason, s3i_errinfo *err)
+{
+	int rc = s3i_state_bucket_set_status(st->state, st->run_id, b->account, b->bucket, status,
+		reason, now_ms(st), NULL, err);
+	if (rc)
+		s3i_err_prefix(err, "configure: recording bucket '%s' of account %s as %s: ",
+			b->bucket, b->account, s3i_bucket_state_name(status));
+	return rc;
+}
+
+static int bucket_failed(s3i_configure *st, const cfg_bucket *b, const s3i_errinfo *why,
+	s3i_errinfo *err)
+{
+	const char *msg = why->message[0] ? why->message : "unknown error";
+	s3i_log(s3i_ctx_logger(s3i_deployment_ctx(st->d)), S3I_LOG_WARN,
+		"configure: bucket '%s' of account %s failed: %s", b->bucket, b->account, msg);
+	return set_bucket(st, b, S3I_BUCKET_FAILED, msg, err);
+}
+
+static const char *empty_reason(const s3i_configure *st)
+{
+	return st->all_versions ? "no object versions or delete markers"
+		: "no objects (current versions)";
+}
+
+/* ------------------------------------------------------------------ inventory */
+
+/* Whether the bucket holds anything the report would list: one listing entry is enough. */
+static int is_empty(s3i_configure *st, const s3i_svc *svc, const char *bucket, int *empty,
+	s3i_errinfo *err)
+{
+	s3i_s3_list_options lo = S3I_S3_LIST_OPTIONS_INIT;
+	lo.max_keys = 1;
+	s3i_s3_list_page page;
+	s3i_s3_list_page_init(&page, st->a);
+	int rc = st->all_versions
+		? s3i_s3_list_object_versions_page_op(svc, bucket, &lo, NULL, NULL, &page, err)
+		: s3i_s3_list_objects_page_op(svc, bucket, &lo, NULL, NULL, &page, err);
+	if (!rc)
+		*empty = page.entries == 0 && !page.truncated;
+	s3i_s3_list_page_free(&page);
+	return rc;
+}
+
+/* 1: the bucket's outcome is recorded; a negative status: the stage failed. */
+static int configure_inventory(s3i_configure *st, const cfg_bucket *b, const s3i_svc *svc,
+	const char *staging, s3i_errinfo *err)
+{
+	s3i_errinfo e;
+	s3i_errinfo_init(&e);
+	int empty = 0;
+	if (is_empty(st, svc, b->bucket, &empty, &e))
+		return bucket_failed(st, b, &e, err);
+	if (empty)
+		return set_bucket(st, b, S3I_BUCKET_EMPTY, empty_reason(st), err);
+	char arn[128], prefix[64];
+	snprintf(arn, sizeof(arn), "arn:%s:s3:::%s", s3i_deployment_partition(st->d), staging);
+	snprintf(prefix, sizeof(prefix), "%s/%s", b->account, b->region);
+	s3i_s3_inventory_config cfg = {
+		.id = st->inventory_id, .enabled = 1, .destination_bucket_arn = arn,
+		.destination_account_id = st->host_account, .destination_prefix = prefix,
+		.format = st->format, .encryption = S3I_S3_INVENTORY_SSE_NONE,
+		.versions = st->all_versions ? S3I_S3_INVENTORY_VERSIONS_ALL
+			: S3I_S3_INVENTORY_VERSIONS_CURRENT,
+		.frequency = S3I_S3_INVENTORY_DAILY, .optional_fields = st->optional_fields };
+	if (s3i_s3_put_bucket_inventory_configuration_op(svc, b->bucket, &cfg, &e))
+		return bucket_failed(st, b, &e, err);
+	int rc = s3i_state_bucket_set_inventory_configured(st->state, st->run_id, b->account,
+		b->bucket, 1, now_ms(st), err);
+	if (rc) {
+		s3i_err_prefix(err, "configure: recording the inventory configuration of bucket '%s': ",
+			b->bucket);
+		return rc;
+	}
+	return set_bucket(st, b, S3I_BUCKET_IN_PROGRESS, NULL, err);
+}
+
+/* ------------------------------------------------------------------ list snapshot */
+
+typedef struct snap_ctx {
+	s3i_snapshot_writer *w;
+	int64_t max;                 /* 0: no limit */
+	int64_t seen;
+	int limit_hit;
+	int write_rc;
+	s3i_errinfo write_err;
+	const s3i_svc *staging_svc;
+	const char *staging;
+} snap_ctx;
+
+static int snap_entry(snap_ctx *c, const s3i_snapshot_entry *e)
+{
+	if (c->max && c->seen >= c->max) {
+		c->limit_hit = 1;
+		return 1;
+	}
+	int rc = s3i_snapshot_writer_add(c->w, e, &c->write_err);
+	if (rc) {
+		c->write_rc = rc;
+		return 1;
+	}
+	c->seen++;
+	return 0;
+}
+
+static int snap_object(void *user, const s3i_s3_object_info *o)
+{
+	s3i_snapshot_entry e;
+	s3i_snapshot_entry_from_object(&e, o);
+	return snap_entry(user, &e);
+}
+
+static int snap_version(void *user, const s3i_s3_version_info *v)
+{
+	s3i_snapshot_entry e;
+	s3i_snapshot_entry_from_version(&e, v);
+	return snap_entry(user, &e);
+}
+
+static int snap_put(void *user, const char *key, const void *data, size_t len,
+	const char *content_type, s3i_errinfo *err)
+{
+	snap_ctx *c = user;
+	return s3i_s3_put_object_op(c->staging_svc, c->staging, key, data, len, content_type, err);
+}
+
+/* List every page into the writer. S3I_OK also when the entry limit stopped the listing. */
+static int list_into(s3i_configure *st, const s3i_svc *svc, const char *bucket, snap_ctx *c,
+	s3i_errinfo *e)
+{
+	s3i_s3_list_options lo = S3I_S3_LIST_OPTIONS_INIT;
+	lo.max_keys = st->opts.snapshot_page_size ? st->opts.snapshot_page_size : 1000;
+	lo.fetch_owner = 1;
+	/* the markers of the next request live in one of two pages at a time */
+	s3i_s3_list_page page, prev;
+	s3i_s3_list_page_init(&page, st->a);
+	s3i_s3_list_page_init(&prev, st->a);
+	int rc;
+	for (;;) {
+		rc = st->all_versions
+			? s3i_s3_list_object_versions_page_op(svc, bucket, &lo, snap_version, c, &page, e)
+			: s3i_s3_list_objects_page_op(svc, bucket, &lo, snap_object, c, &page, e);
+		if (rc == S3I_EUSER && c->limit_hit) {
+			rc = S3I_OK;
+			break;
+		}
+		if (rc == S3I_EUSER && c->write_rc) {
+			s3i_errinfo_copy(e, &c->write_err);
+			rc = c->write_rc;
+		}
+		if (rc || !page.truncated)
+			break;
+		s3i_s3_list_page t = prev;
+		prev = page;
+		page = t;
+		if (st->all_versions) {
+			lo.key_marker = s3i_buf_cstr(&prev.next_key_marker);
+			lo.version_id_marker = s3i_buf_cstr(&prev.next_version_id_marker);
+			if (!*lo.key_marker) {
+				rc = s3i_err(e, S3I_EPARSE, bucket, "ListObjectVersions on bucket '%s': a "
+					"truncated page without NextKeyMarker", bucket);
+				break;
+			}
+		} else {
+			lo.continuation_token = s3i_buf_cstr(&prev.next_token);
+			if (!*lo.continuation_token) {
+				rc = s3i_err(e, S3I_EPARSE, bucket, "ListObjectsV2 on bucket '%s': a "
+					"truncated page without NextContinuationToken", bucket);
+				break;
+			}
+		}
+	}
+	s3i_s3_list_page_free(&page);
+	s3i_s3_list_page_free(&prev);
+	return rc;
+}
+
+static int list_snapshot(s3i_configure *st, const cfg_bucket *b, const s3i_svc *svc,
+	const char *staging, s3i_errinfo *err)
+{
+	s3i_errinfo e;
+	s3i_errinfo_init(&e);
+	/* the staging bucket is the host account's, in the bucket's region */
+	s3i_svc ssvc;
+	s3i_credprov *shold = NULL;
+	if (s3i_run_account_svc(st->run, st->host_account, b->region, &ssvc, &shold, &e))
+		return bucket_failed(st, b, &e, err);
+	char prefix[64];
+	snprintf(prefix, sizeof(prefix), "%s/%s", b->account, b->region);
+	s3i_snapshot_spec spec = {
+		.source_bucket = b->bucket, .staging_bucket = staging, .prefix = prefix,
+		.config_id = st->inventory_id, .all_versions = st->all_versions,
+		/* stable across re-runs, so a rewritten report lands on the same keys */
+		.creation_ms = b->created_ms > 0 ? b->created_ms : now_ms(st),
+		.file_bytes = st->opts.snapshot_file_bytes,
+		.gzip_level = st->opts.snapshot_gzip_level };
+	snap_ctx c = { .max = st->max_objects, .staging_svc = &ssvc, .staging = staging };
+	s3i_errinfo_init(&c.write_err);
+	int rc = s3i_snapshot_writer_new(&c.w, st->a, &spec, snap_put, &c, &e);
+	if (!rc)
+		rc = list_into(st, svc, b->bucket, &c, &e);
+	int outcome;
+	if (rc) {
+		outcome = bucket_failed(st, b, &e, err);
+	} else if (!s3i_snapshot_writer_rows(c.w)) {
+		outcome = set_bucket(st, b, S3I_BUCKET_EMPTY, empty_reason(st), err);
+	} else if (s3i_snapshot_writer_finish(c.w, &e)) {
+		outcome = bucket_failed(st, b, &e, err);
+	} else {
+		/* only now: a crash before this point lists the bucket again */
+		outcome = set_bucket(st, b, S3I_BUCKET_IN_PROGRESS, NULL, err);
+	}
+	s3i_snapshot_writer_free(c.w);
+	if (shold)
+		s3i_credprov_release(shold);
+	return outcome;
+}
+
+/* ------------------------------------------------------------------ one bucket */
+
+/* S3I_OK when the bucket's outcome is recorded; a negative status when the stage failed. */
+static int do_bucket(s3i_configure *st, const cfg_bucket *b, s3i_errinfo *err)
+{
+	s3i_errinfo e;
+	s3i_errinfo_init(&e);
+	const char *staging = staging_of(st, b->region);
+	if (!staging || !*staging) {
+		s3i_err(&e, S3I_ENOTFOUND, b->region, "configure: no staging bucket is recorded for "
+			"region %s (provision has not deployed it)", b->region);
+		return bucket_failed(st, b, &e, err);
+	}
+	s3i_svc svc;
+	s3i_credprov *hold = NULL;
+	if (s3i_run_account_svc(st->run, b->account, b->region, &svc, &hold, &e))
+		return bucket_failed(st, b, &e, err);
+	int rc = st->list_snapshot ? list_snapshot(st, b, &svc, staging, err)
+		: configure_inventory(st, b, &svc, staging, err);
+	if (hold)
+		s3i_credprov_release(hold);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ the worker pool */
+
+static void *worker(void *arg)
+{
+	s3i_configure *st = arg;
+	s3i_errinfo err;
+	s3i_errinfo_init(&err);
+	for (;;) {
+		pthread_mutex_lock(&st->lock);
+		int go = !st->fatal && st->next < st->n_buckets &&
+			!(st->taken && st->deadline_ms && now_ms(st) >= st->deadline_ms);
+		size_t i = st->next;
+		if (go) {
+			st->next++;
+			st->taken++;
+		}
+		pthread_mutex_unlock(&st->lock);
+		if (!go)
+			break;
+		int rc = do_bucket(st, &st->buckets[i], &err);
+		if (rc) {
+			pthread_mutex_lock(&st->lock);
+			if (!st->fatal) {
+				st->fatal = rc;
+				s3i_errinfo_copy(&st->fatal_err, &err);
+			}
+			pthread_mutex_unlock(&st->lock);
+			break;
+		}
+	}
+	return NULL;
+}
+
+static int run_pool(s3i_configure *st, int64_t deadline_ms)
+{
+	st->next = 0;
+	st->taken = 0;
+	st->fatal = 0;
+	st->deadline_ms = deadline_ms;
+	s3i_errinfo_init(&st->fatal_err);
+	size_t n = (size_t)(st->opts.concurrency ? st->opts.concurrency : DEFAULT_CONCURRENCY);
+	if (n > st->n_buckets)
+		n = st->n_buckets;
+	pthread_t tids[MAX_CONCURRENCY];
+	size_t started = 0;
+	/* the calling thread is one of the workers */
+	for (size_t i = 1; i < n; i++) {
+		if (pthread_create(&tids[started], NULL, worker, st))
+			break;                /* fewer threads: still correct, only slower */
+		started++;
+	}
+	worker(st);
+	for (size_t i = 0; i < started; i++)
+		pthread_join(tids[i], NULL);
+	if (st->fatal) {
+		s3i_errinfo_copy(&st->err, &st->fatal_err);
+		return st->fatal;
+	}
+	return S3I_OK;
+}
+
+/* ------------------------------------------------------------------ reading the state */
+
+static int collect_region(void *user, const s3i_state_region *r)
+{
+	s3i_configure *st = user;
+	if (!strcmp(r->status, "torn_down"))
+		return 0;
+	if (st->n_regions == st->cap_regions) {
+		size_t cap = st->cap_regions ? st->cap_regions * 2 : 8;
+		cfg_region *p = s3i_realloc(st->a, st->regions, cap * sizeof(*p));
+		if (!p)
+			return S3I_ENOMEM;
+		st->regions = p;
+		st->cap_regions = cap;
+	}
+	cfg_region *x = &st->regions[st->n_regions++];
+	snprintf(x->region, sizeof(x->region), "%s", r->region);
+	snprintf(x->staging_bucket, sizeof(x->staging_bucket), "%s", r->staging_bucket);
+	return 0;
+}
+
+static int collect_bucket(void *user, const s3i_state_bucket *b)
+{
+	s3i_configure *st = user;
+	if (b->status != S3I_BUCKET_DISCOVERED)
+		return 0;
+	if (st->n_buckets == st->cap_buckets) {
+		size_t cap = st->cap_buckets ? st->cap_buckets * 2 : 64;
+		cfg_bucket *p = s3i_realloc(st->a, st->buckets, cap * sizeof(*p));
+		if (!p)
+			return S3I_ENOMEM;
+		st->buckets = p;
+		st->cap_buckets = cap;
+	}
+	cfg_bucket *x = &st->buckets[st->n_buckets++];
+	snprintf(x->account, sizeof(x->account), "%s", b->account);
+	snprintf(x->region, sizeof(x->region), "%s", b->region);
+	snprintf(x->bucket, sizeof(x->bucket), "%s", b->bucket);
+	x->created_ms = b->created_ms;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ the handle */
+
+int s3i_configure_new(s3i_configure **out, s3i_run *run, const s3i_configure_options *opts)
+{
+	s3i_errinfo *te = s3i_errinfo_thread();
+	if (!out || !run)
+		return s3i_err(te, S3I_EINVALID, NULL, "s3i_configure_new: NULL argument");
+	*out = NULL;
+	s3i_configure_options o = S3I_CONFIGURE_OPTIONS_INIT;
+	if (opts) {
+		if (opts->struct_size < sizeof(uint32_t) || opts->struct_size > sizeof(o))
+			return s3i_err(te, S3I_EINVALID, "struct_size", "s3i_configure_new: bad struct_size "
+				"%u", (unsigned)opts->struct_size);
+		memcpy(&o, opts, opts->struct_size);
+		o.struct_size = sizeof(o);
+	}
+	if (o.concurrency < 0 || o.concurrency > MAX_CONCURRENCY)
+		return s3i_err(te, S3I_EINVALID, "concurrency", "s3i_configure_new: concurrency %d is "
+			"not in 0..%d", (int)o.concurrency, MAX_CONCURRENCY);
+	if (o.snapshot_file_bytes < 0)
+		return s3i_err(te, S3I_EINVALID, "snapshot_file_bytes", "s3i_configure_new: "
+			"snapshot_file_bytes is negative");
+	if (o.snapshot_page_size < 0 || o.snapshot_page_size > 1000)
+		return s3i_err(te, S3I_EINVALID, "snapshot_page_size", "s3i_configure_new: "
+			"snapshot_page_size %d is not in 0..1000", (int)o.snapshot_page_size);
+	if (o.snapshot_gzip_level < 0 || o.snapshot_gzip_level > 9)
+		return s3i_err(te, S3I_EINVALID, "snapshot_gzip_level", "s3i_configure_new: "
+			"snapshot_gzip_level %d is not in 0..9", (int)o.snapshot_gzip_level);
+	if (o.snapshot_max_objects < 0)
+		return s3i_err(te, S3I_EINVALID, "snapshot_max_objects", "s3i_configure_new: "
+			"snapshot_max_objects is negative");
+	s3i_deployment *d = s3i_run_deployment(run);
+	const s3i_allocator *a = s3i_deployment_alloc(d);
+	s3i_configure *st = s3i_calloc(a, 1, sizeof(*st));
+	if (!st)
+		return s3i_err(te, S3I_ENOMEM, NULL, "s3i_configure_new: out of memory");
+	st->run = run;
+	st->d = d;
+	st->state = s3i_run_state(run);
+	st->a = a;
+	st->opts = o;
+	s3i_errinfo_init(&st->err);
+	s3i_errinfo_init(&st->fatal_err);
+	const s3i_run_input *in = s3i_run_get_input(run);
+	snprintf(st->run_id, sizeof(st->run_id), "%s", s3i_run_id(run));
+	snprintf(st->host_account, sizeof(st->host_account), "%s", s3i_deployment_host_account(d));
+	int rc = s3i_names_inventory_id(st->inventory_id, sizeof(st->inventory_id),
+		s3i_deployment_name(d), st->run_id);
+	if (rc) {
+		s3i_free(a, st);
+		return s3i_err(te, rc, st->run_id, "s3i_configure_new: no inventory id for run '%s'",
+			s3i_run_id(run));
+	}
+	st->list_snapshot = s3i_run_input_get_snapshot(in) == S3I_SNAPSHOT_LIST;
+	st->all_versions = s3i_run_input_get_object_versions(in) == S3I_OBJECT_VERSIONS_ALL;
+	switch (s3i_run_input_get_inventory_format(in)) {
+	case S3I_INVENTORY_FORMAT_ORC: st->format = S3I_S3_INVENTORY_ORC; break;
+	case S3I_INVENTORY_FORMAT_PARQUET: st->format = S3I_S3_INVENTORY_PARQUET; break;
+	default: st->format = S3I_S3_INVENTORY_CSV; break;
+	}
+	st->max_objects = o.snapshot_max_objects;
+	if (s3i_run_input_is_smoke_test(in) && (!st->max_objects ||
+		st->max_objects > S3I_RUN_INPUT_SMOKE_TEST_MAX_OBJECTS))
+		st->max_objects = S3I_RUN_INPUT_SMOKE_TEST_MAX_OBJECTS;
+	/* every optional field of the canonical schema, so the reports hold exactly the columns
+	 * the manifest and DDL code expects */
+	const char *const *cols;
+	size_t n = s3i_ddl_canonical_columns(1, &cols);
+	for (size_t i = 0; i < n; i++)
+		st->optional_fields |= s3i_s3_inventory_field_bit(cols[i], strlen(cols[i]));
+	if (pthread_mutex_init(&st->lock, NULL)) {
+		s3i_free(a, st);
+		return s3i_err(te, S3I_ERROR, NULL, "s3i_configure_new: cannot create a mutex");
+	}
+	*out = st;
+	return S3I_OK;
+}
+
+static int step_fail(s3i_configure *st, int rc)
+{
+	s3i_errinfo_copy(s3i_errinfo_thread(), &st->err);
+	return rc;
+}
+
+int s3i_configure_step(s3i_configure *st, int64_t deadline_ms, int *finished)
+{
+	if (!st || !finished)
+		return s3i_err(st ? &st->err : s3i_errinfo_thread(), S3I_EINVALID, NULL,
+			"s3i_configure_step: NULL argument");
+	*finished = 0;
+	s3i_errinfo_clear(&st->err);
+	int rc;
+	if (!st->started) {
+		if ((rc = s3i_state_run_set_phase(st->state, st->run_id, S3I_PHASE_CONFIGURING,
+			now_ms(st), NULL, &st->err))) {
+			s3i_err_prefix(&st->err, "configure: ");
+			return step_fail(st, rc);
+		}
+		int64_t timeout = s3i_run_input_get_inventory_timeout_ms(s3i_run_get_input(st->run));
+		if ((rc = s3i_state_run_set_deadline(st->state, st->run_id, now_ms(st) + timeout,
+			&st->err))) {
+			s3i_err_prefix(&st->err, "configure: ");
+			return step_fail(st, rc);
+		}
+		st->started = 1;
+	}
+	st->n_regions = 0;
+	st->n_buckets = 0;
+	if ((rc = s3i_state_regions_list(st->state, st->run_id, collect_region, st, &st->err)) ||
+		(rc = s3i_state_buckets_list(st->state, st->run_id, collect_bucket, st, &st->err))) {
+		if (rc == S3I_EUSER || rc == S3I_ENOMEM)
+			rc = s3i_err(&st->err, S3I_ENOMEM, NULL, "configure: out of memory reading the "
+				"buckets of run %s", st->run_id);
+		else
+			s3i_err_prefix(&st->err, "configure: ");
+		return step_fail(st, rc);
+	}
+	if (st->n_buckets) {
+		if ((rc = run_pool(st, deadline_ms)))
+			return step_fail(st, rc);
+		if (st->next < st->n_buckets)
+			return S3I_OK;         /* the deadline passed: more in the next step */
+	}
+	if ((rc = s3i_state_run_set_phase(st->state, st->run_id, S3I_PHASE_WAITING, now_ms(st),
+		NULL, &st->err))) {
+		s3i_err_prefix(&st->err, "configure: ");
+		return step_fail(st, rc);
+	}
+	*finished = 1;
+	return S3I_OK;
+}
+
+int s3i_configure_run(s3i_configure *st)
+{
+	int finished = 0;
+	while (!finished) {
+		int rc = s3i_configure_step(st, 0, &finished);
+		if (rc)
+			return rc;
+	}
+	return S3I_OK;
+}
+
+const s3i_error *s3i_configure_error(const s3i_configure *st)
+{
+	return st ? &st->err.pub : &s3i_errinfo_thread()->pub;
+}
+
+void s3i_configure_free(s3i_configure *st)
+{
+	if (!st)
+		return;
+	pthread_mutex_destroy(&st->lock);
+	s3i_free(st->a, st->regions);
+	s3i_free(st->a, st->buckets);
+	s3i_free(st->a, st);
+}
