@@ -1,5 +1,7 @@
-/*
- * libs3insights: pluggable allocator (STYLE R9).
+/**
+ * @file
+ * The pluggable allocator (STYLE R9) and the byte buffer the library hands out.
+ * @since 0.1
  */
 #ifndef S3INSIGHTS_ALLOC_H
 #define S3INSIGHTS_ALLOC_H
@@ -15,11 +17,11 @@ S3I_BEGIN_DECLS
  * @since 0.1
  */
 typedef struct s3i_allocator {
-	uint32_t struct_size;
-	void *user;
-	void *(*alloc)(void *user, size_t size);
-	void *(*realloc)(void *user, void *ptr, size_t size);
-	void (*free)(void *user, void *ptr);
+	uint32_t struct_size;  /**< sizeof(s3i_allocator) as the caller was compiled */
+	void *user;            /**< passed to every function below */
+	void *(*alloc)(void *user, size_t size);  /**< like malloc; NULL when out of memory */
+	void *(*realloc)(void *user, void *ptr, size_t size);  /**< like realloc */
+	void (*free)(void *user, void *ptr);  /**< like free */
 } s3i_allocator;
 
 /**
@@ -35,12 +37,13 @@ S3I_API const s3i_allocator *s3i_allocator_default(void);
  * @since 0.1
  */
 typedef struct s3i_buf {
-	char *ptr;
-	size_t size;
-	size_t asize;
-	const s3i_allocator *alloc;
+	char *ptr;                  /**< the bytes, NUL-terminated; NULL while empty */
+	size_t size;                /**< bytes used, without the terminator */
+	size_t asize;               /**< bytes allocated */
+	const s3i_allocator *alloc; /**< the allocator of ptr; NULL: set by the first call that fills it */
 } s3i_buf;
 
+/** An empty buffer, for `s3i_buf b = S3I_BUF_INIT;`. @since 0.1 */
 #define S3I_BUF_INIT { NULL, 0, 0, NULL }
 
 /**

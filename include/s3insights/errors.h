@@ -1,5 +1,9 @@
-/*
- * libs3insights: the one error model (STYLE R7/R8).
+/**
+ * @file
+ * The one error model (STYLE R7/R8): every function that can fail returns S3I_OK (0) or a
+ * negative s3i_status, and the detail of the failure is an s3i_error read from the handle
+ * called or, for calls without a handle, from s3i_error_last(). See docs/error-handling.md.
+ * @since 0.1
  */
 #ifndef S3INSIGHTS_ERRORS_H
 #define S3INSIGHTS_ERRORS_H
@@ -14,7 +18,7 @@ S3I_BEGIN_DECLS
  * @since 0.1
  */
 typedef enum s3i_status {
-	S3I_OK = 0,
+	S3I_OK = 0,               /**< success */
 	S3I_ERROR = -1,           /**< generic failure; see the error detail */
 	S3I_EINVALID = -2,        /**< an argument or input is invalid */
 	S3I_ENOMEM = -3,          /**< out of memory */
@@ -41,7 +45,7 @@ typedef enum s3i_status {
  * @since 0.1
  */
 typedef struct s3i_error {
-	uint32_t struct_size;
+	uint32_t struct_size; /**< set by the library: read a member added later only when this covers it */
 	int32_t code;         /**< an s3i_status */
 	int32_t http_status;  /**< HTTP status of the failing response, 0 when none */
 	const char *message;  /**< human-readable, names the thing at fault */
@@ -51,8 +55,9 @@ typedef struct s3i_error {
 } s3i_error;
 
 /**
- * Static English text for a status code. Never NULL; unknown codes give "unknown error".
- * Thread-safe. @since 0.1
+ * Static English text for a status code.
+ * @return a static string, never NULL; unknown codes give "unknown error". Thread-safe.
+ * @since 0.1
  */
 S3I_API const char *s3i_strerror(int status);
 
@@ -64,7 +69,9 @@ S3I_API int s3i_status_is_retryable(int status);
 
 /**
  * The last error recorded on the calling thread, for failures that have no handle
- * (constructors). Never NULL; may be stale: check the return code first. @since 0.1
+ * (constructors and the context-level calls such as s3i_s3_get_object()).
+ * @return never NULL; owned by the thread, valid until its next library call. It may be
+ * stale: check the return code first.  @since 0.1
  */
 S3I_API const s3i_error *s3i_error_last(void);
 

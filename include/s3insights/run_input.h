@@ -1,5 +1,6 @@
-/*
- * libs3insights: the input of a run (DESIGN §3) and of the Cleanup workflow.
+/**
+ * @file
+ * The input of a run (DESIGN §3) and of the Cleanup workflow.
  *
  * A run input is the JSON document a run starts from (a CLI file, a Step Functions input, a
  * library call). Parsing validates everything before anything in AWS is touched and reports
@@ -12,6 +13,7 @@
  *
  * A parsed input is immutable: any number of threads may read one at once. Strings returned
  * by the getters are owned by the input and valid until s3i_run_input_free().
+ * @since 0.1
  */
 #ifndef S3INSIGHTS_RUN_INPUT_H
 #define S3INSIGHTS_RUN_INPUT_H
@@ -86,19 +88,22 @@ S3I_API void s3i_run_input_free(s3i_run_input *in);
  * in), in a fixed order, compact. Parsing the result gives an equal input and the same text
  * again, so two inputs are equal exactly when their canonical texts are. This is the form the
  * state table stores.
+ * @param in   the input.
  * @param out  appended to; initialise with S3I_BUF_INIT (the input's allocator is used when
  *             out has none); release with s3i_buf_dispose().
  * @return S3I_OK, S3I_ENOMEM, or S3I_EINVALID for NULL arguments.  @since 0.1
  */
 S3I_API int s3i_run_input_to_json(const s3i_run_input *in, s3i_buf *out);
 
-/** 1 when both inputs have the same canonical JSON, else 0 (also for NULLs). @since 0.1 */
+/** Whether two inputs are the same run input.
+ * @return 1 when both have the same canonical JSON, else 0 (also for NULLs).  @since 0.1 */
 S3I_API int s3i_run_input_equal(const s3i_run_input *a, const s3i_run_input *b);
 
 /** `run_id`: 1-8 characters of a-z and 0-9. @since 0.1 */
 S3I_API const char *s3i_run_input_get_run_id(const s3i_run_input *in);
 
-/** Number of `accounts` (an account listed twice counts once: see docs/run-input.md). */
+/** Number of `accounts` (an account listed twice counts once: see docs/run-input.md).
+ * @since 0.1 */
 S3I_API size_t s3i_run_input_get_account_count(const s3i_run_input *in);
 /** `accounts[i].id`: 12 digits; NULL when i is out of range. @since 0.1 */
 S3I_API const char *s3i_run_input_get_account_id(const s3i_run_input *in, size_t i);
@@ -106,7 +111,8 @@ S3I_API const char *s3i_run_input_get_account_id(const s3i_run_input *in, size_t
 S3I_API size_t s3i_run_input_get_exclude_count(const s3i_run_input *in, size_t i);
 /** `accounts[i].exclude[j]`, NULL when out of range. @since 0.1 */
 S3I_API const char *s3i_run_input_get_exclude(const s3i_run_input *in, size_t i, size_t j);
-/** 1 when `bucket` is in `accounts[i].exclude` (exact match), else 0. @since 0.1 */
+/** Whether account i excludes a bucket.
+ * @return 1 when `bucket` is in `accounts[i].exclude` (exact match), else 0.  @since 0.1 */
 S3I_API int s3i_run_input_is_excluded(const s3i_run_input *in, size_t i, const char *bucket);
 /** `accounts[i].role_name`, or NULL when not given (then the deployment's
  * `D-cross-account-iam-role` is used). @since 0.1 */
@@ -148,17 +154,21 @@ S3I_API const char *s3i_run_input_get_recipient(const s3i_run_input *in, size_t 
 
 /** `athena_database_name`, default "s3insights"; always [a-z0-9_]{1,64}. @since 0.1 */
 S3I_API const char *s3i_run_input_get_database(const s3i_run_input *in);
-/** `athena_table_name`, default "<run_id>inventorytable"; always [a-z0-9_]{1,64}. */
+/** `athena_table_name`, default "<run_id>inventorytable"; always [a-z0-9_]{1,64}.
+ * @since 0.1 */
 S3I_API const char *s3i_run_input_get_table(const s3i_run_input *in);
 
-/** Number of `supported_regions` (default: the 15 regions S3Insights defaults to). */
+/** Number of `supported_regions` (default: the 15 regions S3Insights defaults to).
+ * @since 0.1 */
 S3I_API size_t s3i_run_input_get_region_count(const s3i_run_input *in);
 /** `supported_regions[i]`, NULL when out of range. @since 0.1 */
 S3I_API const char *s3i_run_input_get_region(const s3i_run_input *in, size_t i);
-/** 1 when `region` is one of the supported regions, else 0. @since 0.1 */
+/** Whether a region is one of `supported_regions`.
+ * @return 1 when `region` is one of them, else 0.  @since 0.1 */
 S3I_API int s3i_run_input_is_region_supported(const s3i_run_input *in, const char *region);
 
-/** `is_smoke_test` (default 0). @since 0.1 */
+/** `is_smoke_test`.
+ * @return 1 for a smoke test, else 0 (the default).  @since 0.1 */
 S3I_API int s3i_run_input_is_smoke_test(const s3i_run_input *in);
 /** Top-level `external_id`, NULL when not given. @since 0.1 */
 S3I_API const char *s3i_run_input_get_external_id(const s3i_run_input *in);
@@ -173,12 +183,15 @@ S3I_API int64_t s3i_run_input_get_inventory_timeout_ms(const s3i_run_input *in);
 /** `engine` (default athena). @since 0.1 */
 S3I_API s3i_engine s3i_run_input_get_engine(const s3i_run_input *in);
 
-/** Names of the enum values as written in the input ("list", "Parquet", "Current",
- * "athena"); "" for an unknown value. Static strings. @since 0.1 */
+/** @name Names of the enum values */
+/** @{ */
+/** The name of an enum value as written in the input ("list", "Parquet", "Current",
+ * "athena"); "" for an unknown value. Static strings. Thread-safe.  @since 0.1 */
 S3I_API const char *s3i_snapshot_name(s3i_snapshot s);
 S3I_API const char *s3i_inventory_format_name(s3i_inventory_format f);
 S3I_API const char *s3i_object_versions_name(s3i_object_versions v);
 S3I_API const char *s3i_engine_name(s3i_engine e);
+/** @} */
 
 /* ---- problems ---- */
 
@@ -188,7 +201,8 @@ S3I_API size_t s3i_input_problems_count(const s3i_input_problems *p);
  * out of range. @since 0.1 */
 S3I_API const char *s3i_input_problems_get_field(const s3i_input_problems *p, size_t i);
 /** The whole line of problem i, starting with its field:
- * `accounts[2].id: "12345" is not a 12-digit account id`; NULL when out of range. */
+ * `accounts[2].id: "12345" is not a 12-digit account id`; NULL when out of range.
+ * @since 0.1 */
 S3I_API const char *s3i_input_problems_get_message(const s3i_input_problems *p, size_t i);
 /** Free a problem list. NULL is a no-op. @since 0.1 */
 S3I_API void s3i_input_problems_free(s3i_input_problems *p);
@@ -202,7 +216,9 @@ typedef struct s3i_cleanup_input s3i_cleanup_input;
  * Parse the input of the Cleanup workflow: S3Insights' `{"manual_cleanup": true}` (every
  * unfinished run of the deployment), or any object with a `run_id` (that run only; a whole
  * run input is accepted too, and only its run_id is read).
- * Arguments and return codes as s3i_run_input_parse.  @since 0.1
+ * Arguments as s3i_run_input_parse().
+ * @return as s3i_run_input_parse(): S3I_OK, S3I_EPARSE (not JSON), S3I_EINVALID (every
+ * problem listed), S3I_ENOMEM.  Thread-safe.  @since 0.1
  */
 S3I_API int s3i_cleanup_input_parse(s3i_cleanup_input **out, const char *json, size_t len,
 	const s3i_allocator *alloc, s3i_input_problems **problems);

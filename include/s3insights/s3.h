@@ -1,9 +1,13 @@
-/*
- * libs3insights: basic S3 object operations on a context.
+/**
+ * @file
+ * Basic S3 object operations on a context.
  *
  * These calls have no handle of their own: on failure the detail (code, message, AWS error
  * code, request id, HTTP status, the bucket or key at fault) is in s3i_error_last() on the
- * calling thread. Every call may run concurrently on a shared s3i_ctx.
+ * calling thread. Every call may run concurrently on a shared s3i_ctx. Callbacks run on the
+ * calling thread, before the call returns. Strings are UTF-8; keys are passed and reported
+ * decoded (the library does the URL encoding).
+ * @since 0.1
  */
 #ifndef S3INSIGHTS_S3_H
 #define S3INSIGHTS_S3_H
@@ -16,7 +20,7 @@ S3I_BEGIN_DECLS
 
 /** One object of a listing. Strings are valid during the callback only. @since 0.1 */
 typedef struct s3i_s3_object_info {
-	uint32_t struct_size;
+	uint32_t struct_size;       /**< set by the library */
 	const char *key;            /**< decoded UTF-8 key */
 	int64_t size;               /**< bytes */
 	int64_t last_modified_ms;   /**< milliseconds since the epoch, UTC */
@@ -27,7 +31,8 @@ typedef struct s3i_s3_object_info {
 	const char *owner_name;     /**< owner DisplayName; "" when absent */
 } s3i_s3_object_info;
 
-/** Listing callback: return 0 to go on, non-zero to stop (the call then returns S3I_EUSER). */
+/** Listing callback: return 0 to go on, non-zero to stop (the call then returns S3I_EUSER).
+ * @since 0.1 */
 typedef int (*s3i_s3_object_fn)(void *payload, const s3i_s3_object_info *obj);
 
 /**
@@ -35,7 +40,7 @@ typedef int (*s3i_s3_object_fn)(void *payload, const s3i_s3_object_info *obj);
  * during the callback only and never NULL.  @since 0.1
  */
 typedef struct s3i_s3_version_info {
-	uint32_t struct_size;
+	uint32_t struct_size;       /**< set by the library */
 	const char *key;            /**< decoded UTF-8 key */
 	const char *version_id;     /**< "null" for what was written before versioning was enabled */
 	int32_t is_latest;          /**< 1 for the current version (or delete marker) of the key */
@@ -43,7 +48,7 @@ typedef struct s3i_s3_version_info {
 	int64_t size;               /**< bytes */
 	int64_t last_modified_ms;   /**< milliseconds since the epoch, UTC */
 	const char *etag;           /**< without quotes */
-	const char *storage_class;
+	const char *storage_class;  /**< "STANDARD", ...; "" for a delete marker */
 	const char *owner_id;       /**< "" when absent */
 	const char *owner_name;     /**< "" when absent */
 } s3i_s3_version_info;
@@ -60,7 +65,7 @@ typedef int (*s3i_s3_prefix_fn)(void *payload, const char *prefix);
  * S3I_S3_LIST_OPTIONS_INIT. Fields are only ever appended.  @since 0.1
  */
 typedef struct s3i_s3_list_options {
-	uint32_t struct_size;
+	uint32_t struct_size;            /**< sizeof(s3i_s3_list_options) as the caller was compiled */
 	const char *prefix;              /**< only keys starting with this */
 	const char *delimiter;           /**< roll keys up to common prefixes at this string */
 	const char *start_after;         /**< ListObjectsV2: begin after this key */
@@ -72,22 +77,23 @@ typedef struct s3i_s3_list_options {
 	s3i_s3_prefix_fn prefix_fn;      /**< called per common prefix; NULL: not reported */
 } s3i_s3_list_options;
 
+/** Default listing options. @since 0.1 */
 #define S3I_S3_LIST_OPTIONS_INIT { sizeof(s3i_s3_list_options), NULL, NULL, NULL, 0, 0, NULL, \
 	NULL, NULL, NULL }
 
 /** Identifies one object (version) to delete. @since 0.1 */
 typedef struct s3i_s3_object_id {
-	const char *key;
+	const char *key;            /**< the key, UTF-8, not encoded */
 	const char *version_id;     /**< NULL: the current version (a delete marker on versioned buckets) */
 } s3i_s3_object_id;
 
 /** A key DeleteObjects did not delete. Strings valid during the callback, never NULL. @since 0.1 */
 typedef struct s3i_s3_delete_error {
-	uint32_t struct_size;
-	const char *key;
+	uint32_t struct_size;       /**< set by the library */
+	const char *key;            /**< the key S3 did not delete */
 	const char *version_id;     /**< "" when none was given */
 	const char *code;           /**< AWS error code, e.g. "AccessDenied" */
-	const char *message;
+	const char *message;        /**< S3's message for it */
 } s3i_s3_delete_error;
 
 /** Per-key DeleteObjects failure: return 0 to go on, non-zero to stop (S3I_EUSER). @since 0.1 */
@@ -106,7 +112,7 @@ typedef int (*s3i_s3_reset_fn)(void *payload);
  * struct_size (S3I_S3_OBJECT_META_INIT); the library fills the fields that fit.  @since 0.1
  */
 typedef struct s3i_s3_object_meta {
-	uint32_t struct_size;
+	uint32_t struct_size;       /**< sizeof(s3i_s3_object_meta) as the caller was compiled */
 	int64_t content_length;     /**< bytes of this transfer's body (a range: its length) */
 	int64_t object_size;        /**< size of the whole object; -1 when unknown */
 	int64_t range_start;        /**< first byte of a ranged download; 0 otherwise */
@@ -115,9 +121,10 @@ typedef struct s3i_s3_object_meta {
 	int32_t parts;              /**< uploads and copies: parts used; 0 for a single request */
 	char etag[128];             /**< without quotes; "" when unknown */
 	char version_id[128];       /**< "" when the bucket is not versioned */
-	char content_type[256];
+	char content_type[256];     /**< Content-Type of the object; "" when unknown */
 } s3i_s3_object_meta;
 
+/** An empty s3i_s3_object_meta for the library to fill. @since 0.1 */
 #define S3I_S3_OBJECT_META_INIT { sizeof(s3i_s3_object_meta), 0, 0, 0, 0, 0, 0, { 0 }, { 0 }, { 0 } }
 
 /**
@@ -125,13 +132,14 @@ typedef struct s3i_s3_object_meta {
  * S3I_S3_GET_OPTIONS_INIT. Fields are only ever appended.  @since 0.1
  */
 typedef struct s3i_s3_get_options {
-	uint32_t struct_size;
+	uint32_t struct_size;       /**< sizeof(s3i_s3_get_options) as the caller was compiled */
 	int64_t range_start;        /**< first byte (Range: bytes=range_start-...) */
 	int64_t range_length;       /**< bytes from range_start; 0: to the end of the object */
 	const char *if_match;       /**< ETag the object must have (If-Match), quoted or not */
 	const char *version_id;     /**< NULL: the current version */
 } s3i_s3_get_options;
 
+/** Default download options: the whole current version. @since 0.1 */
 #define S3I_S3_GET_OPTIONS_INIT { sizeof(s3i_s3_get_options), 0, 0, NULL, NULL }
 
 /**
@@ -141,7 +149,7 @@ typedef struct s3i_s3_get_options {
  * sizes are for S3-compatible test servers. Fields are only ever appended.  @since 0.1
  */
 typedef struct s3i_s3_transfer_options {
-	uint32_t struct_size;
+	uint32_t struct_size;         /**< sizeof(s3i_s3_transfer_options) as the caller was compiled */
 	int64_t multipart_threshold;  /**< uploads larger than this go multipart; 0: 8 MiB */
 	int64_t part_size;            /**< upload part size; 0: 8 MiB */
 	int64_t copy_threshold;       /**< copies larger than this use UploadPartCopy; 0: 5 GiB
@@ -157,6 +165,7 @@ typedef struct s3i_s3_transfer_options {
 	                                   its metadata and ETag; 0: unknown */
 } s3i_s3_transfer_options;
 
+/** Default upload and copy settings. @since 0.1 */
 #define S3I_S3_TRANSFER_OPTIONS_INIT { sizeof(s3i_s3_transfer_options), 0, 0, 0, 0, 0, NULL, \
 	NULL, NULL, 0 }
 
@@ -168,29 +177,37 @@ typedef struct s3i_s3_transfer_options {
  */
 S3I_API int s3i_s3_create_bucket(s3i_ctx *ctx, const char *bucket, const char *region);
 
-/** Delete an empty bucket. @return S3I_OK, S3I_ENOTFOUND, S3I_ECONFLICT (not empty). @since 0.1 */
+/** Delete an empty bucket.
+ * @return S3I_OK, S3I_ENOTFOUND, S3I_ECONFLICT (not empty), or another status.  @since 0.1 */
 S3I_API int s3i_s3_delete_bucket(s3i_ctx *ctx, const char *bucket);
 
-/** Upload `len` bytes from memory as one object. @since 0.1 */
+/** Upload `len` bytes from memory as one object (one PutObject; `data` may hold any bytes).
+ * @return S3I_OK, S3I_ENOTFOUND (no such bucket), S3I_EINVALID (a bad bucket or key), or
+ * another status.  @since 0.1 */
 S3I_API int s3i_s3_put_object(s3i_ctx *ctx, const char *bucket, const char *key,
 	const void *data, size_t len);
 
 /** Upload a local file, streamed (never held in memory whole); a file larger than 5 GiB
  * (the limit of one PutObject) goes as a multipart upload with the default settings.
- * @return S3I_EIO for local file errors. @since 0.1 */
+ * @return S3I_OK, S3I_EIO for local file errors, S3I_ENOTFOUND (no such bucket), or another
+ * status.  @since 0.1 */
 S3I_API int s3i_s3_put_object_file(s3i_ctx *ctx, const char *bucket, const char *key,
 	const char *path);
 
-/** Download an object into `out` (release with s3i_buf_dispose). @return S3I_ENOTFOUND for a
- * missing key or bucket. @since 0.1 */
+/** Download an object into `out`, which must be empty (S3I_BUF_INIT): the call sets it up
+ * with the context's allocator; release it with s3i_buf_dispose(). On failure it is empty.
+ * @return S3I_OK, S3I_ENOTFOUND for a missing key or bucket, or another status.  @since 0.1 */
 S3I_API int s3i_s3_get_object(s3i_ctx *ctx, const char *bucket, const char *key, s3i_buf *out);
 
 /** Download an object into a local file, streamed; the file is replaced only when the whole
- * object arrived. @since 0.1 */
+ * object arrived.
+ * @return S3I_OK, S3I_ENOTFOUND (key or bucket), S3I_EIO for local file errors, or another
+ * status.  @since 0.1 */
 S3I_API int s3i_s3_get_object_file(s3i_ctx *ctx, const char *bucket, const char *key,
 	const char *path);
 
-/** Delete one object (a missing key is not an error, as on S3). @since 0.1 */
+/** Delete one object (a missing key is not an error, as on S3).
+ * @return S3I_OK, S3I_ENOTFOUND (no such bucket), or another status.  @since 0.1 */
 S3I_API int s3i_s3_delete_object(s3i_ctx *ctx, const char *bucket, const char *key);
 
 /**
@@ -250,7 +267,8 @@ S3I_API int s3i_s3_upload(s3i_ctx *ctx, const char *bucket, const char *key, int
 	const s3i_s3_transfer_options *opts, s3i_s3_object_meta *meta, s3i_s3_read_fn read,
 	s3i_s3_reset_fn rewind, void *payload);
 
-/** s3i_s3_upload from a local file. @return S3I_EIO for local file errors. @since 0.1 */
+/** s3i_s3_upload() from a local file.
+ * @return as s3i_s3_upload(); S3I_EIO for local file errors.  @since 0.1 */
 S3I_API int s3i_s3_upload_file(s3i_ctx *ctx, const char *bucket, const char *key,
 	const char *path, const s3i_s3_transfer_options *opts, s3i_s3_object_meta *meta);
 
