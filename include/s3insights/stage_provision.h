@@ -1,5 +1,6 @@
-/*
- * libs3insights: the provision stage (DESIGN §4.1) — the first stage of a run.
+/**
+ * @file
+ * The provision stage (DESIGN §4.1) — the first stage of a run.
  *
  * It moves the run to the `provisioning` phase; checks that the SES sender is verified in the
  * host region (asking SES to verify it when it is not: never blocks the run); discovers the
@@ -15,6 +16,7 @@
  * Every step is idempotent and its progress is in the state table (docs/stages.md), so a step
  * that is interrupted is redone by the next without creating anything twice: a stack that
  * exists is waited on, not created again.
+ * @since 0.1
  */
 #ifndef S3INSIGHTS_STAGE_PROVISION_H
 #define S3INSIGHTS_STAGE_PROVISION_H

@@ -1,5 +1,6 @@
-/*
- * libs3insights: the teardown stage (DESIGN §4.8), which is also the Cleanup workflow.
+/**
+ * @file
+ * The teardown stage (DESIGN §4.8), which is also the Cleanup workflow.
  *
  * It moves the run to the `tearing_down` phase; removes the run's inventory configuration
  * from every source bucket that still has one (as the bucket's account); then, region by
@@ -10,6 +11,7 @@
  *
  * Safe to run any number of times, on a run in any phase (a half-provisioned run included):
  * whatever is already gone counts as removed.
+ * @since 0.1
  */
 #ifndef S3INSIGHTS_STAGE_TEARDOWN_H
 #define S3INSIGHTS_STAGE_TEARDOWN_H
@@ -33,10 +35,14 @@ typedef struct s3i_teardown_options {
 	/** Non-zero: leave the run's phase alone at the end (a caller that tears down resources
 	 * but records the outcome itself). 0: `done`, or `cleaned` for a failed run. */
 	int keep_phase;
+	/** Non-zero: this is the Cleanup workflow. A run that has neither failed nor reached
+	 * `tearing_down` (one stopped midway) is first recorded as failed (stage "cleanup",
+	 * "cancelled by Cleanup"), so it ends `cleaned`, not `done`. */
+	int cleanup;
 } s3i_teardown_options;
 
 /** Default options. @since 0.1 */
-#define S3I_TEARDOWN_OPTIONS_INIT { sizeof(s3i_teardown_options), 0, 0 }
+#define S3I_TEARDOWN_OPTIONS_INIT { sizeof(s3i_teardown_options), 0, 0, 0 }
 
 /**
  * Create the teardown stage of `run`. Touches nothing in AWS.
