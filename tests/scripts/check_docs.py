@@ -67,7 +67,8 @@ def parse_header(path, rel):
 
     decls = []
     for m in API.finditer(text):
-        if inside_comment(m.start()):
+        line_start = text.rfind("\n", 0, m.start()) + 1
+        if inside_comment(m.start()) or text[line_start:m.start()].lstrip().startswith("#"):
             continue
         end = text.find(";", m.end())
         if end < 0:
@@ -96,9 +97,10 @@ def parse_header(path, rel):
     # text) stands for every member of a group that has none of its own.
     for gs, ge, gtext in groups:
         members = [d for d in decls if gs < d.pos < ge]
-        shared = gtext + "\n" + (members[0].doc if members else "")
+        opener = re.sub(r"[/*\s]|[@\\][{}]", "", gtext)
+        shared = "\n".join(t for t in (opener and gtext, members[0].doc if members else "") if t)
         for d in members:
-            d.doc = shared + "\n" + d.doc
+            d.doc = "\n".join(t for t in (shared, d.doc) if t)
 
     if decls and not any(is_doc(c) and re.search(r"[@\\]file\b", c) for _, _, c in comments):
         decls[0].file_problem = (f"{rel}:1: no /** @file */ comment (Doxygen leaves the "
