@@ -1,4 +1,5 @@
-/*
+/**
+ * @file
  * libs3insights: the ingest-manifest stage (DESIGN §4.3, with the partition of §4.4 run in
  * the same process).
  *
@@ -42,7 +43,7 @@ typedef struct s3i_ingest s3i_ingest;
 
 /** Options of s3i_ingest_new. Fields are only ever appended (STYLE R6). @since 0.1 */
 typedef struct s3i_ingest_options {
-	uint32_t struct_size;
+	uint32_t struct_size;         /**< sizeof the struct, set by the INIT macro */
 	/** The queue to consume; NULL: queue_name, else the deployment's central queue. */
 	const char *queue_url;
 	/** A queue name looked up in the host region (GetQueueUrl) when queue_url is NULL. */
@@ -80,7 +81,7 @@ typedef struct s3i_ingest_options {
 
 /** What a handle did so far (counts since s3i_ingest_new). @since 0.1 */
 typedef struct s3i_ingest_stats {
-	uint32_t struct_size;
+	uint32_t struct_size;         /**< sizeof the struct, set by the INIT macro */
 	int64_t messages_received;   /**< from the central queue, redeliveries included */
 	int64_t messages_deleted;    /**< their work recorded (or nothing to do) */
 	int64_t messages_skipped;    /**< test events, other keys, unrouted staging buckets */

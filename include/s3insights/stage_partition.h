@@ -1,4 +1,5 @@
-/*
+/**
+ * @file
  * libs3insights: the partition stage of a run (DESIGN §4.4).
  *
  * The ingest stage (stage_ingest.h) partitions a manifest's data files itself as soon as the
@@ -28,7 +29,7 @@ typedef struct s3i_partition s3i_partition;
 
 /** Options of s3i_partition_new. Fields are only ever appended (STYLE R6). @since 0.1 */
 typedef struct s3i_partition_options {
-	uint32_t struct_size;
+	uint32_t struct_size;         /**< sizeof the struct, set by the INIT macro */
 	/** Data files copied and read back at once; 0: 8, at most 64. */
 	int32_t concurrency;
 	/** Copies of data files larger than this use multipart UploadPartCopy; 0: 5 GiB. */
