@@ -1,0 +1,533 @@
+/*
+ * The teardown stage, also the Cleanup workflow (DESIGN §4.8, docs/stages.md "Provision and
+ * teardown").
+ *
+ * Everything it removes may already be gone (a repeated teardown, a half-provisioned run, a
+ * stack that deleted its topic): "not found" is success everywhere. Progress is in the state
+ * table: a bucket's inventory_configured flag is cleared after its configuration is deleted,
+ * a region becomes torn_down after its staging bucket, stack, topic and route are gone, and
+ * the run's phase becomes done / cleaned last. A removal that fails is logged and the rest
+ * goes on; the step then returns the first failure, unfinished, so a later step (or a later
+ * Cleanup) tries again.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "s3insights/stage_teardown.h"
+#include "s3insights/s3.h"
+#include "core/alloc.h"
+#include "core/buf.h"
+#include "core/errinfo.h"
+#include "core/log.h"
+#include "services/cloudformation.h"
+#include "services/s3.h"
+#include "services/s3_bucket.h"
+#include "services/sns.h"
+#include "stages/names.h"
+#include "stages/run_internal.h"
+#include "stages/state.h"
+
+#define STAGE "teardown"
+#define DEFAULT_STACK_TIMEOUT_MS (30 * 60 * 1000)
+#define MAX_REGIONS 64
+
+typedef struct region_wait {
+	char region[32];
+	int64_t started_ms;
+} region_wait;
+
+struct s3i_teardown {
+	s3i_run *run;
+	s3i_deployment *d;
+	s3i_state *state;
+	const s3i_allocator *alloc;
+	s3i_client *client;
+	const s3i_logger *log;
+	s3i_teardown_options opts;
+	s3i_errinfo err;
+	s3i_errinfo first_failure;   /* of the current step */
+	char run_id[16];
+	char inventory_id[128];
+	int started;
+	int failed_run;              /* the run failed (or was cancelled): it ends `cleaned` */
+	int regions_handled;
+	region_wait waits[MAX_REGIONS];
+	size_t nwaits;
+};
+
+/* ------------------------------------------------------------------ helpers */
+
+static int oom(s3i_teardown *st)
+{
+	return s3i_err(&st->err, S3I_ENOMEM, NULL, "teardown of run %s: out of memory", st->run_id);
+}
+
+static int64_t now_ms(const s3i_teardown *st)
+{
+	return s3i_deployment_now_ms(st->d);
+}
+
+static int past(const s3i_teardown *st, int64_t deadline_ms)
+{
+	return deadline_ms > 0 && now_ms(st) >= deadline_ms;
+}
+
+/* Remember a failed removal (the first of the step is what the step returns) and go on. */
+static void note_failure(s3i_teardown *st, const s3i_errinfo *e)
+{
+	s3i_log(st->log, S3I_LOG_WARN, "teardown %s: %s", st->run_id, e->message);
+	if (st->first_failure.pub.code == S3I_OK)
+		s3i_errinfo_copy(&st->first_failure, e);
+}
+
+/* ------------------------------------------------------------------ handle */
+
+int s3i_teardown_new(s3i_teardown **out, s3i_run *run, const s3i_teardown_options *opts)
+{
+	if (!out || !run)
+		return s3i_err(NULL, S3I_EINVALID, NULL, "teardown: out and run are required");
+	*out = NULL;
+	if (opts && opts->struct_size < sizeof(uint32_t))
+		return s3i_err(NULL, S3I_EINVALID, "struct_size",
+			"teardown: options struct_size %u is too small", (unsigned)opts->struct_size);
+	s3i_deployment *d = s3i_run_deployment(run);
+	const s3i_allocator *a = s3i_deployment_alloc(d);
+	s3i_teardown *st = s3i_calloc(a, 1, sizeof(*st));
+	if (!st)
+		return s3i_err(NULL, S3I_ENOMEM, NULL, "teardown: out of memory");
+	st->run = run;
+	st->d = d;
+	st->state = s3i_run_state(run);
+	st->alloc = a;
+	st->client = s3i_deployment_client(d);
+	st->log = s3i_ctx_logger(s3i_deployment_ctx(d));
+	s3i_errinfo_init(&st->err);
+	s3i_errinfo_init(&st->first_failure);
+	snprintf(st->run_id, sizeof(st->run_id), "%s", s3i_run_id(run));
+	s3i_teardown_options defaults = S3I_TEARDOWN_OPTIONS_INIT;
+	st->opts = defaults;
+	if (opts) {
+		size_t n = opts->struct_size < sizeof(st->opts) ? opts->struct_size : sizeof(st->opts);
+		memcpy(&st->opts, opts, n);
+		st->opts.struct_size = sizeof(st->opts);
+	}
+	if (st->opts.stack_timeout_ms <= 0)
+		st->opts.stack_timeout_ms = DEFAULT_STACK_TIMEOUT_MS;
+	if (s3i_names_inventory_id(st->inventory_id, sizeof(st->inventory_id),
+	        s3i_deployment_name(d), st->run_id)) {
+		s3i_free(a, st);
+		return s3i_err(NULL, S3I_EINVALID, "run_id", "teardown: no inventory id for run %s",
+			s3i_run_id(run));
+	}
+	*out = st;
+	return S3I_OK;
+}
+
+void s3i_teardown_free(s3i_teardown *st)
+{
+	if (st)
+		s3i_free(st->alloc, st);
+}
+
+const s3i_error *s3i_teardown_error(const s3i_teardown *st)
+{
+	static const s3i_error none = { sizeof(s3i_error), S3I_EINVALID, 0, "no teardown handle",
+		"", "", "" };
+	return st ? &st->err.pub : &none;
+}
+
+/* ------------------------------------------------------------------ phase */
+
+static int start(s3i_teardown *st)
+{
+	s3i_state_run r;
+	memset(&r, 0, sizeof(r));
+	int rc = s3i_state_run_get(st->state, st->run_id, &r, &st->err);
+	if (rc)
+		return rc;
+	s3i_run_phase phase = r.phase;
+	st->failed_run = phase == S3I_PHASE_FAILED || phase == S3I_PHASE_CLEANED || r.error[0];
+	s3i_state_run_dispose(&r);
+	if (st->opts.cleanup && !st->failed_run && phase < S3I_PHASE_TEARING_DOWN) {
+		if ((rc = s3i_state_run_fail(st->state, st->run_id, "cleanup", "cancelled by Cleanup",
+		        now_ms(st), &st->err)))
+			return rc;
+		st->failed_run = 1;
+		s3i_log(st->log, S3I_LOG_INFO, "teardown %s: run cancelled by Cleanup (it was %s)",
+			st->run_id, s3i_run_phase_name(phase));
+	}
+	/* refused quietly for a failed or finished run: its phase is further along */
+	if (!st->failed_run && !s3i_run_phase_is_finished(phase)
+	    && (rc = s3i_state_run_set_phase(st->state, st->run_id, S3I_PHASE_TEARING_DOWN,
+	            now_ms(st), NULL, &st->err)))
+		return rc;
+	st->started = 1;
+	return S3I_OK;
+}
+
+/* ------------------------------------------------------------------ inventory configurations */
+
+typedef struct configured {
+	char account[16];
+	char bucket[64];
+	char region[32];
+} configured;
+
+typedef struct configured_list {
+	s3i_teardown *st;
+	configured *items;
+	size_t count, cap;
+	int rc;
+} configured_list;
+
+static int on_bucket(void *user, const s3i_state_bucket *b)
+{
+	configured_list *l = user;
+	if (!b->inventory_configured)
+		return 0;
+	if (l->count == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 32;
+		configured *n = s3i_realloc(l->st->alloc, l->items, cap * sizeof(*n));
+		if (!n) {
+			l->rc = S3I_ENOMEM;
+			return 1;
+		}
+		l->items = n;
+		l->cap = cap;
+	}
+	configured *c = &l->items[l->count++];
+	snprintf(c->account, sizeof(c->account), "%s", b->account);
+	snprintf(c->bucket, sizeof(c->bucket), "%s", b->bucket);
+	snprintf(c->region, sizeof(c->region), "%s", b->region);
+	return 0;
+}
+
+/* Delete the run's inventory configuration of one bucket, as the bucket's account. */
+static int remove_inventory(s3i_teardown *st, const configured *c)
+{
+	s3i_errinfo e;
+	s3i_errinfo_init(&e);
+	s3i_svc svc;
+	s3i_credprov *hold = NULL;
+	const char *region = c->region[0] ? c->region : NULL;
+	int rc = s3i_run_account_svc(st->run, c->account, region, &svc, &hold, &e);
+	if (rc == S3I_OK) {
+		rc = s3i_s3_delete_bucket_inventory_configuration_op(&svc, c->bucket, st->inventory_id,
+			&e);
+		if (rc == S3I_ENOTFOUND)
+			rc = S3I_OK;   /* no configuration (or no bucket) left: nothing to remove */
+	}
+	if (hold)
+		s3i_credprov_release(hold);
+	if (rc == S3I_OK)
+		rc = s3i_state_bucket_set_inventory_configured(st->state, st->run_id, c->account,
+			c->bucket, 0, now_ms(st), &e);
+	if (rc) {
+		s3i_err_prefix(&e, "inventory configuration %s of bucket %s (account %s): ",
+			st->inventory_id, c->bucket, c->account);
+		note_failure(st, &e);
+	}
+	return rc;
+}
+
+/* *done = 0 when the deadline passed first. */
+static int remove_inventories(s3i_teardown *st, int64_t deadline_ms, int *done)
+{
+	*done = 0;
+	configured_list l = { .st = st };
+	int rc = s3i_state_buckets_list(st->state, st->run_id, on_bucket, &l, &st->err);
+	if (rc == S3I_EUSER && l.rc)
+		rc = oom(st);
+	size_t i = 0;
+	for (; rc == S3I_OK && i < l.count; i++) {
+		if (past(st, deadline_ms))
+			break;
+		remove_inventory(st, &l.items[i]);
+	}
+	if (rc == S3I_OK && i == l.count)
+		*done = 1;
+	s3i_free(st->alloc, l.items);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ regions */
+
+typedef struct version_batch {
+	s3i_teardown *st;
+	s3i_s3_object_id *ids;
+	size_t count;
+	s3i_buf text;                /* keys and version ids, NUL-separated */
+	size_t *offsets;             /* pairs: key, version id (SIZE_MAX: none) */
+	int rc;
+} version_batch;
+
+static int on_version(void *payload, const s3i_s3_version_info *v)
+{
+	version_batch *b = payload;
+	if (b->count >= S3I_S3_DELETE_BATCH)
+		return 0;
+	size_t k = b->text.size;
+	if (s3i_buf_put(&b->text, v->key, strlen(v->key) + 1)) {
+		b->rc = S3I_ENOMEM;
+		return 1;
+	}
+	size_t vid = (size_t)-1;
+	if (v->version_id && *v->version_id) {
+		vid = b->text.size;
+		if (s3i_buf_put(&b->text, v->version_id, strlen(v->version_id) + 1)) {
+			b->rc = S3I_ENOMEM;
+			return 1;
+		}
+	}
+	b->offsets[2 * b->count] = k;
+	b->offsets[2 * b->count + 1] = vid;
+	b->count++;
+	return 0;
+}
+
+/* Empty a staging bucket, every version and delete marker, a listing page (and one
+ * DeleteObjects) at a time. *gone = 1 when the bucket does not exist. *done = 0 when the
+ * deadline came first. */
+static int empty_bucket(s3i_teardown *st, const s3i_svc *svc, const char *bucket,
+	int64_t deadline_ms, int *gone, int *done, s3i_errinfo *e)
+{
+	*gone = 0;
+	*done = 0;
+	version_batch b = { .st = st };
+	s3i_buf_init(&b.text, st->alloc);
+	b.ids = s3i_calloc(st->alloc, S3I_S3_DELETE_BATCH, sizeof(*b.ids));
+	b.offsets = s3i_calloc(st->alloc, 2 * S3I_S3_DELETE_BATCH, sizeof(*b.offsets));
+	s3i_s3_list_page page;
+	s3i_s3_list_page_init(&page, st->alloc);
+	int rc = b.ids && b.offsets ? S3I_OK : S3I_ENOMEM;
+	int64_t deleted = 0;
+	while (rc == S3I_OK) {
+		b.count = 0;
+		s3i_buf_clear(&b.text);
+		s3i_s3_list_options lo = S3I_S3_LIST_OPTIONS_INIT;
+		lo.max_keys = S3I_S3_DELETE_BATCH;
+		/* deleting what a page listed moves the listing on: always start from the top */
+		rc = s3i_s3_list_object_versions_page_op(svc, bucket, &lo, on_version, &b, &page, e);
+		if (rc == S3I_EUSER && b.rc)
+			rc = S3I_ENOMEM;
+		if (rc == S3I_ENOTFOUND) {
+			s3i_errinfo_clear(e);
+			*gone = 1;
+			*done = 1;
+			rc = S3I_OK;
+			break;
+		}
+		if (rc)
+			break;
+		if (!b.count) {
+			*done = 1;
+			break;
+		}
+		for (size_t i = 0; i < b.count; i++) {
+			b.ids[i].key = b.text.ptr + b.offsets[2 * i];
+			b.ids[i].version_id = b.offsets[2 * i + 1] == (size_t)-1 ? NULL
+				: b.text.ptr + b.offsets[2 * i + 1];
+		}
+		rc = s3i_s3_delete_objects_op(svc, bucket, b.ids, b.count, 1, NULL, NULL, NULL, NULL, e);
+		if (rc)
+			break;
+		deleted += (int64_t)b.count;
+		if (past(st, deadline_ms))
+			break;
+	}
+	if (rc == S3I_ENOMEM)
+		s3i_err(e, S3I_ENOMEM, bucket, "emptying staging bucket %s: out of memory", bucket);
+	if (deleted)
+		s3i_log(st->log, S3I_LOG_INFO, "teardown %s: %lld objects deleted from %s",
+			st->run_id, (long long)deleted, bucket);
+	s3i_s3_list_page_free(&page);
+	s3i_buf_dispose(&b.text);
+	s3i_free(st->alloc, b.ids);
+	s3i_free(st->alloc, b.offsets);
+	return rc;
+}
+
+static int64_t *wait_start(s3i_teardown *st, const char *region)
+{
+	for (size_t i = 0; i < st->nwaits; i++)
+		if (!strcmp(st->waits[i].region, region))
+			return &st->waits[i].started_ms;
+	if (st->nwaits == MAX_REGIONS)
+		return NULL;
+	region_wait *w = &st->waits[st->nwaits++];
+	snprintf(w->region, sizeof(w->region), "%s", region);
+	w->started_ms = now_ms(st);
+	return &w->started_ms;
+}
+
+/* Remove one region's resources. *done = 0 when the deadline came first (not a failure). */
+static int teardown_region(s3i_teardown *st, s3i_state_region *r, int64_t deadline_ms,
+	int *done)
+{
+	*done = 0;
+	s3i_svc svc = { st->client, NULL, r->region };
+	s3i_errinfo e;
+	s3i_errinfo_init(&e);
+	int rc = S3I_OK, gone = 0, emptied = 0;
+	const char *what = "staging bucket";
+	if (r->staging_bucket[0]) {
+		for (int attempt = 0; attempt < 2 && !gone; attempt++) {
+			rc = empty_bucket(st, &svc, r->staging_bucket, deadline_ms, &gone, &emptied, &e);
+			if (rc || !emptied)
+				break;
+			if (gone)
+				break;
+			rc = s3i_s3_delete_bucket_op(&svc, r->staging_bucket, &e);
+			if (rc == S3I_ENOTFOUND || rc == S3I_OK) {
+				s3i_errinfo_clear(&e);
+				rc = S3I_OK;
+				gone = 1;
+			} else if (rc != S3I_ECONFLICT) {
+				break;   /* BucketNotEmpty: something arrived meanwhile; empty it again */
+			}
+		}
+		if (rc == S3I_OK && !emptied)
+			return S3I_OK;   /* the deadline */
+		if (rc == S3I_OK && !gone)
+			rc = s3i_err(&e, S3I_ECONFLICT, r->staging_bucket,
+				"staging bucket %s keeps receiving objects", r->staging_bucket);
+	}
+	if (rc == S3I_OK && r->stack_name[0]) {
+		what = "stack";
+		const char *stack = r->stack_id[0] ? r->stack_id : r->stack_name;
+		rc = s3i_cfn_delete_stack_op(&svc, stack, &e);
+		if (rc == S3I_ENOTFOUND)
+			rc = S3I_OK;
+		if (rc == S3I_OK) {
+			int64_t *started = wait_start(st, r->region);
+			int64_t now = now_ms(st);
+			int64_t stack_left = started ? *started + st->opts.stack_timeout_ms - now
+				: st->opts.stack_timeout_ms;
+			int64_t left = stack_left;
+			if (deadline_ms > 0 && deadline_ms - now < left)
+				left = deadline_ms - now;
+			if (left < 1)
+				left = 1;
+			rc = s3i_cfn_wait_delete_complete(&svc, stack, left, &e);
+			if (rc == S3I_ETIMEOUT && left < stack_left) {
+				s3i_errinfo_clear(&e);
+				return S3I_OK;   /* the step's deadline: wait on next step */
+			}
+		}
+	}
+	if (rc == S3I_OK && r->topic_arn[0]) {
+		what = "topic";
+		rc = s3i_sns_delete_topic_op(&svc, r->topic_arn, &e);   /* a missing topic is OK */
+	}
+	if (rc == S3I_OK && r->staging_bucket[0]) {
+		what = "route";
+		rc = s3i_state_route_delete(st->state, r->staging_bucket, &e);
+		if (rc == S3I_ENOTFOUND)
+			rc = S3I_OK;
+	}
+	if (rc == S3I_OK) {
+		what = "region item";
+		snprintf(r->status, sizeof(r->status), "torn_down");
+		r->reason[0] = 0;
+		rc = s3i_state_region_put(st->state, st->run_id, r, &e);
+	}
+	if (rc) {
+		s3i_err_prefix(&e, "region %s, %s: ", r->region, what);
+		note_failure(st, &e);
+		return rc;
+	}
+	s3i_log(st->log, S3I_LOG_INFO, "teardown %s: region %s torn down", st->run_id, r->region);
+	*done = 1;
+	return S3I_OK;
+}
+
+typedef struct region_list {
+	s3i_state_region items[MAX_REGIONS];
+	size_t count;
+} region_list;
+
+static int keep_region(void *user, const s3i_state_region *r)
+{
+	region_list *l = user;
+	if (l->count < MAX_REGIONS)
+		l->items[l->count++] = *r;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ step */
+
+int s3i_teardown_step(s3i_teardown *st, int64_t deadline_ms, int *finished)
+{
+	if (finished)
+		*finished = 0;
+	if (!st || !finished)
+		return s3i_err(st ? &st->err : NULL, S3I_EINVALID, NULL,
+			"teardown step: handle and finished are required");
+	s3i_errinfo_clear(&st->err);
+	s3i_errinfo_init(&st->first_failure);
+	int rc;
+	if (!st->started && (rc = start(st))) {
+		s3i_err_prefix(&st->err, "teardown of run %s: ", st->run_id);
+		return rc;
+	}
+	int inv_done = 0;
+	if ((rc = remove_inventories(st, deadline_ms, &inv_done))) {
+		s3i_err_prefix(&st->err, "teardown of run %s: ", st->run_id);
+		return rc;
+	}
+	int all = inv_done;
+	region_list *regions = s3i_calloc(st->alloc, 1, sizeof(*regions));
+	if (!regions)
+		return oom(st);
+	rc = s3i_state_regions_list(st->state, st->run_id, keep_region, regions, &st->err);
+	for (size_t i = 0; rc == S3I_OK && i < regions->count; i++) {
+		s3i_state_region *r = &regions->items[i];
+		if (!strcmp(r->status, "torn_down"))
+			continue;
+		if (past(st, deadline_ms)) {
+			all = 0;
+			break;
+		}
+		int done = 0;
+		teardown_region(st, r, deadline_ms, &done);
+		if (!done)
+			all = 0;
+		if (done && st->regions_handled++ == 0)
+			s3i_crashpoint("teardown.mid");
+	}
+	s3i_free(st->alloc, regions);
+	if (rc) {
+		s3i_err_prefix(&st->err, "teardown of run %s: ", st->run_id);
+		return rc;
+	}
+	if (st->first_failure.pub.code != S3I_OK) {
+		s3i_errinfo_copy(&st->err, &st->first_failure);
+		s3i_err_prefix(&st->err, "teardown of run %s: ", st->run_id);
+		return st->err.pub.code;
+	}
+	if (!all)
+		return S3I_OK;
+	if (!st->opts.keep_phase) {
+		s3i_run_phase final = st->failed_run ? S3I_PHASE_CLEANED : S3I_PHASE_DONE;
+		if ((rc = s3i_state_run_set_phase(st->state, st->run_id, final, now_ms(st), NULL,
+		        &st->err))) {
+			s3i_err_prefix(&st->err, "teardown of run %s: ", st->run_id);
+			return rc;
+		}
+		s3i_log(st->log, S3I_LOG_INFO, "teardown %s: finished, run %s", st->run_id,
+			s3i_run_phase_name(final));
+	}
+	*finished = 1;
+	return S3I_OK;
+}
+
+int s3i_teardown_run(s3i_teardown *st)
+{
+	int finished = 0, rc;
+	do {
+		if ((rc = s3i_teardown_step(st, 0, &finished)))
+			return rc;
+	} while (!finished);
+	return S3I_OK;
+}
