@@ -21,6 +21,9 @@
  * caller gave none): libcurl's default form type makes S3 servers drop the body. No
  * "Expect: 100-continue" is sent, a body of known length goes with Content-Length (never
  * chunked), one of unknown length (body_length -1) chunked. Redirects are not followed.
+ * libcurl's receive and upload buffers grow to 128 KiB only where a body is large: a response
+ * streamed to a sink, a streamed request body or one over 64 KiB (a small request pays for
+ * neither).
  *
  * libcurl's global state must be set up before s3i_http_new: s3i_global_init() (an s3i_ctx
  * holds a reference for its lifetime).
