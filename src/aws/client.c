@@ -19,6 +19,7 @@
 #define SKEW_THRESHOLD_MS (4 * 60 * 1000)
 #define SIGNER_POOL 16
 #define USER_AGENT "libs3insights/" "0.1"
+#define RECYCLE_KEEP_BYTES (16 * 1024)  /* a reused batch record keeps buffers up to this */
 
 struct s3i_client {
 	const s3i_allocator *alloc;
@@ -165,6 +166,17 @@ int s3i_client_endpoint(s3i_client *c, const s3i_service *svc, const char *regio
 		c->endpoint_url, c->profiles, c->profile, err);
 }
 
+/* Copy src into dst[cap], cut to fit: the per-call path copies short names, and
+ * snprintf("%s") costs a format parse each time. */
+static void copy_str(char *dst, size_t cap, const char *src)
+{
+	size_t n = strlen(src);
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
 /* REST query strings: sub-resources without a value go out bare ("?inventory&id=x"). */
 static int encode_url_query(const s3i_params *p, s3i_buf *out)
 {
@@ -214,6 +226,31 @@ static void prepared_free(prepared *p)
 	s3i_headers_free(&p->headers);
 }
 
+/* Empty a buffer for its next call, keeping its memory unless it grew large (a big request
+ * or response body is not worth holding between calls). */
+static void buf_recycle(s3i_buf *b)
+{
+	if (b->asize > RECYCLE_KEEP_BYTES)
+		s3i_buf_dispose(b);
+	else
+		s3i_buf_clear(b);
+}
+
+/* Empty p for the next call's prepare(), keeping its storage. */
+static void prepared_recycle(prepared *p)
+{
+	buf_recycle(&p->url);
+	buf_recycle(&p->path);
+	buf_recycle(&p->host);
+	buf_recycle(&p->query);
+	buf_recycle(&p->body);
+	s3i_headers_clear(&p->headers);
+	p->sign_region[0] = '\0';
+	p->payload_hash[0] = '\0';
+	p->body_ptr = NULL;
+	p->body_len = 0;
+}
+
 static const char *default_content_type(s3i_protocol proto)
 {
 	switch (proto) {
@@ -238,7 +275,7 @@ static int prepare(s3i_client *c, const s3i_call *call, const char *region, prep
 	 * endpoint table does not know. */
 	const char *sign_region = ep.signing_region[0] ? ep.signing_region
 		: svc->global_region ? svc->global_region : region;
-	snprintf(p->sign_region, sizeof(p->sign_region), "%s", sign_region);
+	copy_str(p->sign_region, sizeof(p->sign_region), sign_region);
 
 	if (svc->protocol == S3I_PROTO_REST_XML) {
 		if ((rc = s3i_s3_url(&ep, call->bucket, call->key, call->force_path_style, &p->url,
@@ -294,9 +331,9 @@ static int prepare(s3i_client *c, const s3i_call *call, const char *region, prep
 		if (svc->protocol != S3I_PROTO_REST_XML)
 			return s3i_err(err, S3I_EINVALID, call->resource,
 				"%s: streamed bodies are only supported for S3", call->operation);
-		snprintf(p->payload_hash, sizeof(p->payload_hash), "%s", S3I_UNSIGNED_PAYLOAD);
+		copy_str(p->payload_hash, sizeof(p->payload_hash), S3I_UNSIGNED_PAYLOAD);
 	} else if (call->unsigned_payload && svc->protocol == S3I_PROTO_REST_XML) {
-		snprintf(p->payload_hash, sizeof(p->payload_hash), "%s", S3I_UNSIGNED_PAYLOAD);
+		copy_str(p->payload_hash, sizeof(p->payload_hash), S3I_UNSIGNED_PAYLOAD);
 	} else if ((rc = s3i_sha256_hex(p->body_ptr ? p->body_ptr : "", p->body_len, p->payload_hash))) {
 		return s3i_err(err, rc, NULL, "%s: hashing the request body failed", call->operation);
 	}
@@ -441,20 +478,45 @@ typedef struct op {
 
 enum { OP_DONE = 0, OP_RETRY = 1 };
 
-static int op_init(op *o, s3i_client *c, const s3i_call *call, s3i_http_response *resp,
-	s3i_errinfo *err)
+/* The storage of an op, once; op_start then fills it for a call (again and again in a batch). */
+static void op_storage_init(op *o, s3i_client *c)
 {
 	memset(o, 0, sizeof(*o));
+	prepared_init(&o->p, c->alloc);
+	s3i_headers_init(&o->headers, c->alloc);
+}
+
+/* Set o up for `call` (its storage empty) and build the request. */
+static int op_start(op *o, s3i_client *c, const s3i_call *call, s3i_http_response *resp,
+	s3i_errinfo *err)
+{
 	o->c = c;
 	o->call = call;
 	o->resp = resp;
 	o->err = err;
-	prepared_init(&o->p, c->alloc);
-	s3i_headers_init(&o->headers, c->alloc);
-	snprintf(o->region, sizeof(o->region), "%s", call->region ? call->region : c->region);
+	memset(&o->hr, 0, sizeof(o->hr));
+	o->attempt = 0;
+	o->skew_fixed = o->creds_refreshed = o->region_redirected = o->retried = 0;
+	o->started_ms = 0;
+	copy_str(o->region, sizeof(o->region), call->region ? call->region : c->region);
 	o->method = call->method ? call->method
 		: (call->svc->protocol == S3I_PROTO_REST_XML ? "GET" : "POST");
 	return prepare(c, call, o->region, &o->p, err);
+}
+
+static int op_init(op *o, s3i_client *c, const s3i_call *call, s3i_http_response *resp,
+	s3i_errinfo *err)
+{
+	op_storage_init(o, c);
+	return op_start(o, c, call, resp, err);
+}
+
+/* Empty o for another call, keeping its storage. */
+static void op_recycle(op *o)
+{
+	prepared_recycle(&o->p);
+	s3i_headers_clear(&o->headers);
+	o->call = NULL;
 }
 
 static void op_free(op *o)
@@ -551,7 +613,7 @@ static int op_evaluate(op *o, int *rc, int64_t *delay_ms)
 		(resp->status == 301 || resp->status == 400 || resp->status == 307)) {
 		s3i_log(c->logger, S3I_LOG_INFO, "%s: bucket is in %s, not %s; retrying there",
 			call->operation, bucket_region, o->region);
-		snprintf(o->region, sizeof(o->region), "%s", bucket_region);
+		copy_str(o->region, sizeof(o->region), bucket_region);
 		o->region_redirected = 1;
 		o->attempt--;
 		prepared_free(&o->p);
@@ -608,7 +670,14 @@ int s3i_client_call(s3i_client *c, const s3i_call *call, s3i_http_response *resp
 	return rc;
 }
 
-/* ---- many operations in flight ---- */
+/* ---- many operations in flight ----
+ *
+ * Records. Each call in a batch has a record (the op with its prepared request and signed
+ * headers, the response, the error detail: about 3 KiB). A finished record goes to a spare
+ * list and the next call added reuses it with its storage (buffers, header arrays, the
+ * response's header text), so a batch holds as many records as it ever had calls queued or
+ * in flight at once, however many calls run through it, and a warm batch allocates nothing
+ * of its own per call. */
 
 typedef struct batch_op {
 	op o;
@@ -618,8 +687,7 @@ typedef struct batch_op {
 	void *user;
 	int64_t due_ms;              /* when the next attempt may start */
 	struct s3i_client_batch *batch;
-	struct batch_op *next;       /* in the waiting list */
-	int in_flight;
+	struct batch_op *next;       /* in the waiting list or the spare list */
 } batch_op;
 
 struct s3i_client_batch {
@@ -628,7 +696,9 @@ struct s3i_client_batch {
 	int max_in_flight;
 	int in_flight;
 	batch_op *waiting;           /* not started or backing off, in submission order */
-	batch_op **all;
+	batch_op **waiting_tail;     /* the last `next` of the waiting list */
+	batch_op *spare;             /* finished records for reuse */
+	batch_op **all;              /* every record, to free them */
 	size_t count, cap;
 };
 
@@ -639,6 +709,7 @@ int s3i_client_batch_new(s3i_client_batch **out, s3i_client *c, int max_in_fligh
 		return s3i_err(err, S3I_ENOMEM, NULL, "out of memory creating a batch");
 	b->c = c;
 	b->max_in_flight = max_in_flight > 0 ? max_in_flight : 16;
+	b->waiting_tail = &b->waiting;
 	int rc = s3i_http_batch_new(&b->http, c->http);
 	if (rc) {
 		s3i_free(c->alloc, b);
@@ -661,70 +732,84 @@ void s3i_client_batch_free(s3i_client_batch *b)
 		return;
 	s3i_http_batch_free(b->http);
 	for (size_t i = 0; i < b->count; i++)
-		if (b->all[i])
-			batch_op_free(b->c, b->all[i]);
+		batch_op_free(b->c, b->all[i]);
 	s3i_free(b->c->alloc, b->all);
 	s3i_free(b->c->alloc, b);
 }
 
 static void push_waiting(s3i_client_batch *b, batch_op *bo)
 {
-	batch_op **pp = &b->waiting;
-	while (*pp)
-		pp = &(*pp)->next;
 	bo->next = NULL;
-	*pp = bo;
+	*b->waiting_tail = bo;
+	b->waiting_tail = &bo->next;
 }
 
-int s3i_client_batch_add(s3i_client_batch *b, const s3i_call *call, s3i_call_done_fn done,
-	void *user, s3i_errinfo *err)
+/* A spare record, or a new one. NULL when out of memory. */
+static batch_op *record_take(s3i_client_batch *b)
 {
+	batch_op *bo = b->spare;
+	if (bo) {
+		b->spare = bo->next;
+		return bo;
+	}
 	s3i_client *c = b->c;
 	if (b->count == b->cap) {
 		size_t ncap = b->cap ? b->cap * 2 : 64;
 		batch_op **all = s3i_realloc(c->alloc, b->all, ncap * sizeof(*all));
 		if (!all)
-			return s3i_err(err, S3I_ENOMEM, NULL, "out of memory queueing %s", call->operation);
+			return NULL;
 		b->all = all;
 		b->cap = ncap;
 	}
-	batch_op *bo = s3i_calloc(c->alloc, 1, sizeof(*bo));
-	if (!bo)
-		return s3i_err(err, S3I_ENOMEM, NULL, "out of memory queueing %s", call->operation);
+	if (!(bo = s3i_malloc(c->alloc, sizeof(*bo))))
+		return NULL;
+	op_storage_init(&bo->o, c);
 	s3i_http_response_init(&bo->resp, c->alloc);
 	s3i_errinfo_init(&bo->err);
-	bo->done = done;
-	bo->user = user;
 	bo->batch = b;
 	b->all[b->count++] = bo;
-	int rc = op_init(&bo->o, c, call, &bo->resp, &bo->err);
+	return bo;
+}
+
+/* Report a call's outcome, then keep its record for the next call. The response's body and
+ * large buffers are let go (a batch of thousands must not hold every body). */
+static void finish(s3i_client_batch *b, batch_op *bo, int rc)
+{
+	bo->done(bo->user, rc, &bo->resp, &bo->err);
+	op_recycle(&bo->o);
+	s3i_http_response_reset(&bo->resp);
+	buf_recycle(&bo->resp.body);
+	if (bo->err.pub.code)
+		s3i_errinfo_clear(&bo->err);
+	bo->done = NULL;
+	bo->user = NULL;
+	bo->due_ms = 0;
+	bo->next = b->spare;
+	b->spare = bo;
+}
+
+int s3i_client_batch_add(s3i_client_batch *b, const s3i_call *call, s3i_call_done_fn done,
+	void *user, s3i_errinfo *err)
+{
+	batch_op *bo = record_take(b);
+	if (!bo)
+		return s3i_err(err, S3I_ENOMEM, NULL, "out of memory queueing %s", call->operation);
+	bo->done = done;
+	bo->user = user;
+	bo->due_ms = 0;
+	int rc = op_start(&bo->o, b->c, call, &bo->resp, &bo->err);
 	if (rc) { /* reported through the callback like any other failure */
-		bo->o.call = NULL;
-		done(user, rc, &bo->resp, &bo->err);
+		finish(b, bo, rc);
 		return S3I_OK;
 	}
 	push_waiting(b, bo);
 	return S3I_OK;
 }
 
-static void finish(s3i_client_batch *b, batch_op *bo, int rc)
+/* An attempt ended (its answer, or the transport's failure in bo->resp): finish the call or
+ * queue its next attempt. */
+static void attempt_over(s3i_client_batch *b, batch_op *bo)
 {
-	bo->o.call = NULL;
-	bo->done(bo->user, rc, &bo->resp, &bo->err);
-	/* free the response early: a batch of thousands must not hold every body */
-	s3i_http_response_free(&bo->resp);
-	s3i_http_response_init(&bo->resp, b->c->alloc);
-	op_free(&bo->o);
-	prepared_init(&bo->o.p, b->c->alloc);
-	s3i_headers_init(&bo->o.headers, b->c->alloc);
-}
-
-static void on_http_done(void *user, s3i_http_response *resp)
-{
-	batch_op *bo = user;
-	s3i_client_batch *b = bo->batch;
-	bo->in_flight = 0;
-	b->in_flight--;
 	int rc;
 	int64_t delay;
 	if (op_evaluate(&bo->o, &rc, &delay) == OP_DONE) {
@@ -733,6 +818,14 @@ static void on_http_done(void *user, s3i_http_response *resp)
 	}
 	bo->due_ms = raw_now_ms(b->c) + (delay > 0 ? delay : 0);
 	push_waiting(b, bo);
+}
+
+static void on_http_done(void *user, s3i_http_response *resp)
+{
+	(void)resp;
+	batch_op *bo = user;
+	bo->batch->in_flight--;
+	attempt_over(bo->batch, bo);
 }
 
 int s3i_client_batch_run(s3i_client_batch *b, s3i_errinfo *err)
@@ -749,15 +842,20 @@ int s3i_client_batch_run(s3i_client_batch *b, s3i_errinfo *err)
 				pp = &bo->next;
 				continue;
 			}
-			*pp = bo->next;
+			if (!(*pp = bo->next))
+				b->waiting_tail = pp;
 			int rc = op_begin_attempt(&bo->o);
-			if (!rc)
-				rc = s3i_http_batch_add(b->http, &bo->o.hr, &bo->resp, on_http_done, bo);
 			if (rc) {
 				finish(b, bo, rc);
 				continue;
 			}
-			bo->in_flight = 1;
+			if (s3i_http_batch_add(b->http, &bo->o.hr, &bo->resp, on_http_done, bo)) {
+				/* the transport refused to start it (resp->error says why): the same as a
+				 * transfer that failed, so the error detail names the operation and the
+				 * failure is retried when that makes sense */
+				attempt_over(b, bo);
+				continue;
+			}
 			b->in_flight++;
 		}
 		if (!b->in_flight && !b->waiting)

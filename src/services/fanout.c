@@ -7,12 +7,9 @@
  * before a retry never leaves a connection idle. When an operation is done its slot is
  * parsed, reported and refilled at once, from inside the batch's callback.
  *
- * Rounds. A client batch keeps a small record per call it ran until the batch is freed (about
- * 3 KiB: the prepared request, the response and the error detail), so one batch for a
- * million operations would hold gigabytes. The fan-out therefore hands a batch at most
- * ROUND_OPS operations, lets it drain and starts the next; the connections stay warm in the
- * pool between batches (s3i_http hands the same multi handle back). Draining costs the
- * last few requests of a round their company: about one request time per round.
+ * One client batch runs the whole fan-out: it reuses the record of each finished call for
+ * the next one (aws/client.c), so its memory is bounded by the slots, not by the number of
+ * operations, and the connections never sit idle between rounds.
  */
 #include "services/fanout.h"
 
@@ -24,8 +21,6 @@
 #include "s3insights/errors.h"
 
 #define SLOTS_PER_IN_FLIGHT 2
-#define ROUND_OPS_MIN 2048
-#define ROUND_OPS_PER_IN_FLIGHT 32
 #define TEXT_CHUNK 1024
 
 /* ------------------------------------------------------------------ operations */
@@ -202,7 +197,6 @@ struct fanout {
 	slot *free_slots;
 	size_t busy;
 	s3i_client_batch *batch;
-	size_t round_added, round_ops;
 	s3i_fanout_next_fn next;
 	s3i_fanout_done_fn done;
 	void *payload;
@@ -246,24 +240,24 @@ static void on_call_done(void *user, int status, s3i_http_response *resp, const 
 	if (status < 0 && err && err->pub.code == status) {
 		s3i_errinfo_copy(&s->op.err, err);
 	} else if (status < 0) {
-		/* the batch reports a request it could not start without detail: name it here */
+		/* the client names every failure it reports; should a detail still be missing (a
+		 * credential provider that failed without one), the operation gets one naming it */
 		const s3i_call *call = &s->op.call;
-		s3i_err(&s->op.err, status, call->resource, "%s%s%s: the request could not be "
-			"started: %s", call->operation, call->resource ? " on " : "",
-			call->resource ? call->resource : "", resp && resp->error_text[0]
-			? resp->error_text : s3i_strerror(status));
+		s3i_err(&s->op.err, status, call->resource, "%s%s%s failed: %s", call->operation,
+			call->resource ? " on " : "", call->resource ? call->resource : "",
+			resp && resp->error_text[0] ? resp->error_text : s3i_strerror(status));
 	}
 	finish_op(fo, s, status, resp);
 	fill(fo);
 }
 
-/* Start operations while there are free slots, the source has more and the round has room. */
+/* Start operations while there are free slots and the source has more. */
 static void fill(fanout *fo)
 {
 	if (fo->filling)
 		return; /* the outer fill picks up the slot that was just freed */
 	fo->filling = 1;
-	while (fo->free_slots && !fo->exhausted && !fo->stop && fo->round_added < fo->round_ops) {
+	while (fo->free_slots && !fo->exhausted && !fo->stop) {
 		slot *s = fo->free_slots;
 		fo->free_slots = s->next_free;
 		s3i_fanout_op_reset(&s->op);
@@ -285,7 +279,6 @@ static void fill(fanout *fo)
 		}
 		s->op.index = (size_t)fo->st.started++;
 		fo->busy++;
-		fo->round_added++;
 		s3i_call *call = &s->op.call;
 		if (s->op.err.pub.code < 0) { /* the source failed it before it started */
 			finish_op(fo, s, s->op.err.pub.code, NULL);
@@ -336,9 +329,6 @@ int s3i_fanout_run(const s3i_svc *svc, int max_in_flight, s3i_fanout_next_fn nex
 	fo.next = next;
 	fo.done = done;
 	fo.payload = payload;
-	fo.round_ops = (size_t)max_in_flight * ROUND_OPS_PER_IN_FLIGHT;
-	if (fo.round_ops < ROUND_OPS_MIN)
-		fo.round_ops = ROUND_OPS_MIN;
 	s3i_errinfo_init(&fo.stop_err);
 	s3i_http_response_init(&fo.none, fo.alloc);
 	fo.nslots = (size_t)max_in_flight * SLOTS_PER_IN_FLIGHT;
@@ -356,21 +346,15 @@ int s3i_fanout_run(const s3i_svc *svc, int max_in_flight, s3i_fanout_next_fn nex
 		fo.free_slots = &fo.slots[i];
 	}
 
-	int rc = S3I_OK;
-	while (!fo.exhausted && !fo.stop) {
-		if ((rc = s3i_client_batch_new(&fo.batch, svc->client, max_in_flight, err)))
-			break;
-		fo.st.batches++;
-		fo.round_added = 0;
+	int rc = s3i_client_batch_new(&fo.batch, svc->client, max_in_flight, err);
+	if (!rc) {
 		fill(&fo);
 		rc = s3i_client_batch_run(fo.batch, err);
 		s3i_client_batch_free(fo.batch);
 		fo.batch = NULL;
-		if (rc) {
+		if (rc)
 			s3i_err_prefix(err, "fan-out after %lld of %lld operations: ",
 				(long long)(fo.st.succeeded + fo.st.failed), (long long)fo.st.started);
-			break;
-		}
 	}
 	if (!rc && fo.stop) {
 		rc = fo.stop;

@@ -108,7 +108,6 @@ typedef struct s3i_fanout_stats {
 	int64_t started;      /* operations the source filled */
 	int64_t succeeded;
 	int64_t failed;       /* finished with a status < 0 */
-	int64_t batches;      /* client batches used (see fanout.c, "Rounds") */
 } s3i_fanout_stats;
 
 /* Run operations from `next` until it has no more, at most max_in_flight requests at once

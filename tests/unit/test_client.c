@@ -1324,6 +1324,41 @@ static void t_batch_retries(void **state)
 	client_down();
 }
 
+/* A call the transport refuses to start (a header name HTTP does not allow: the signer takes
+ * it, libcurl's request would not) ends through the callback with the transport's status and
+ * an error detail naming the operation, the resource and the reason, never an empty one. */
+static void t_batch_start_failure_named(void **state)
+{
+	(void)state;
+	client_up_with(3, 50, 0, NULL);
+	script(S3I_LB_RESPOND, 200, "x-echo-target: fine\r\n", "ok");
+	s3i_headers extra;
+	s3i_headers_init(&extra, s3i_test_alloc());
+	assert_int_equal(s3i_headers_add(&extra, "x-amz-meta-(bad)", "v"), S3I_OK);
+	s3i_call calls[2] = { s3_get("bkt", "refused"), s3_get("bkt", "fine") };
+	calls[0].headers = &extra;
+	done_rec done[2];
+	memset(done, 0, sizeof(done));
+	s3i_client_batch *b = NULL;
+	s3i_errinfo err;
+	s3i_errinfo_init(&err);
+	assert_int_equal(s3i_client_batch_new(&b, fx.c, 4, &err), S3I_OK);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(s3i_client_batch_add(b, &calls[i], on_done, &done[i], &err), S3I_OK);
+	assert_int_equal(s3i_client_batch_run(b, &err), S3I_OK);
+	s3i_client_batch_free(b);
+	s3i_headers_free(&extra);
+	assert_int_equal(done[0].calls, 1);
+	assert_int_equal(done[0].status, S3I_EINVALID);
+	assert_non_null(strstr(done[0].body, "GetObject on key 'k' in bucket 'b'"));
+	assert_non_null(strstr(done[0].body, "invalid name"));
+	assert_int_equal(done[1].calls, 1);          /* the other call is not held back */
+	if (done[1].status)
+		fail_msg("fine: %d %s", done[1].status, done[1].body);
+	assert_int_equal(nreqs(), 1);                /* not retried: the request is wrong */
+	client_down();
+}
+
 typedef struct worker {
 	int id;
 	int failures;
@@ -1431,6 +1466,7 @@ int main(void)
 		S3I_TEST(t_client_sleep_hook),
 		S3I_TEST(t_client_oom),
 		S3I_TEST(t_batch_retries),
+		S3I_TEST(t_batch_start_failure_named),
 		S3I_TEST(t_threads_share_client),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -1,7 +1,7 @@
 /*
  * The fan-out engine (src/services/fanout.c) against the loopback HTTP server, where moto
- * would be too slow or cannot fail on demand: thousands of operations over several client
- * batches (rounds), every operation reported exactly once with its own outcome, operations
+ * would be too slow or cannot fail on demand: thousands of operations in memory that does not
+ * grow with their number, every operation reported exactly once with its own outcome, operations
  * that fail before they are sent, bad arguments, and an out-of-memory loop over a whole
  * fan-out (every allocation failing in turn: no crash, no leak, a failure is reported for the
  * fan-out or for the operations it hit). The behaviour against S3 (moto) is in
@@ -77,7 +77,8 @@ static s3i_ctx *open_ctx(s3i_svc *svc)
 
 static struct {
 	unsigned char seen[MANY];
-	size_t ok, missing, other;
+	size_t ok, missing, other, reported;
+	long blocks_early, blocks_late;   /* live allocations at two points of the run */
 } many;
 
 static int on_many(void *payload, size_t index, int status, const s3i_s3_head_result *head,
@@ -87,6 +88,11 @@ static int on_many(void *payload, size_t index, int status, const s3i_s3_head_re
 	assert_true(index < MANY);
 	assert_int_equal(many.seen[index], 0);
 	many.seen[index] = 1;
+	many.reported++;
+	if (many.reported == 1000)
+		many.blocks_early = s3i_test_alloc_outstanding();
+	else if (many.reported == 4000)
+		many.blocks_late = s3i_test_alloc_outstanding();
 	if (status == S3I_OK) {
 		assert_int_equal(head->content_length, 5);
 		assert_string_equal(head->etag, "5d41402abc4b2a76b9719d911017c592");
@@ -102,7 +108,7 @@ static int on_many(void *payload, size_t index, int status, const s3i_s3_head_re
 	return 0;
 }
 
-static void t_many_over_several_batches(void **state)
+static void t_many_in_bounded_memory(void **state)
 {
 	(void)state;
 	s3i_svc svc;
@@ -125,9 +131,11 @@ static void t_many_over_several_batches(void **state)
 	assert_int_equal(many.missing, (MANY + 3) / 7);
 	assert_int_equal(st.failed, (int64_t)many.missing);
 	assert_int_equal(s3i_loopback_requests(lb) - before, MANY);
-	/* 2,048 operations per client batch at this concurrency: three batches */
-	assert_int_equal(st.batches, 3);
-	/* keep-alive: a handful of connections carried them all */
+	/* what the run holds depends on the operations in flight, not on how many ran: the
+	 * client batch reuses the record of every finished call (3,000 calls between the two
+	 * counts; a slot or a record more may have been warmed up in between) */
+	assert_true(many.blocks_early > 0);
+	assert_in_range(many.blocks_late, many.blocks_early - 8, many.blocks_early + 8);
 	s3i_ctx_release(ctx);
 }
 
@@ -288,7 +296,7 @@ static void t_out_of_memory(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		S3I_TEST(t_many_over_several_batches),
+		S3I_TEST(t_many_in_bounded_memory),
 		S3I_TEST(t_operations_fail_alone),
 		S3I_TEST(t_out_of_memory),
 	};
