@@ -1,0 +1,134 @@
+"""Deployments and runs (deployment.h, run.h, docs/stages.md)."""
+
+import ctypes
+from collections import namedtuple
+from ctypes import byref
+
+from . import _ffi, errors
+from ._handle import Handle, dec, enc
+from .inputs import RunInput
+
+lib = _ffi.lib
+
+BucketStatus = namedtuple("BucketStatus", "account region bucket status reason expected_files "
+                                          "partitioned_files objects bytes updated_ms")
+BucketStatus.__doc__ = ("One source bucket's recorded state (status: discovered, in_progress, "
+                        "ingesting, done, excluded, ...; expected_files -1 before a manifest "
+                        "was verified).")
+RunStatus = namedtuple("RunStatus", "run_id phase finished error error_stage created_ms "
+                                    "updated_ms buckets_total buckets_pending objects bytes "
+                                    "buckets")
+RunStatus.__doc__ = "A run as a whole, with the list of its BucketStatus in `buckets`."
+
+
+def _ffi_fn(name):
+    return _ffi.require(name)
+
+
+class Deployment(Handle):
+    """One installation of the system on a Context: ``Deployment(ctx, name="demo")``.
+
+    Opening touches nothing in AWS but STS (for the host account when it is not given);
+    ``init()`` creates the host resources. The deployment keeps its Context alive."""
+
+    _free = lib.s3i_deployment_free if "s3i_deployment_free" not in _ffi.missing else None
+
+    def __init__(self, ctx, name=None, host_region=None, host_account_id=None,
+                 data_retention_days=0):
+        o = _ffi.new(_ffi.s3i_deployment_options)
+        o.name = enc(name, "name")
+        o.host_region = enc(host_region, "host_region")
+        o.host_account_id = enc(host_account_id, "host_account_id")
+        o.data_retention_days = int(data_retention_days)
+        out = ctypes.c_void_p()
+        errors.check(_ffi_fn("s3i_deployment_open")(byref(out), ctx._p(), byref(o)))
+        super().__init__(out.value, parent=ctx)
+
+    def init(self):
+        """Create or complete, idempotently, the state table, consolidated bucket and queues."""
+        errors.check(_ffi_fn("s3i_deployment_init")(self._p()))
+
+    def _url(self, fn):
+        buf = ctypes.create_string_buffer(1024)
+        errors.check(_ffi_fn(fn)(self._p(), buf, len(buf)))
+        return dec(buf.value)
+
+    def queue_url(self):
+        """The central queue's URL (NotFoundError before init())."""
+        return self._url("s3i_deployment_queue_url")
+
+    def dlq_url(self):
+        """The dead-letter queue's URL."""
+        return self._url("s3i_deployment_dlq_url")
+
+    def _name(self, fn):
+        return dec(_ffi_fn(fn)(self._p()))
+
+    name = property(lambda self: self._name("s3i_deployment_name"))
+    host_region = property(lambda self: self._name("s3i_deployment_host_region"))
+    host_account = property(lambda self: self._name("s3i_deployment_host_account"))
+    state_table = property(lambda self: self._name("s3i_deployment_state_table"))
+    consolidated_bucket = property(
+        lambda self: self._name("s3i_deployment_consolidated_bucket"))
+    queue_name = property(lambda self: self._name("s3i_deployment_queue_name"))
+    dlq_name = property(lambda self: self._name("s3i_deployment_dlq_name"))
+
+
+class Run(Handle):
+    """One run of a deployment. ``Run.start(d, run_input)`` records a new run (or resumes an
+    unfinished one with the same input); ``Run.open(d, run_id)`` opens any recorded run.
+    The run keeps its Deployment (and so its Context) alive."""
+
+    _free = lib.s3i_run_free if "s3i_run_free" not in _ffi.missing else None
+
+    def __init__(self, ptr, deployment):
+        super().__init__(ptr, parent=deployment)
+
+    @classmethod
+    def start(cls, deployment, run_input):
+        if not isinstance(run_input, RunInput):
+            run_input = RunInput(run_input)
+        out = ctypes.c_void_p()
+        errors.check(_ffi_fn("s3i_run_start")(byref(out), deployment._p(), run_input._p()))
+        return cls(out.value, deployment)
+
+    @classmethod
+    def open(cls, deployment, run_id):
+        out = ctypes.c_void_p()
+        errors.check(_ffi_fn("s3i_run_open")(byref(out), deployment._p(), enc(run_id, "run_id")))
+        return cls(out.value, deployment)
+
+    @property
+    def id(self):
+        return dec(_ffi_fn("s3i_run_id")(self._p()))
+
+    @property
+    def input(self):
+        """The run's input as recorded (a RunInput that keeps this run alive)."""
+        return RunInput(_borrowed=_ffi_fn("s3i_run_get_input")(self._p()), _owner=self)
+
+    def buckets(self):
+        """Iterate the source buckets' recorded states (BucketStatus), by account then
+        bucket, read from the state table."""
+        return iter(self.status().buckets)
+
+    def status(self):
+        """Read the run's status back from the state table (consistent reads)."""
+        found = []
+
+        def on_bucket(user, p):
+            b = p.contents
+            found.append(BucketStatus(dec(b.account), dec(b.region), dec(b.bucket),
+                                      dec(b.status), dec(b.reason), b.expected_files,
+                                      b.partitioned_files, b.objects, b.bytes, b.updated_ms))
+            return 0
+
+        st = _ffi.new(_ffi.s3i_run_status)
+        cb = _ffi.BUCKET_STATUS_FN(on_bucket)
+        errors.check(_ffi_fn("s3i_run_status_read")(self._p(), byref(st), cb, None))
+        return RunStatus(dec(st.run_id), dec(st.phase), bool(st.finished), dec(st.error),
+                         dec(st.error_stage), st.created_ms, st.updated_ms, st.buckets_total,
+                         st.buckets_pending, st.objects, st.bytes, found)
+
+
+__all__ = ["Deployment", "Run", "RunStatus", "BucketStatus"]
