@@ -1,0 +1,158 @@
+"""Deployments and runs (deployment.h, run.h) against moto_server."""
+
+import gc
+import unittest
+
+import s3insights as s3i
+from moto import client_env, server
+
+INPUT = {
+    "run_id": "r1",
+    "accounts": [{"id": "123456789012"}, {"id": "111111111111", "external_id": "ext-1234"}],
+    "athena_queries": [], "sender_email_address": "a@example.com",
+    "recipient_email_addresses": ["b@example.com"], "supported_regions": ["us-east-1"],
+    "snapshot": "list",
+}
+
+
+def seed_bucket(moto, table, run_id, account, bucket, status, rank, reason="", objects=0):
+    """A bucket item as the stages write it (docs/stages.md), put with boto3 so the state is
+    seeded independently of the code under test."""
+    import boto3
+    ddb = boto3.client("dynamodb", endpoint_url=moto.url, region_name="us-east-1",
+                       aws_access_key_id="testing", aws_secret_access_key="testing")
+    ddb.put_item(TableName=table, Item={
+        "partitionkey": {"S": f"run#{run_id}"}, "sortkey": {"S": f"bucket#{account}#{bucket}"},
+        "account": {"S": account}, "region": {"S": "us-east-1"}, "bucket": {"S": bucket},
+        "status": {"S": status}, "status_rank": {"N": str(rank)}, "reason": {"S": reason},
+        "partitioned_files": {"N": "0"}, "objects": {"N": str(objects)}, "bytes": {"N": "0"},
+        "created_ms": {"N": "10"}, "updated_ms": {"N": "10"}})
+
+
+class Workflow(unittest.TestCase):
+    def setUp(self):
+        self.moto = server()
+        client_env(self.moto)
+        self.ctx = s3i.Context(max_attempts=1)
+
+    def tearDown(self):
+        self.ctx.close()
+
+    def test_deployment_names_and_init(self):
+        with s3i.Deployment(self.ctx, name="pydep") as d:
+            self.assertEqual(d.name, "pydep")
+            self.assertEqual(d.host_account, "123456789012")  # moto's, from STS
+            self.assertEqual(d.host_region, "us-east-1")
+            self.assertEqual(d.state_table, "pydep_configuration_table")
+            self.assertEqual(d.queue_name, "pydep-sqs-consolidate-inventory-files")
+            self.assertEqual(d.dlq_name, "pydep-sqs-dlq")
+            self.assertIn("123456789012", d.consolidated_bucket)
+            with self.assertRaises(s3i.NotFoundError):
+                d.queue_url()
+            d.init()
+            d.init()  # idempotent
+            self.assertTrue(d.queue_url().endswith("/pydep-sqs-consolidate-inventory-files"))
+            self.assertTrue(d.dlq_url().endswith("/pydep-sqs-dlq"))
+            self.assertEqual(list(self.ctx.s3.list_objects(d.consolidated_bucket)), [])
+        with s3i.Deployment(self.ctx, name="other", host_account_id="222222222222",
+                            host_region="eu-west-1") as d:
+            self.assertEqual((d.host_account, d.host_region), ("222222222222", "eu-west-1"))
+
+    def test_bad_name(self):
+        with self.assertRaises(s3i.InvalidError) as cm:
+            s3i.Deployment(self.ctx, name="Bad_Name")
+        self.assertIn("Bad_Name", cm.exception.message)
+
+    def test_run_start_status_buckets(self):
+        d = s3i.Deployment(self.ctx, name="pydep")
+        d.init()
+        run = s3i.Run.start(d, INPUT)
+        self.assertEqual(run.id, "r1")
+        self.assertEqual(run.input, s3i.RunInput(INPUT))
+        self.assertEqual(run.input.snapshot, "list")
+        st = run.status()
+        self.assertEqual((st.run_id, st.phase, st.finished), ("r1", "provisioning", False))
+        self.assertEqual(st.buckets, [])
+
+        seed_bucket(self.moto, d.state_table, "r1", "123456789012", "zeta", "discovered", 0)
+        seed_bucket(self.moto, d.state_table, "r1", "111111111111", "alpha", "excluded", 9,
+                    "excluded by input")
+        st = run.status()
+        self.assertEqual((st.buckets_total, st.buckets_pending), (2, 1))
+        # ordered by account then bucket
+        self.assertEqual([(b.account, b.bucket, b.status, b.reason) for b in run.buckets()],
+                         [("111111111111", "alpha", "excluded", "excluded by input"),
+                          ("123456789012", "zeta", "discovered", "")])
+        self.assertEqual(st.buckets[0].expected_files, -1)
+        run.close()
+
+        # resume with the same input; another input for the unfinished run is refused
+        with s3i.Run.start(d, s3i.RunInput(INPUT)) as again:
+            self.assertEqual(len(again.status().buckets), 2)
+        with self.assertRaises(s3i.ConflictError) as cm:
+            s3i.Run.start(d, dict(INPUT, accounts=[{"id": "123456789012"}]))
+        self.assertIn("r1", cm.exception.message)
+        with s3i.Run.open(d, "r1") as opened:
+            self.assertEqual(opened.status().phase, "provisioning")
+        with self.assertRaises(s3i.NotFoundError):
+            s3i.Run.open(d, "nosuch")
+        with self.assertRaises(s3i.InvalidError):
+            s3i.Run.open(d, "BAD!")
+        d.close()
+
+
+class Lifetimes(unittest.TestCase):
+    """Closing or collecting handles in any order never frees one still in use."""
+
+    def setUp(self):
+        self.moto = server()
+        client_env(self.moto)
+
+    def chain(self):
+        ctx = s3i.Context(max_attempts=1)
+        d = s3i.Deployment(ctx, name="pylife")
+        d.init()
+        run = s3i.Run.start(d, INPUT)
+        return ctx, d, run, run.input
+
+    def test_parent_closed_first(self):
+        ctx, d, run, inp = self.chain()
+        ctx.close()
+        d.close()
+        self.assertTrue(ctx.closed and d.closed)
+        with self.assertRaises(ValueError):
+            ctx.region
+        with self.assertRaises(ValueError):
+            d.name
+        # The run still works: its deployment and context are freed after it.
+        self.assertEqual(run.status().run_id, "r1")
+        self.assertEqual(inp.run_id, "r1")
+        run.close()
+        self.assertEqual(inp.run_id, "r1")  # the borrowed input keeps its run alive
+        inp.close()
+        self.assertIsNone(ctx._ptr)
+
+    def test_every_order_of_collection(self):
+        import itertools
+        for order in itertools.permutations(range(4)):
+            objs = list(self.chain())
+            for i in order:
+                objs[i] = None
+                gc.collect()
+            gc.collect()
+
+    def test_listing_outlives_context(self):
+        ctx = s3i.Context(max_attempts=1)
+        ctx.s3.create_bucket("pylife")
+        for i in range(5):
+            ctx.s3.put_object("pylife", f"k{i}", b"x")
+        it = ctx.s3.list_objects("pylife", max_keys=2)
+        self.assertEqual(next(it).key, "k0")
+        ctx.close()  # the running listing holds its own reference
+        self.assertEqual([o.key for o in it], ["k1", "k2", "k3", "k4"])
+        with self.assertRaises(ValueError):
+            next(iter(ctx.s3.list_objects("pylife")))
+
+
+if __name__ == "__main__":
+    unittest.main()
