@@ -1,0 +1,471 @@
+/*
+ * The create-table stage (DESIGN §4.5): see include/s3insights/stage_table.h.
+ *
+ * The statements are built once per handle, at its first step, from the run's input and its
+ * recorded buckets; each one's progress is the state item run#R / table#<nnnnn>: index, what,
+ * statement, execution_id, state, attempt, started_ms. An item whose statement equals the one
+ * built is taken over: SUCCEEDED is skipped, an execution still running is polled (not
+ * started again), a FAILED or CANCELLED one is started again with the next attempt number
+ * (its ClientRequestToken then differs, so Athena really runs it again).
+ */
+#include "s3insights/stage_table.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/buf.h"
+#include "services/athena.h"
+#include "services/ddb_value.h"
+#include "stages/run_internal.h"
+#include "stages/stage_athena.h"
+#include "stages/table_ddl.h"
+
+#define STAGE "table"
+
+typedef struct stmt {
+	char *sql;
+	char what[96];               /* "CREATE DATABASE s3insights", "ADD PARTITION batch 2 of 3" */
+	char execution_id[S3I_ATHENA_ID_SIZE];
+	char state[32];
+	int attempt;
+	int64_t started_ms;
+	int succeeded;
+} stmt;
+
+struct s3i_table {
+	s3i_run *run;
+	const s3i_allocator *alloc;
+	s3i_table_options opts;
+	char *workgroup;
+	s3i_errinfo err;
+	int prepared;
+	stmt *stmts;
+	size_t n;
+	size_t next;                 /* the first statement not known to have succeeded */
+	int64_t delay_ms;            /* the next pause between two polls */
+	char *results_location;
+};
+
+/* ------------------------------------------------------------------ handle */
+
+int s3i_table_new(s3i_table **out, s3i_run *run, const s3i_table_options *opts)
+{
+	if (!out || !run)
+		return s3i_err(NULL, S3I_EINVALID, NULL, "create table: out and run are required");
+	*out = NULL;
+	s3i_table_options o = S3I_TABLE_OPTIONS_INIT;
+	if (opts) {
+		if (opts->struct_size < sizeof(uint32_t) || opts->struct_size > 4096)
+			return s3i_err(NULL, S3I_EINVALID, "struct_size", "create table: options "
+				"struct_size %u is not a size this library knows", (unsigned)opts->struct_size);
+		memcpy(&o, opts, opts->struct_size < sizeof(o) ? opts->struct_size : sizeof(o));
+		o.struct_size = sizeof(o);
+	}
+	if (o.poll_interval_ms < 0 || o.max_poll_interval_ms < 0 || o.statement_timeout_ms < 0)
+		return s3i_err(NULL, S3I_EINVALID, "options", "create table: negative interval or "
+			"timeout in the options");
+	if (!o.poll_interval_ms)
+		o.poll_interval_ms = 250;
+	if (!o.max_poll_interval_ms)
+		o.max_poll_interval_ms = 5000;
+	if (o.max_poll_interval_ms < o.poll_interval_ms)
+		o.max_poll_interval_ms = o.poll_interval_ms;
+	if (!o.statement_timeout_ms)
+		o.statement_timeout_ms = 10 * 60 * 1000;
+	const s3i_allocator *a = s3i_deployment_alloc(s3i_run_deployment(run));
+	s3i_table *st = s3i_calloc(a, 1, sizeof(*st));
+	if (!st)
+		return s3i_err(NULL, S3I_ENOMEM, s3i_run_id(run), "create table: out of memory");
+	st->run = run;
+	st->alloc = a;
+	st->opts = o;
+	s3i_errinfo_init(&st->err);
+	if (s3i_str_set(a, &st->workgroup, o.workgroup ? o.workgroup : "primary")) {
+		s3i_table_free(st);
+		return s3i_err(NULL, S3I_ENOMEM, s3i_run_id(run), "create table: out of memory");
+	}
+	st->opts.workgroup = st->workgroup;
+	st->delay_ms = o.poll_interval_ms;
+	*out = st;
+	return S3I_OK;
+}
+
+void s3i_table_free(s3i_table *st)
+{
+	if (!st)
+		return;
+	for (size_t i = 0; i < st->n; i++)
+		s3i_free(st->alloc, st->stmts[i].sql);
+	s3i_free(st->alloc, st->stmts);
+	s3i_free(st->alloc, st->workgroup);
+	s3i_free(st->alloc, st->results_location);
+	s3i_free(st->alloc, st);
+}
+
+const s3i_error *s3i_table_error(const s3i_table *st)
+{
+	return st ? &st->err.pub : s3i_error_last();
+}
+
+/* ------------------------------------------------------------------ statements */
+
+static int oom(s3i_table *st)
+{
+	return s3i_err(&st->err, S3I_ENOMEM, s3i_run_id(st->run), "create table of run %s: out of "
+		"memory", s3i_run_id(st->run));
+}
+
+/* Append a statement; takes the buffer's text. */
+static int add_stmt(s3i_table *st, s3i_buf *sql, const char *what)
+{
+	stmt *s = s3i_realloc(st->alloc, st->stmts, (st->n + 1) * sizeof(*s));
+	if (!s)
+		return oom(st);
+	st->stmts = s;
+	s = &st->stmts[st->n];
+	memset(s, 0, sizeof(*s));
+	s->sql = s3i_buf_detach(sql);
+	if (!s->sql)
+		return oom(st);
+	snprintf(s->what, sizeof(s->what), "%s", what);
+	st->n++;
+	return S3I_OK;
+}
+
+typedef struct part_list {
+	const s3i_allocator *a;
+	s3i_ddl_partition *parts;
+	char (*names)[3][64];
+	size_t n, cap;
+	int oom;
+} part_list;
+
+/* A bucket whose data is (partly) in the consolidated layout gets its partition, whatever
+ * its status: partitioned_files > 0 means files of it were copied (docs/stages.md). */
+static int on_bucket(void *user, const s3i_state_bucket *b)
+{
+	part_list *l = user;
+	if (b->partitioned_files <= 0 && b->objects <= 0)
+		return 0;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		s3i_ddl_partition *p = s3i_realloc(l->a, l->parts, cap * sizeof(*p));
+		if (!p) {
+			l->oom = 1;
+			return 1;
+		}
+		l->parts = p;
+		char (*nm)[3][64] = s3i_realloc(l->a, l->names, cap * sizeof(*nm));
+		if (!nm) {
+			l->oom = 1;
+			return 1;
+		}
+		l->names = nm;
+		l->cap = cap;
+	}
+	snprintf(l->names[l->n][0], 64, "%s", b->account);
+	snprintf(l->names[l->n][1], 64, "%s", b->region);
+	snprintf(l->names[l->n][2], 64, "%s", b->bucket);
+	l->n++;
+	return 0;
+}
+
+typedef struct load_walk {
+	s3i_table *st;
+} load_walk;
+
+/* Take over a recorded statement when it is the same statement. */
+static int on_item(void *user, const char *sortkey, const s3i_ddb_item *it)
+{
+	(void)sortkey;
+	s3i_table *st = user;
+	int64_t index = -1, attempt = 0, started = 0;
+	if (s3i_ddb_item_get_i64(it, "index", &index) || index < 0 || (size_t)index >= st->n)
+		return 0;
+	stmt *s = &st->stmts[index];
+	const char *sql = s3i_ddb_item_get_s(it, "statement");
+	const char *id = s3i_ddb_item_get_s(it, "execution_id");
+	const char *state = s3i_ddb_item_get_s(it, "state");
+	s3i_ddb_item_get_i64(it, "attempt", &attempt);
+	s3i_ddb_item_get_i64(it, "started_ms", &started);
+	s->attempt = (int)attempt;
+	if (!sql || strcmp(sql, s->sql) || !id || !*id || strlen(id) >= sizeof(s->execution_id))
+		return 0;   /* another statement (the buckets changed): run this one afresh */
+	snprintf(s->state, sizeof(s->state), "%s", state ? state : "");
+	if (!strcmp(s->state, "SUCCEEDED")) {
+		s->succeeded = 1;
+	} else if (!strcmp(s->state, "FAILED") || !strcmp(s->state, "CANCELLED")) {
+		s->attempt++;    /* a new attempt: a new token, a new execution */
+		s->state[0] = 0;
+	} else {
+		snprintf(s->execution_id, sizeof(s->execution_id), "%s", id);
+		s->started_ms = started;
+	}
+	return 0;
+}
+
+static int prepare(s3i_table *st)
+{
+	s3i_run *run = st->run;
+	const s3i_run_input *in = s3i_run_get_input(run);
+	const char *rid = s3i_run_id(run);
+	s3i_buf loc, sql;
+	s3i_buf_init(&loc, st->alloc);
+	s3i_buf_init(&sql, st->alloc);
+	part_list parts = { st->alloc, NULL, NULL, 0, 0, 0 };
+	int rc = s3i_stage_data_location(run, &loc);
+	if (!rc)
+		rc = s3i_stage_results_location(run, &sql);
+	if (!rc && !(st->results_location = s3i_buf_detach(&sql)))
+		rc = S3I_ENOMEM;
+	if (rc) {
+		rc = oom(st);
+		goto done;
+	}
+	s3i_ddl_table t = { 0 };
+	t.database = s3i_run_input_get_database(in);
+	t.table = s3i_run_input_get_table(in);
+	t.location = s3i_buf_cstr(&loc);
+	switch (s3i_run_input_get_inventory_format(in)) {
+	case S3I_INVENTORY_FORMAT_ORC: t.format = S3I_FORMAT_ORC; break;
+	case S3I_INVENTORY_FORMAT_PARQUET: t.format = S3I_FORMAT_PARQUET; break;
+	default: t.format = S3I_FORMAT_CSV; break;
+	}
+	/* the list snapshot always writes CSV */
+	if (s3i_run_input_get_snapshot(in) == S3I_SNAPSHOT_LIST)
+		t.format = S3I_FORMAT_CSV;
+	t.all_versions = s3i_run_input_get_object_versions(in) == S3I_OBJECT_VERSIONS_ALL;
+	char what[96];
+
+	if ((rc = s3i_ddl_create_database(&sql, t.database)))
+		goto ddl;
+	snprintf(what, sizeof(what), "CREATE DATABASE %s", t.database);
+	if ((rc = add_stmt(st, &sql, what)))
+		goto done;
+	if ((rc = s3i_ddl_create_table(&sql, &t)))
+		goto ddl;
+	snprintf(what, sizeof(what), "CREATE TABLE %s.%s%s", t.database, t.table,
+		t.format == S3I_FORMAT_CSV ? "_raw" : "");
+	if ((rc = add_stmt(st, &sql, what)))
+		goto done;
+	if (t.format == S3I_FORMAT_CSV) {
+		if ((rc = s3i_ddl_create_view(&sql, &t)))
+			goto ddl;
+		snprintf(what, sizeof(what), "CREATE VIEW %s.%s", t.database, t.table);
+		if ((rc = add_stmt(st, &sql, what)))
+			goto done;
+	}
+
+	rc = s3i_state_buckets_list(s3i_run_state(run), rid, on_bucket, &parts, &st->err);
+	if (parts.oom) {
+		rc = oom(st);
+		goto done;
+	}
+	if (rc) {
+		s3i_err_prefix(&st->err, "create table of run %s: reading its buckets: ", rid);
+		goto done;
+	}
+	for (size_t i = 0; i < parts.n; i++) {
+		parts.parts[i].account = parts.names[i][0];
+		parts.parts[i].region = parts.names[i][1];
+		parts.parts[i].bucket = parts.names[i][2];
+	}
+	size_t batches = (parts.n + S3I_DDL_PARTITIONS_PER_STATEMENT - 1)
+		/ S3I_DDL_PARTITIONS_PER_STATEMENT;
+	for (size_t b = 0; b < batches; b++) {
+		size_t first = b * S3I_DDL_PARTITIONS_PER_STATEMENT;
+		size_t n = parts.n - first;
+		if (n > S3I_DDL_PARTITIONS_PER_STATEMENT)
+			n = S3I_DDL_PARTITIONS_PER_STATEMENT;
+		if ((rc = s3i_ddl_add_partitions(&sql, &t, parts.parts + first, n)))
+			goto ddl;
+		snprintf(what, sizeof(what), "ADD PARTITION batch %zu of %zu (%zu partitions)", b + 1,
+			batches, n);
+		if ((rc = add_stmt(st, &sql, what)))
+			goto done;
+	}
+
+	rc = s3i_stage_items_list(run, "table#", on_item, st, &st->err);
+	if (rc)
+		s3i_err_prefix(&st->err, "create table of run %s: reading its progress: ", rid);
+	goto done;
+ddl:
+	rc = s3i_err(&st->err, rc, t.table, "create table of run %s: cannot write the statements "
+		"for table %s.%s", rid, t.database, t.table);
+done:
+	s3i_buf_dispose(&loc);
+	s3i_buf_dispose(&sql);
+	s3i_free(st->alloc, parts.parts);
+	s3i_free(st->alloc, parts.names);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ steps */
+
+static int record(s3i_table *st, size_t i, const char *reason)
+{
+	stmt *s = &st->stmts[i];
+	s3i_ddb_item *it = NULL;
+	char sk[32];
+	snprintf(sk, sizeof(sk), "table#%05zu", i);
+	int rc = s3i_ddb_item_new(&it, st->alloc);
+	if (!rc)
+		rc = s3i_ddb_item_set_n_i64(it, "index", (int64_t)i);
+	if (!rc)
+		rc = s3i_ddb_item_set_s(it, "what", s->what);
+	if (!rc)
+		rc = s3i_ddb_item_set_s(it, "statement", s->sql);
+	if (!rc)
+		rc = s3i_ddb_item_set_s(it, "execution_id", s->execution_id);
+	if (!rc)
+		rc = s3i_ddb_item_set_s(it, "state", s->state);
+	if (!rc)
+		rc = s3i_ddb_item_set_s(it, "reason", reason ? reason : "");
+	if (!rc)
+		rc = s3i_ddb_item_set_n_i64(it, "attempt", s->attempt);
+	if (!rc)
+		rc = s3i_ddb_item_set_n_i64(it, "started_ms", s->started_ms);
+	if (rc)
+		rc = oom(st);
+	else
+		rc = s3i_stage_item_put(st->run, sk, it, &st->err);
+	s3i_ddb_item_free(it);
+	return rc;
+}
+
+/* The stage cannot go on: record it on the run (unless it may pass on a retry). */
+static int fail(s3i_table *st, int rc, int final)
+{
+	if (!final)
+		return rc;
+	s3i_deployment *d = s3i_run_deployment(st->run);
+	s3i_state_run_fail(s3i_run_state(st->run), s3i_run_id(st->run), STAGE, st->err.message,
+		s3i_deployment_now_ms(d), NULL);
+	return rc;
+}
+
+static int start(s3i_table *st, size_t i, const s3i_svc *svc)
+{
+	stmt *s = &st->stmts[i];
+	const s3i_run_input *in = s3i_run_get_input(st->run);
+	char token[160];
+	if (s3i_stage_request_token(st->run, STAGE, (int)i, s->attempt, s->sql, token,
+		sizeof(token)))
+		token[0] = 0;
+	s3i_athena_query q = { 0 };
+	q.query = s->sql;
+	q.database = i ? s3i_run_input_get_database(in) : NULL;   /* CREATE DATABASE: none yet */
+	q.output_location = st->results_location;
+	q.workgroup = st->workgroup;
+	q.client_request_token = token[0] ? token : NULL;
+	int rc = s3i_athena_start_query_op(svc, &q, s->execution_id, &st->err);
+	if (rc) {
+		s->execution_id[0] = 0;
+		s3i_err_prefix(&st->err, "create table of run %s: starting statement %zu (%s): ",
+			s3i_run_id(st->run), i + 1, s->what);
+		return fail(st, rc, !s3i_status_is_retryable(rc));
+	}
+	s->started_ms = s3i_deployment_now_ms(s3i_run_deployment(st->run));
+	snprintf(s->state, sizeof(s->state), "QUEUED");
+	st->delay_ms = st->opts.poll_interval_ms;
+	/* recorded before the first poll: a resumed stage polls this execution */
+	return record(st, i, NULL);
+}
+
+int s3i_table_step(s3i_table *st, int64_t deadline_ms, int *finished)
+{
+	if (finished)
+		*finished = 0;
+	if (!st || !finished)
+		return s3i_err(st ? &st->err : NULL, S3I_EINVALID, NULL,
+			"create table step: the handle and finished are required");
+	s3i_errinfo_clear(&st->err);
+	s3i_run *run = st->run;
+	s3i_deployment *d = s3i_run_deployment(run);
+	const char *rid = s3i_run_id(run);
+	int rc;
+	if (!st->prepared) {
+		rc = s3i_state_run_set_phase(s3i_run_state(run), rid, S3I_PHASE_TABLE,
+			s3i_deployment_now_ms(d), NULL, &st->err);
+		if (rc) {
+			s3i_err_prefix(&st->err, "create table of run %s: ", rid);
+			return rc;
+		}
+		if ((rc = prepare(st)))
+			return rc;
+		st->prepared = 1;
+	}
+	s3i_svc svc;
+	s3i_stage_host_svc(run, &svc);
+	while (st->next < st->n) {
+		stmt *s = &st->stmts[st->next];
+		size_t i = st->next;
+		if (s->succeeded) {
+			st->next++;
+			continue;
+		}
+		if (deadline_ms && s3i_deployment_now_ms(d) >= deadline_ms)
+			return S3I_OK;
+		if (!s->execution_id[0] && (rc = start(st, i, &svc)))
+			return rc;
+		s3i_athena_execution ex;
+		rc = s3i_athena_get_execution_op(&svc, s->execution_id, &ex, &st->err);
+		if (rc) {
+			s3i_err_prefix(&st->err, "create table of run %s: statement %zu (%s): ", rid, i + 1,
+				s->what);
+			return fail(st, rc, !s3i_status_is_retryable(rc));
+		}
+		snprintf(s->state, sizeof(s->state), "%s", s3i_athena_state_name(ex.state));
+		if (ex.state == S3I_ATHENA_SUCCEEDED) {
+			if ((rc = record(st, i, NULL)))
+				return rc;
+			s->succeeded = 1;
+			st->next++;
+			st->delay_ms = st->opts.poll_interval_ms;
+			continue;
+		}
+		if (ex.state == S3I_ATHENA_FAILED || ex.state == S3I_ATHENA_CANCELLED) {
+			record(st, i, ex.reason);
+			rc = s3i_err(&st->err, ex.error_retryable ? S3I_ESERVICE : S3I_EAWS, s->execution_id,
+				"create table of run %s: statement %zu (%s), query execution '%s', %s: %s",
+				rid, i + 1, s->what, s->execution_id, s->state,
+				ex.reason[0] ? ex.reason : "no reason given");
+			return fail(st, rc, 1);
+		}
+		int64_t now = s3i_deployment_now_ms(d);
+		int64_t since = ex.submitted_ms > 0 && ex.submitted_ms < now ? ex.submitted_ms
+		                                                             : s->started_ms;
+		if (since > 0 && now - since > st->opts.statement_timeout_ms) {
+			s3i_athena_stop_query_op(&svc, s->execution_id, NULL);
+			snprintf(s->state, sizeof(s->state), "CANCELLED");
+			char why[128];
+			snprintf(why, sizeof(why), "timed out after %" PRId64 " s (stopped)",
+				(now - since) / 1000);
+			record(st, i, why);
+			rc = s3i_err(&st->err, S3I_ETIMEOUT, s->execution_id, "create table of run %s: "
+				"statement %zu (%s), query execution '%s', did not end within %" PRId64
+				" s (last state %s); it was stopped", rid, i + 1, s->what, s->execution_id,
+				st->opts.statement_timeout_ms / 1000, s3i_athena_state_name(ex.state));
+			return fail(st, rc, 1);
+		}
+		s3i_stage_sleep(run, st->delay_ms, deadline_ms);
+		st->delay_ms *= 2;
+		if (st->delay_ms > st->opts.max_poll_interval_ms)
+			st->delay_ms = st->opts.max_poll_interval_ms;
+	}
+	*finished = 1;
+	return S3I_OK;
+}
+
+int s3i_table_run(s3i_table *st)
+{
+	int finished = 0;
+	while (!finished) {
+		int rc = s3i_table_step(st, 0, &finished);
+		if (rc)
+			return rc;
+	}
+	return S3I_OK;
+}
