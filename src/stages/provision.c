@@ -458,6 +458,7 @@ static int discover(s3i_provision *st, int64_t deadline_ms)
 		}
 	}
 	size_t n = s3i_run_input_get_account_count(st->in);
+	int listed = 0;   /* at least one account per step, whatever the deadline */
 	for (;;) {
 		if (st->nfound) {
 			if ((rc = write_found(st, deadline_ms)))
@@ -467,12 +468,13 @@ static int discover(s3i_provision *st, int64_t deadline_ms)
 		}
 		if (st->next_account >= n)
 			break;
-		if (past(st, deadline_ms))
+		if (listed && past(st, deadline_ms))
 			return S3I_OK;
 		const char *account = s3i_run_input_get_account_id(st->in, st->next_account);
 		if ((rc = list_account(st, account)))
 			return rc;
 		st->next_account++;
+		listed++;
 	}
 	if (n && !st->accounts_ok) {
 		rc = s3i_err(&st->err, S3I_EAUTH, st->first_account_error,
@@ -572,8 +574,8 @@ static int do_plan(s3i_provision *st)
 /* ------------------------------------------------------------------ policies
  * Access policies are JSON documents: read with the yajl tree, written with the s3i_jw_*
  * writer. A policy "allows" when one Allow statement names the service principal (or "*"),
- * the action (wildcards as IAM matches them, case-insensitively) and either no
- * aws:SourceArn condition or one whose value matches the source ARN. */
+ * the action (wildcards as IAM matches them, case-insensitively) and an aws:SourceArn
+ * condition whose value matches the source ARN. */
 
 /* IAM's wildcard match: '*' any run, '?' any one character; case-insensitive when ci. */
 static int glob_match(const char *pat, const char *s, int ci)
@@ -623,15 +625,14 @@ static int principal_has(s3i_json p, const char *service)
 {
 	if (s3i_json_is_str(p))
 		return !strcmp(s3i_json_str(p), "*");
-	if (json_has(s3i_json_get(p, "AWS"), "*", 0, 0))
-		return 1;
 	return json_has(s3i_json_get(p, "Service"), service, 0, 0);
 }
 
-/* 1 when the statement's conditions let `source_arn` through (or say nothing about it). */
+/* 1 when the statement has an aws:SourceArn condition that lets `source_arn` through. A
+ * statement without one is not ours (SNS's default topic policy allows "*" limited by
+ * AWS:SourceOwner, which S3's deliveries never satisfy). */
 static int source_arn_ok(s3i_json cond, const char *source_arn)
 {
-	int constrained = 0;
 	for (size_t i = 0; s3i_json_is_obj(cond) && i < s3i_json_len(cond); i++) {
 		const char *op = s3i_json_key_at(cond, i);
 		s3i_json keys = s3i_json_val_at(cond, i);
@@ -639,12 +640,11 @@ static int source_arn_ok(s3i_json cond, const char *source_arn)
 		for (size_t j = 0; s3i_json_is_obj(keys) && j < s3i_json_len(keys); j++) {
 			if (!s3i_strcaseeq(s3i_json_key_at(keys, j), "aws:SourceArn"))
 				continue;
-			constrained = 1;
 			if (json_has(s3i_json_val_at(keys, j), source_arn, like, 0))
 				return 1;
 		}
 	}
-	return !constrained;
+	return 0;
 }
 
 static int policy_allows(const char *policy, const char *service, const char *action,
@@ -745,14 +745,16 @@ static int policy_topic(s3i_buf *out, const char *topic_arn, const char *account
 	return s3i_jw_finish(&w);
 }
 
-/* The template's StagingBucketPolicy, with the bucket-owner-full-control condition of AWS's
- * documented inventory destination policy. */
+/* The template's StagingBucketPolicy statement that lets S3 Inventory deliver, with the
+ * bucket-owner-full-control condition of AWS's documented inventory destination policy. The
+ * template's DenyInsecureTransport statement is left out: moto evaluates a Deny with
+ * Principal "*" ignoring its conditions and then refuses every object call, and the library
+ * only talks HTTPS to AWS anyway. */
 static int policy_staging_bucket(s3i_buf *out, const char *partition, const char *bucket,
 	const char *const *accounts, size_t naccounts)
 {
-	char arn[128], objects[140], any[64];
-	snprintf(arn, sizeof(arn), "arn:%s:s3:::%s", partition, bucket);
-	snprintf(objects, sizeof(objects), "%s/*", arn);
+	char objects[140], any[64];
+	snprintf(objects, sizeof(objects), "arn:%s:s3:::%s/*", partition, bucket);
 	snprintf(any, sizeof(any), "arn:%s:s3:::*", partition);
 	s3i_json_writer w;
 	s3i_jw_init(&w, out);
@@ -780,24 +782,6 @@ static int policy_staging_bucket(s3i_buf *out, const char *partition, const char
 		s3i_jw_str(&w, accounts[i]);
 	s3i_jw_arr_close(&w);
 	jw_kv(&w, "s3:x-amz-acl", "bucket-owner-full-control");
-	s3i_jw_obj_close(&w);
-	s3i_jw_obj_close(&w);
-	s3i_jw_obj_close(&w);
-	s3i_jw_obj_open(&w);
-	jw_kv(&w, "Sid", "DenyInsecureTransport");
-	jw_kv(&w, "Effect", "Deny");
-	jw_kv(&w, "Principal", "*");
-	jw_kv(&w, "Action", "s3:*");
-	s3i_jw_key(&w, "Resource");
-	s3i_jw_arr_open(&w);
-	s3i_jw_str(&w, arn);
-	s3i_jw_str(&w, objects);
-	s3i_jw_arr_close(&w);
-	s3i_jw_key(&w, "Condition");
-	s3i_jw_obj_open(&w);
-	s3i_jw_key(&w, "Bool");
-	s3i_jw_obj_open(&w);
-	jw_kv(&w, "aws:SecureTransport", "false");
 	s3i_jw_obj_close(&w);
 	s3i_jw_obj_close(&w);
 	s3i_jw_obj_close(&w);
@@ -1100,8 +1084,9 @@ static int ensure_subscription(s3i_provision *st, const s3i_state_region *r)
 	return rc;
 }
 
-/* The staging bucket's policy (there is no GetBucketPolicy here: put every time, the same
- * document the template puts, plus the ACL condition AWS documents for inventory). */
+/* The staging bucket's policy. The service layer has no GetBucketPolicy, so it is put every
+ * time (idempotent): the template's delivery statement plus the ACL condition AWS documents
+ * for inventory destinations (see policy_staging_bucket). */
 static int ensure_bucket_policy(s3i_provision *st, const s3i_state_region *r)
 {
 	s3i_svc svc = host_svc(st, r->region);
@@ -1240,16 +1225,17 @@ int s3i_provision_step(s3i_provision *st, int64_t deadline_ms, int *finished)
 	if (!regions)
 		return oom(st);
 	rc = s3i_state_regions_list(st->state, st->run_id, keep_region, regions, &st->err);
-	int all = 1;
+	int all = 1, tried = 0;
 	for (size_t i = 0; rc == S3I_OK && i < regions->count; i++) {
 		s3i_state_region *r = &regions->items[i];
 		if (strcmp(r->status, "pending"))
 			continue;
-		if (past(st, deadline_ms)) {
+		if (tried && past(st, deadline_ms)) {
 			all = 0;
 			break;
 		}
 		int done = 0;
+		tried++;   /* at least one region per step, whatever the deadline */
 		rc = provision_region(st, r, deadline_ms, &done);
 		if (!done)
 			all = 0;

@@ -241,8 +241,8 @@ static int remove_inventories(s3i_teardown *st, int64_t deadline_ms, int *done)
 		rc = oom(st);
 	size_t i = 0;
 	for (; rc == S3I_OK && i < l.count; i++) {
-		if (past(st, deadline_ms))
-			break;
+		if (i && past(st, deadline_ms))
+			break;   /* at least one per step, whatever the deadline */
 		remove_inventory(st, &l.items[i]);
 	}
 	if (rc == S3I_OK && i == l.count)
@@ -476,7 +476,7 @@ int s3i_teardown_step(s3i_teardown *st, int64_t deadline_ms, int *finished)
 		s3i_err_prefix(&st->err, "teardown of run %s: ", st->run_id);
 		return rc;
 	}
-	int all = inv_done;
+	int all = inv_done, tried = 0;
 	region_list *regions = s3i_calloc(st->alloc, 1, sizeof(*regions));
 	if (!regions)
 		return oom(st);
@@ -485,11 +485,12 @@ int s3i_teardown_step(s3i_teardown *st, int64_t deadline_ms, int *finished)
 		s3i_state_region *r = &regions->items[i];
 		if (!strcmp(r->status, "torn_down"))
 			continue;
-		if (past(st, deadline_ms)) {
+		if (tried && past(st, deadline_ms)) {
 			all = 0;
 			break;
 		}
 		int done = 0;
+		tried++;   /* at least one region per step, whatever the deadline */
 		teardown_region(st, r, deadline_ms, &done);
 		if (!done)
 			all = 0;

@@ -1,0 +1,573 @@
+/*
+ * The provision stage (src/stages/provision.c) against moto_server: two accounts (the host
+ * and 111111111111 through the cross-account role), buckets in three supported regions, an
+ * excluded bucket, the deployment's own buckets, a bucket outside supported_regions, a legacy
+ * "EU" bucket and an unreadable one (both through /_fault), an account whose role cannot be
+ * assumed; everything moto's CloudFormation ignores applied and checked end to end (an object
+ * put into a staging bucket reaches the central queue, raw); resumability with tiny step
+ * deadlines and a second handle (no second CreateStack); a stack that fails.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "s3insights/s3insights.h"
+#include "s3insights/stage_provision.h"
+#include "core/buf.h"
+#include "stages/names.h"
+#include "stages/run_internal.h"
+#include "services/cloudformation.h"
+#include "services/s3.h"
+#include "services/s3_bucket.h"
+#include "services/ses.h"
+#include "services/sns.h"
+#include "services/sqs.h"
+#include "moto.h"
+#include "check.h"
+#include "test_alloc.h"
+
+#define HOST "123456789012"
+#define OTHER "111111111111"
+#define STACK "dep1-r1-stack-dest-resources"
+
+static s3i_moto *moto;
+
+static int group_setup(void **state)
+{
+	(void)state;
+	setenv("S3I_RETRY_BASE_MS", "10", 1);
+	return s3i_moto_start(&moto, NULL);
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	s3i_moto_stop(moto);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ seeding (raw calls) */
+
+static char *raw(const char *method, const char *path, const char *region, const char *body,
+	const char *account, int want_status)
+{
+	char account_header[64];
+	const char *headers[2] = { NULL, NULL };
+	if (account) {
+		snprintf(account_header, sizeof(account_header), "x-moto-account-id: %s", account);
+		headers[0] = account_header;
+	}
+	s3i_moto_req req = { .method = method, .path = path, .service = "s3", .region = region,
+		.body = body, .content_type = body ? "application/octet-stream" : NULL,
+		.headers = headers };
+	int status = 0;
+	char *out = NULL;
+	assert_int_equal(s3i_moto_call(moto, &req, &out, &status), 0);
+	if (status != want_status)
+		fprintf(stderr, "%s %s -> %d: %s\n", method, path, status, out ? out : "");
+	assert_int_equal(status, want_status);
+	return out;
+}
+
+static void make_bucket(const char *bucket, const char *region, const char *account)
+{
+	char path[256], body[512];
+	snprintf(path, sizeof(path), "/%s", bucket);
+	if (strcmp(region, "us-east-1")) {
+		snprintf(body, sizeof(body), "<CreateBucketConfiguration><LocationConstraint>%s"
+			"</LocationConstraint></CreateBucketConfiguration>", region);
+		free(raw("PUT", path, region, body, account, 200));
+	} else {
+		free(raw("PUT", path, region, NULL, account, 200));
+	}
+}
+
+/* ------------------------------------------------------------------ fixture */
+
+typedef struct fx {
+	s3i_ctx *ctx;
+	s3i_deployment *d;
+	s3i_run_input *in;
+	s3i_run *run;
+} fx;
+
+#define INPUT "{\"run_id\":\"r1\",\"accounts\":[{\"id\":\"" HOST "\",\"exclude\":" \
+	"[\"excluded-one\"]},{\"id\":\"" OTHER "\"}],\"athena_queries\":[]," \
+	"\"sender_email_address\":\"sender@example.com\"," \
+	"\"recipient_email_addresses\":[\"b@example.com\"]," \
+	"\"supported_regions\":[\"us-east-1\",\"us-west-2\",\"eu-west-1\"]}"
+
+static void seed_estate(void)
+{
+	make_bucket("src-east", "us-east-1", NULL);
+	make_bucket("src-west", "us-west-2", NULL);
+	make_bucket("excluded-one", "us-east-1", NULL);
+	make_bucket("dep1-old-dest-" HOST "-us-east-1", "us-east-1", NULL);   /* another run's */
+	make_bucket("far-away", "ap-south-1", NULL);
+	make_bucket("legacy-eu", "eu-west-1", NULL);
+	make_bucket("unreadable", "us-east-1", NULL);
+	make_bucket("other-west", "us-west-2", OTHER);
+	make_bucket("other-east", "us-east-1", OTHER);
+	/* what moto cannot say: the legacy "EU" answer, and AccessDenied (AWS's documented body) */
+	assert_int_equal(s3i_moto_add_fault(moto, "{\"method\":\"GET\",\"path\":\"^/legacy-eu/?$\","
+		"\"query\":\"location\",\"status\":200,\"count\":-1,\"body\":\"<?xml version=\\\"1.0\\\" "
+		"encoding=\\\"UTF-8\\\"?>\\n<LocationConstraint xmlns=\\\"http://s3.amazonaws.com/doc/"
+		"2006-03-01/\\\">EU</LocationConstraint>\"}"), 0);
+	assert_int_equal(s3i_moto_add_fault(moto, "{\"method\":\"GET\",\"path\":\"^/unreadable/?$\","
+		"\"query\":\"location\",\"status\":403,\"count\":-1,\"body\":\"<Error><Code>AccessDenied"
+		"</Code><Message>Access Denied</Message><RequestId>DENY1</RequestId></Error>\"}"), 0);
+}
+
+static void fx_open(fx *f, const char *input)
+{
+	memset(f, 0, sizeof(*f));
+	assert_int_equal(s3i_moto_reset(moto), 0);
+	s3i_ctx_options o = S3I_CTX_OPTIONS_INIT;
+	o.allocator = s3i_test_alloc();
+	o.endpoint_url = s3i_moto_url(moto);
+	o.region = "us-east-1";
+	o.access_key_id = "testing";
+	o.secret_access_key = "testing";
+	o.log_fn = s3i_check_log;
+	o.log_level = S3I_LOG_WARN;
+	CHECK_OK(s3i_ctx_new(&f->ctx, &o));
+	s3i_deployment_options dop = S3I_DEPLOYMENT_OPTIONS_INIT;
+	dop.name = "dep1";
+	CHECK_OK(s3i_deployment_open(&f->d, f->ctx, &dop));
+	CHECK_OK(s3i_deployment_init(f->d));
+	seed_estate();
+	CHECK_OK(s3i_run_input_parse(&f->in, input, strlen(input), s3i_test_alloc(), NULL));
+	CHECK_OK(s3i_run_start(&f->run, f->d, f->in));
+}
+
+static void fx_close(fx *f)
+{
+	s3i_run_free(f->run);
+	s3i_run_input_free(f->in);
+	s3i_deployment_free(f->d);
+	s3i_ctx_release(f->ctx);
+}
+
+static s3i_svc svc_in(fx *f, const char *region)
+{
+	s3i_svc svc = { s3i_deployment_client(f->d), NULL, region };
+	return svc;
+}
+
+static void expect_bucket(fx *f, const char *account, const char *bucket,
+	s3i_bucket_state status, const char *region, const char *reason_part)
+{
+	s3i_state_bucket b;
+	int rc = s3i_state_bucket_get(s3i_run_state(f->run), "r1", account, bucket, &b, NULL);
+	if (rc)
+		fprintf(stderr, "bucket %s/%s not recorded\n", account, bucket);
+	CHECK_OK(rc);
+	if (b.status != status || (reason_part && !strstr(b.reason, reason_part)))
+		fprintf(stderr, "bucket %s/%s: %s (%s) in %s\n", account, bucket,
+			s3i_bucket_state_name(b.status), b.reason, b.region);
+	assert_int_equal(b.status, status);
+	if (region)
+		assert_string_equal(b.region, region);
+	if (reason_part)
+		assert_non_null(strstr(b.reason, reason_part));
+}
+
+typedef struct regions_seen {
+	s3i_state_region r[8];
+	size_t n;
+} regions_seen;
+
+static int on_region(void *user, const s3i_state_region *r)
+{
+	regions_seen *s = user;
+	assert_true(s->n < 8);
+	s->r[s->n++] = *r;
+	return 0;
+}
+
+static regions_seen regions_of(fx *f)
+{
+	regions_seen s;
+	memset(&s, 0, sizeof(s));
+	CHECK_OK(s3i_state_regions_list(s3i_run_state(f->run), "r1", on_region, &s, NULL));
+	return s;
+}
+
+static s3i_run_phase phase_of(fx *f, char *error, size_t cap)
+{
+	s3i_state_run r;
+	memset(&r, 0, sizeof(r));
+	CHECK_OK(s3i_state_run_get(s3i_run_state(f->run), "r1", &r, NULL));
+	if (error)
+		snprintf(error, cap, "%s", r.error);
+	s3i_run_phase p = r.phase;
+	s3i_state_run_dispose(&r);
+	return p;
+}
+
+static void expect_discovery(fx *f)
+{
+	expect_bucket(f, HOST, "src-east", S3I_BUCKET_DISCOVERED, "us-east-1", NULL);
+	expect_bucket(f, HOST, "src-west", S3I_BUCKET_DISCOVERED, "us-west-2", NULL);
+	expect_bucket(f, HOST, "legacy-eu", S3I_BUCKET_DISCOVERED, "eu-west-1", NULL);
+	expect_bucket(f, HOST, "excluded-one", S3I_BUCKET_EXCLUDED, "us-east-1", "excluded by input");
+	expect_bucket(f, HOST, "dep1-" HOST "-consolidated", S3I_BUCKET_EXCLUDED, NULL,
+		"pipeline bucket of deployment dep1");
+	expect_bucket(f, HOST, "dep1-old-dest-" HOST "-us-east-1", S3I_BUCKET_EXCLUDED, NULL,
+		"pipeline bucket of deployment dep1");
+	expect_bucket(f, HOST, "far-away", S3I_BUCKET_SKIPPED_REGION, "ap-south-1",
+		"region ap-south-1 not in supported_regions");
+	expect_bucket(f, HOST, "unreadable", S3I_BUCKET_FAILED, NULL, "AccessDenied");
+	expect_bucket(f, OTHER, "other-west", S3I_BUCKET_DISCOVERED, "us-west-2", NULL);
+	expect_bucket(f, OTHER, "other-east", S3I_BUCKET_DISCOVERED, "us-east-1", NULL);
+	/* buckets are per account: the host's are not the other account's */
+	s3i_state_bucket b;
+	assert_int_equal(s3i_state_bucket_get(s3i_run_state(f->run), "r1", OTHER, "src-east", &b,
+		NULL), S3I_ENOTFOUND);
+}
+
+/* Every region provisioned, and each one's resources as the template wants them. */
+static void expect_provisioned(fx *f)
+{
+	regions_seen rs = regions_of(f);
+	assert_int_equal(rs.n, 3);
+	char url[1024];
+	CHECK_OK(s3i_deployment_queue_url(f->d, url, sizeof(url)));
+	for (size_t i = 0; i < rs.n; i++) {
+		const s3i_state_region *r = &rs.r[i];
+		char want[128];
+		assert_string_equal(r->status, "provisioned");
+		assert_int_equal(s3i_names_staging_bucket(want, sizeof(want), "dep1", "r1", HOST,
+			r->region), 0);
+		assert_string_equal(r->staging_bucket, want);
+		assert_string_equal(r->stack_name, STACK);
+		assert_non_null(strstr(r->topic_arn, r->region));
+		s3i_svc svc = svc_in(f, r->region);
+		/* the stack */
+		s3i_cfn_stack desc;
+		s3i_cfn_stack_init(&desc, s3i_test_alloc());
+		CHECK_OK(s3i_cfn_describe_stack_op(&svc, STACK, &desc, NULL));
+		assert_string_equal(desc.status, "CREATE_COMPLETE");
+		s3i_cfn_stack_free(&desc);
+		/* the topic policy: S3 events of this staging bucket only */
+		s3i_params attrs;
+		s3i_params_init(&attrs, s3i_test_alloc());
+		CHECK_OK(s3i_sns_get_topic_attributes_op(&svc, r->topic_arn, &attrs, NULL));
+		const char *policy = s3i_sns_attr_get(&attrs, "Policy");
+		assert_non_null(policy);
+		assert_non_null(strstr(policy, "s3.amazonaws.com"));
+		assert_non_null(strstr(policy, "aws:SourceAccount"));
+		assert_non_null(strstr(policy, r->staging_bucket));
+		s3i_params_free(&attrs);
+		/* the route */
+		char run_id[16], region[32];
+		CHECK_OK(s3i_state_route_get(s3i_run_state(f->run), r->staging_bucket, run_id, region,
+			NULL));
+		assert_string_equal(run_id, "r1");
+		assert_string_equal(region, r->region);
+		/* the bucket policy (read raw: the library has no GetBucketPolicy) */
+		char path[128];
+		snprintf(path, sizeof(path), "/%s?policy", r->staging_bucket);
+		char *bp = raw("GET", path, r->region, NULL, NULL, 200);
+		assert_non_null(strstr(bp, "s3:PutObject"));
+		assert_non_null(strstr(bp, OTHER));
+		assert_non_null(strstr(bp, HOST));
+		assert_non_null(strstr(bp, "bucket-owner-full-control"));
+		assert_non_null(strstr(bp, "arn:aws:s3:::*"));
+		free(bp);
+	}
+}
+
+typedef struct queue_look {
+	int raw_checksum;
+	int envelope;
+} queue_look;
+
+static int on_message(void *payload, const s3i_sqs_message *m)
+{
+	queue_look *q = payload;
+	if (strstr(m->body, "\"TopicArn\""))
+		q->envelope++;
+	else if (strstr(m->body, "manifest.checksum") && strstr(m->body, "ObjectCreated"))
+		q->raw_checksum++;
+	return 0;
+}
+
+/* An object put into each staging bucket reaches the central queue as a raw S3 event:
+ * notification, topic, subscription and raw delivery all work. */
+static void expect_delivery(fx *f)
+{
+	regions_seen rs = regions_of(f);
+	char url[1024];
+	CHECK_OK(s3i_deployment_queue_url(f->d, url, sizeof(url)));
+	for (size_t i = 0; i < rs.n; i++) {
+		char path[256];
+		snprintf(path, sizeof(path), "/%s/" HOST "/us-east-1/src-east/dep1-r1-s3-inventory/"
+			"2026-12-04T00-00Z/manifest.checksum", rs.r[i].staging_bucket);
+		free(raw("PUT", path, rs.r[i].region, "0123456789abcdef0123456789abcdef", NULL, 200));
+		snprintf(path, sizeof(path), "/%s/" HOST "/us-east-1/src-east/dep1-r1-s3-inventory/"
+			"data/unrelated.csv.gz", rs.r[i].staging_bucket);
+		free(raw("PUT", path, rs.r[i].region, "x", NULL, 200));
+	}
+	s3i_svc host = svc_in(f, "us-east-1");
+	queue_look q = { 0, 0 };
+	for (int round = 0; round < 10; round++) {
+		size_t got = 0;
+		s3i_sqs_receive_opts ro = { .max_messages = 10 };
+		CHECK_OK(s3i_sqs_receive_op(&host, url, &ro, on_message, &q, &got, NULL));
+		if (!got)
+			break;
+	}
+	assert_int_equal(q.raw_checksum, 3);   /* one per region; the data file is filtered out */
+	assert_int_equal(q.envelope, 0);
+}
+
+/* ------------------------------------------------------------------ tests */
+
+static void test_provision_full(void **state)
+{
+	(void)state;
+	fx f;
+	fx_open(&f, INPUT);
+	/* a queue policy that does not let the topics in: provision adds a statement, keeping
+	 * what is there */
+	char url[1024];
+	CHECK_OK(s3i_deployment_queue_url(f.d, url, sizeof(url)));
+	s3i_svc host = svc_in(&f, "us-east-1");
+	s3i_sqs_kv pol = { "Policy", "{\"Version\":\"2012-10-17\",\"Id\":\"keep\",\"Statement\":[{"
+		"\"Sid\":\"SomethingElse\",\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"arn:aws:iam::"
+		HOST ":root\"},\"Action\":\"sqs:*\",\"Resource\":\"*\"}]}" };
+	CHECK_OK(s3i_sqs_set_queue_attributes_op(&host, url, &pol, 1, NULL));
+
+	s3i_provision *p = NULL;
+	CHECK_OK(s3i_provision_new(&p, f.run, NULL));
+	CHECK_OK(s3i_provision_run(p));
+	assert_int_equal(s3i_provision_error(p)->code, S3I_OK);
+	s3i_provision_free(p);
+
+	assert_int_equal(phase_of(&f, NULL, 0), S3I_PHASE_PROVISIONING);
+	expect_discovery(&f);
+	expect_provisioned(&f);
+
+	s3i_sqs_attrs at;
+	s3i_sqs_attrs_init(&at, s3i_test_alloc());
+	const char *names[] = { "Policy" };
+	CHECK_OK(s3i_sqs_get_queue_attributes_op(&host, url, names, 1, &at, NULL));
+	const char *qp = s3i_sqs_attrs_get(&at, "Policy");
+	assert_non_null(qp);
+	assert_non_null(strstr(qp, "SomethingElse"));
+	assert_non_null(strstr(qp, "keep"));   /* moto re-serialises: spacing differs */
+	assert_non_null(strstr(qp, "AllowStagingTopics"));
+	assert_non_null(strstr(qp, "arn:aws:sns:*:" HOST ":dep1-*-sns-notification-topic"));
+	s3i_sqs_attrs_free(&at);
+
+	expect_delivery(&f);
+
+	/* SES was asked to verify the sender (moto verifies at once) */
+	const char *ids[] = { "sender@example.com" };
+	s3i_ses_verification v = S3I_SES_VERIFY_ABSENT;
+	CHECK_OK(s3i_ses_get_verification_op(&host, ids, 1, &v, NULL));
+	assert_int_equal(v, S3I_SES_VERIFY_SUCCESS);
+	fx_close(&f);
+}
+
+/* Tiny deadlines: each step does a little and returns; the result is the same, and a second
+ * handle finds everything done without creating anything again. */
+static void test_provision_resumable(void **state)
+{
+	(void)state;
+	fx f;
+	fx_open(&f, INPUT);
+	s3i_provision *p = NULL;
+	CHECK_OK(s3i_provision_new(&p, f.run, NULL));
+	int finished = 0, steps = 0;
+	while (!finished) {
+		CHECK_OK(s3i_provision_step(p, s3i_deployment_now_ms(f.d) + 1, &finished));
+		assert_true(++steps < 200);
+	}
+	s3i_provision_free(p);
+	fprintf(stderr, "  provisioned in %d steps\n", steps);
+	assert_true(steps > 3);
+	expect_discovery(&f);
+	expect_provisioned(&f);
+
+	/* no second CreateStack: a refused one would fail the run */
+	assert_int_equal(s3i_moto_add_fault(moto, "{\"service\":\"cloudformation\",\"action\":"
+		"\"CreateStack\",\"status\":400,\"count\":1,\"content_type\":\"text/xml\",\"body\":"
+		"\"<ErrorResponse><Error><Type>Sender</Type><Code>ValidationError</Code><Message>"
+		"second CreateStack</Message></Error><RequestId>x</RequestId></ErrorResponse>\"}"), 0);
+	for (int round = 0; round < 2; round++) {
+		CHECK_OK(s3i_provision_new(&p, f.run, NULL));
+		CHECK_OK(s3i_provision_step(p, 0, &finished));
+		assert_int_equal(finished, 1);
+		s3i_provision_free(p);
+	}
+	char *rules = NULL;
+	int status = 0;
+	assert_int_equal(s3i_moto_http(moto, "GET", "/_fault", NULL, NULL, &rules, &status), 0);
+	assert_non_null(strstr(rules, "second CreateStack"));
+	assert_non_null(strstr(rules, "\"count\": 1"));   /* never used */
+	free(rules);
+	expect_provisioned(&f);
+	assert_int_equal(phase_of(&f, NULL, 0), S3I_PHASE_PROVISIONING);
+	fx_close(&f);
+}
+
+/* moto's failure mode: CreateStack itself refuses. The run fails naming the stack. */
+static void test_provision_create_stack_refused(void **state)
+{
+	(void)state;
+	fx f;
+	fx_open(&f, INPUT);
+	assert_int_equal(s3i_moto_add_fault(moto, "{\"service\":\"cloudformation\",\"action\":"
+		"\"CreateStack\",\"region\":\"us-west-2\",\"status\":400,\"count\":1,\"content_type\":"
+		"\"text/xml\",\"body\":\"<ErrorResponse><Error><Type>Sender</Type><Code>ValidationError"
+		"</Code><Message>Template format error: injected</Message></Error><RequestId>r-1"
+		"</RequestId></ErrorResponse>\"}"), 0);
+	s3i_provision *p = NULL;
+	CHECK_OK(s3i_provision_new(&p, f.run, NULL));
+	int rc = s3i_provision_run(p);
+	assert_true(rc < 0);
+	const char *msg = s3i_provision_error(p)->message;
+	fprintf(stderr, "  provision reports: %s\n", msg);
+	assert_non_null(strstr(msg, STACK));
+	assert_non_null(strstr(msg, "us-west-2"));
+	assert_non_null(strstr(msg, "injected"));
+	s3i_provision_free(p);
+	char error[1024];
+	assert_int_equal(phase_of(&f, error, sizeof(error)), S3I_PHASE_FAILED);
+	assert_non_null(strstr(error, STACK));
+	/* a failed run is not provisioned again */
+	CHECK_OK(s3i_provision_new(&p, f.run, NULL));
+	int finished = 0;
+	assert_int_equal(s3i_provision_step(p, 0, &finished), S3I_ECONFLICT);
+	assert_non_null(strstr(s3i_provision_error(p)->message, "failed"));
+	s3i_provision_free(p);
+	fx_close(&f);
+}
+
+#define STACK_ID "arn:aws:cloudformation:us-west-2:" HOST ":stack/" STACK \
+	"/5e1f2a40-07b1-11ef-9c4c-0affd3b1c2d5"
+
+/* AWS's failure mode: the stack rolls back; the run fails naming the stack and the failing
+ * resource (DescribeStacks and DescribeStackEvents as AWS documents them, through /_fault). */
+static void test_provision_stack_rolls_back(void **state)
+{
+	(void)state;
+	fx f;
+	fx_open(&f, INPUT);
+	const char *stacks = "{\"service\":\"cloudformation\",\"action\":\"DescribeStacks\","
+		"\"region\":\"us-west-2\",\"status\":200,\"count\":-1,\"content_type\":\"text/xml\","
+		"\"body\":\"<DescribeStacksResponse xmlns=\\\"http://cloudformation.amazonaws.com/doc/"
+		"2010-05-15/\\\"><DescribeStacksResult><Stacks><member><StackName>" STACK "</StackName>"
+		"<StackId>" STACK_ID "</StackId><CreationTime>2026-12-04T07:00:00.123Z</CreationTime>"
+		"<StackStatus>ROLLBACK_COMPLETE</StackStatus><StackStatusReason>The following "
+		"resource(s) failed to create: [StagingBucket].</StackStatusReason></member></Stacks>"
+		"</DescribeStacksResult></DescribeStacksResponse>\"}";
+	const char *events = "{\"service\":\"cloudformation\",\"action\":\"DescribeStackEvents\","
+		"\"region\":\"us-west-2\",\"status\":200,\"count\":-1,\"content_type\":\"text/xml\","
+		"\"body\":\"<DescribeStackEventsResponse xmlns=\\\"http://cloudformation.amazonaws.com/"
+		"doc/2010-05-15/\\\"><DescribeStackEventsResult><StackEvents>"
+		"<member><EventId>e3</EventId><StackId>" STACK_ID "</StackId><StackName>" STACK
+		"</StackName><LogicalResourceId>StagingBucket</LogicalResourceId><PhysicalResourceId>"
+		"</PhysicalResourceId><ResourceType>AWS::S3::Bucket</ResourceType><Timestamp>"
+		"2026-12-04T07:00:06.412Z</Timestamp><ResourceStatus>CREATE_FAILED</ResourceStatus>"
+		"<ResourceStatusReason>dep1-r1-dest-" HOST "-us-west-2 already exists"
+		"</ResourceStatusReason></member>"
+		"<member><EventId>e1</EventId><StackId>" STACK_ID "</StackId><StackName>" STACK
+		"</StackName><LogicalResourceId>" STACK "</LogicalResourceId><PhysicalResourceId>"
+		"</PhysicalResourceId><ResourceType>AWS::CloudFormation::Stack</ResourceType><Timestamp>"
+		"2026-12-04T07:00:00.123Z</Timestamp><ResourceStatus>CREATE_IN_PROGRESS</ResourceStatus>"
+		"<ResourceStatusReason>User Initiated</ResourceStatusReason></member>"
+		"</StackEvents></DescribeStackEventsResult></DescribeStackEventsResponse>\"}";
+	assert_int_equal(s3i_moto_add_fault(moto, stacks), 0);
+	assert_int_equal(s3i_moto_add_fault(moto, events), 0);
+	s3i_provision *p = NULL;
+	CHECK_OK(s3i_provision_new(&p, f.run, NULL));
+	int rc = s3i_provision_run(p);
+	assert_int_equal(rc, S3I_EAWS);
+	const char *msg = s3i_provision_error(p)->message;
+	fprintf(stderr, "  provision reports: %s\n", msg);
+	assert_non_null(strstr(msg, STACK));
+	assert_non_null(strstr(msg, "ROLLBACK_COMPLETE"));
+	assert_non_null(strstr(msg, "StagingBucket"));
+	assert_non_null(strstr(msg, "already exists"));
+	s3i_provision_free(p);
+	char error[1024];
+	assert_int_equal(phase_of(&f, error, sizeof(error)), S3I_PHASE_FAILED);
+	assert_non_null(strstr(error, "StagingBucket"));
+	fx_close(&f);
+}
+
+/* The other account's role cannot be assumed: recorded (bucket "*"), the run goes on with the
+ * host's buckets. When no account can be listed, the run fails. */
+static void test_provision_account_unreachable(void **state)
+{
+	(void)state;
+	fx f;
+	fx_open(&f, INPUT);
+	const char *deny = "{\"service\":\"sts\",\"action\":\"AssumeRole\",\"status\":403,"
+		"\"count\":-1,\"content_type\":\"text/xml\",\"body\":\"<ErrorResponse><Error><Type>"
+		"Sender</Type><Code>AccessDenied</Code><Message>not authorized to perform "
+		"sts:AssumeRole</Message></Error><RequestId>deny-1</RequestId></ErrorResponse>\"}";
+	assert_int_equal(s3i_moto_add_fault(moto, deny), 0);
+	s3i_provision *p = NULL;
+	CHECK_OK(s3i_provision_new(&p, f.run, NULL));
+	CHECK_OK(s3i_provision_run(p));
+	s3i_provision_free(p);
+	expect_bucket(&f, OTHER, "*", S3I_BUCKET_FAILED, NULL, "account " OTHER);
+	expect_bucket(&f, OTHER, "*", S3I_BUCKET_FAILED, NULL, "AccessDenied");
+	expect_bucket(&f, HOST, "src-east", S3I_BUCKET_DISCOVERED, "us-east-1", NULL);
+	s3i_state_bucket b;
+	assert_int_equal(s3i_state_bucket_get(s3i_run_state(f.run), "r1", OTHER, "other-west", &b,
+		NULL), S3I_ENOTFOUND);
+	expect_provisioned(&f);
+	fx_close(&f);
+
+	/* only the unreachable account: the run fails, naming it */
+	fx_open(&f, "{\"run_id\":\"r1\",\"accounts\":[{\"id\":\"" OTHER "\"}],"
+		"\"athena_queries\":[],\"sender_email_address\":\"sender@example.com\","
+		"\"recipient_email_addresses\":[\"b@example.com\"]}");
+	assert_int_equal(s3i_moto_add_fault(moto, deny), 0);
+	CHECK_OK(s3i_provision_new(&p, f.run, NULL));
+	int rc = s3i_provision_run(p);
+	assert_int_equal(rc, S3I_EAUTH);
+	assert_non_null(strstr(s3i_provision_error(p)->message, "no input account"));
+	assert_non_null(strstr(s3i_provision_error(p)->message, OTHER));
+	s3i_provision_free(p);
+	char error[1024];
+	assert_int_equal(phase_of(&f, error, sizeof(error)), S3I_PHASE_FAILED);
+	assert_non_null(strstr(error, OTHER));
+	fx_close(&f);
+}
+
+static void test_provision_bad_arguments(void **state)
+{
+	(void)state;
+	s3i_provision *p = NULL;
+	assert_int_equal(s3i_provision_new(&p, NULL, NULL), S3I_EINVALID);
+	assert_null(p);
+	assert_int_equal(s3i_provision_error(NULL)->code, S3I_EINVALID);
+	s3i_provision_free(NULL);
+	int finished = 1;
+	assert_int_equal(s3i_provision_step(NULL, 0, &finished), S3I_EINVALID);
+	assert_int_equal(finished, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		S3I_TEST(test_provision_bad_arguments),
+		S3I_TEST(test_provision_full),
+		S3I_TEST(test_provision_resumable),
+		S3I_TEST(test_provision_create_stack_refused),
+		S3I_TEST(test_provision_stack_rolls_back),
+		S3I_TEST(test_provision_account_unreachable),
+	};
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
