@@ -1,712 +1,18 @@
 /*
  * The ingest stage (src/stages/ingest.c, partition.c) against moto_server.
  *
- * The S3 Inventory deliveries are written here, independently of the library's own writers:
- * CSV rows quoted field by field with the key form-encoded by this file, gzip by zlib, MD5 by
- * OpenSSL, manifest.json by snprintf, in S3's order (data files, one of them by multipart
- * upload; the dated folder's manifest.json, then manifest.checksum; hive/dt=.../symlink.txt).
- * moto delivers no inventory and the staging buckets here have no notification, so the S3
- * event messages are built here too, in AWS's documented format (raw and inside an SNS
- * envelope, s3:TestEvent), and sent to the queue.
+ * The S3 Inventory deliveries are written by ingest_fixture.h, independently of the library's
+ * own writers: CSV rows quoted field by field with the key form-encoded there, gzip by zlib,
+ * MD5 by OpenSSL, manifest.json by snprintf, in S3's order (data files, one of them by
+ * multipart upload; the dated folder's manifest.json, then manifest.checksum;
+ * hive/dt=.../symlink.txt). moto delivers no inventory and the staging buckets here have no
+ * notification, so the S3 event messages are built there too, in AWS's documented format (raw
+ * and inside an SNS envelope, s3:TestEvent), and sent to the queue.
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <signal.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
-#include <cmocka.h>
-#include <zlib.h>
-#include <openssl/evp.h>
-
-#include "s3insights/s3insights.h"
-#include "s3insights/stage_ingest.h"
-#include "s3insights/stage_partition.h"
-#include "stages/run_internal.h"
-#include "stages/names.h"
-#include "services/s3.h"
-#include "services/s3_bucket.h"
-#include "services/sqs.h"
-#include "moto.h"
-#include "check.h"
-#include "test_alloc.h"
-
-#define HOST "123456789012"
-#define OTHER "111111111111"
-#define NCOL 21
-#define SHORT_NCOL 9
-
-static const char *SCHEMA_ALL = "Bucket, Key, VersionId, IsLatest, IsDeleteMarker, Size, "
-	"LastModifiedDate, ETag, StorageClass, IsMultipartUploaded, ReplicationStatus, "
-	"EncryptionStatus, ObjectLockRetainUntilDate, ObjectLockMode, ObjectLockLegalHoldStatus, "
-	"IntelligentTieringAccessTier, BucketKeyStatus, ChecksumAlgorithm, "
-	"ObjectAccessControlList, ObjectOwner, LifecycleExpirationDate";
-static const char *SCHEMA_SHORT = "Bucket, Key, VersionId, IsLatest, IsDeleteMarker, Size, "
-	"LastModifiedDate, ETag, StorageClass";
-
-static s3i_moto *moto;
-
-static int group_setup(void **state)
-{
-	(void)state;
-	setenv("S3I_RETRY_BASE_MS", "10", 1);
-	static const char *const env[] = { "S3_UPLOAD_PART_MIN_SIZE=256", NULL };
-	return s3i_moto_start(&moto, env);
-}
-
-static int group_teardown(void **state)
-{
-	(void)state;
-	s3i_moto_stop(moto);
-	return 0;
-}
-
-/* ------------------------------------------------------------------ small tools */
-
-typedef struct sbuf {
-	char *p;
-	size_t n, cap;
-} sbuf;
-
-static void sb_put(sbuf *b, const void *d, size_t n)
-{
-	if (b->n + n + 1 > b->cap) {
-		b->cap = (b->n + n + 1) * 2;
-		b->p = realloc(b->p, b->cap);
-		assert_non_null(b->p);
-	}
-	memcpy(b->p + b->n, d, n);
-	b->n += n;
-	b->p[b->n] = 0;
-}
-
-static void sb_puts(sbuf *b, const char *s)
-{
-	sb_put(b, s, strlen(s));
-}
-
-static void sb_printf(sbuf *b, const char *fmt, ...)
-{
-	char tmp[8192];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	assert_true(n >= 0 && (size_t)n < sizeof(tmp));
-	sb_put(b, tmp, (size_t)n);
-}
-
-/* Form-style URL encoding as S3 Inventory writes keys: space as '+', unreserved bytes kept,
- * everything else %XX; keep_slash for event keys (S3 events leave '/' alone). */
-static void form_encode(sbuf *b, const char *s, int keep_slash)
-{
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-			*p == '.' || *p == '-' || *p == '_' || *p == '*' || (keep_slash && *p == '/'))
-			sb_put(b, p, 1);
-		else if (*p == ' ')
-			sb_puts(b, "+");
-		else
-			sb_printf(b, "%%%02X", *p);
-	}
-}
-
-static void md5_hex(const void *d, size_t n, char out[33])
-{
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mn = 0;
-	assert_true(EVP_Digest(d, n, md, &mn, EVP_md5(), NULL));
-	for (unsigned i = 0; i < 16; i++)
-		sprintf(out + 2 * i, "%02x", md[i]);
-}
-
-static void gzip_bytes(const char *in, size_t n, sbuf *out)
-{
-	z_stream z;
-	memset(&z, 0, sizeof(z));
-	assert_int_equal(deflateInit2(&z, 6, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY), Z_OK);
-	size_t cap = deflateBound(&z, n) + 64;
-	out->n = 0;
-	sb_put(out, "", 0);
-	out->p = realloc(out->p, cap);
-	out->cap = cap;
-	z.next_in = (unsigned char *)in;
-	z.avail_in = (unsigned)n;
-	z.next_out = (unsigned char *)out->p;
-	z.avail_out = (unsigned)cap;
-	assert_int_equal(deflate(&z, Z_FINISH), Z_STREAM_END);
-	out->n = cap - z.avail_out;
-	deflateEnd(&z);
-}
-
-static void gunzip_bytes(const char *in, size_t n, sbuf *out)
-{
-	z_stream z;
-	memset(&z, 0, sizeof(z));
-	assert_int_equal(inflateInit2(&z, 31), Z_OK);
-	z.next_in = (unsigned char *)in;
-	z.avail_in = (unsigned)n;
-	char chunk[16384];
-	for (;;) {
-		z.next_out = (unsigned char *)chunk;
-		z.avail_out = sizeof(chunk);
-		int rc = inflate(&z, Z_NO_FLUSH);
-		sb_put(out, chunk, sizeof(chunk) - z.avail_out);
-		if (rc == Z_STREAM_END) {
-			if (!z.avail_in)
-				break;
-			inflateReset(&z);        /* another member */
-			continue;
-		}
-		assert_int_equal(rc, Z_OK);
-	}
-	inflateEnd(&z);
-}
-
-/* A row: NCOL fields (strings owned by the row). */
-typedef struct row {
-	char *f[NCOL];
-} row;
-
-static void row_free(row *r)
-{
-	for (int i = 0; i < NCOL; i++)
-		free(r->f[i]);
-}
-
-/* One quoted CSV line of n fields, quotes doubled. */
-static void csv_line(sbuf *b, char *const *f, int n)
-{
-	for (int i = 0; i < n; i++) {
-		sb_puts(b, i ? ",\"" : "\"");
-		for (const char *p = f[i] ? f[i] : ""; *p; p++) {
-			if (*p == '"')
-				sb_puts(b, "\"\"");
-			else
-				sb_put(b, p, 1);
-		}
-		sb_puts(b, "\"");
-	}
-	sb_puts(b, "\n");
-}
-
-/* Parse one RFC 4180 line (every field quoted or not) into fields joined by '\x1f'. */
-static const char *csv_parse_line(const char *p, sbuf *joined)
-{
-	int field = 0;
-	for (;;) {
-		if (field++)
-			sb_puts(joined, "\x1f");
-		if (*p == '"') {
-			p++;
-			for (;;) {
-				assert_true(*p != 0);
-				if (*p == '"' && p[1] == '"') {
-					sb_puts(joined, "\"");
-					p += 2;
-				} else if (*p == '"') {
-					p++;
-					break;
-				} else {
-					sb_put(joined, p++, 1);
-				}
-			}
-		} else {
-			while (*p && *p != ',' && *p != '\n')
-				sb_put(joined, p++, 1);
-		}
-		if (*p == ',') {
-			p++;
-			continue;
-		}
-		if (*p == '\n')
-			p++;
-		return p;
-	}
-}
-
-static int cmp_strp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* ------------------------------------------------------------------ the fixture */
-
-typedef struct fx {
-	s3i_ctx *ctx;
-	s3i_deployment *d;
-	s3i_state *state;
-	char queue_url[1024];
-	s3i_svc host;                /* us-east-1 */
-} fx;
-
-static void fx_open(fx *f)
-{
-	memset(f, 0, sizeof(*f));
-	assert_int_equal(s3i_moto_reset(moto), 0);
-	s3i_ctx_options o = S3I_CTX_OPTIONS_INIT;
-	o.allocator = s3i_test_alloc();
-	o.endpoint_url = s3i_moto_url(moto);
-	o.region = "us-east-1";
-	o.access_key_id = "testing";
-	o.secret_access_key = "testing";
-	CHECK_OK(s3i_ctx_new(&f->ctx, &o));
-	s3i_deployment_options dopts = S3I_DEPLOYMENT_OPTIONS_INIT;
-	dopts.name = "dep1";
-	CHECK_OK(s3i_deployment_open(&f->d, f->ctx, &dopts));
-	CHECK_OK(s3i_deployment_init(f->d));
-	f->state = s3i_deployment_state(f->d);
-	CHECK_OK(s3i_deployment_queue_url(f->d, f->queue_url, sizeof(f->queue_url)));
-	f->host.client = s3i_ctx_client(f->ctx);
-	f->host.region = "us-east-1";
-}
-
-static void fx_close(fx *f)
-{
-	s3i_deployment_free(f->d);
-	s3i_ctx_release(f->ctx);
-}
-
-static s3i_run *start_run(fx *f, const char *run_id, s3i_run_input **in_out)
-{
-	char json[1024];
-	snprintf(json, sizeof(json), "{\"run_id\":\"%s\",\"accounts\":[{\"id\":\"" HOST "\"},"
-		"{\"id\":\"" OTHER "\"}],\"athena_queries\":[],\"sender_email_address\":"
-		"\"a@example.com\",\"recipient_email_addresses\":[\"b@example.com\"],"
-		"\"supported_regions\":[\"us-east-1\",\"eu-west-1\"]}", run_id);
-	s3i_run_input *in = NULL;
-	CHECK_OK(s3i_run_input_parse(&in, json, strlen(json), s3i_test_alloc(), NULL));
-	s3i_run *run = NULL;
-	CHECK_OK(s3i_run_start(&run, f->d, in));
-	*in_out = in;
-	return run;
-}
-
-static void staging_name(char *out, const char *run_id, const char *region)
-{
-	CHECK_OK(s3i_names_staging_bucket(out, 64, "dep1", run_id, HOST, region));
-}
-
-/* The run's staging bucket in region and its route (what provision does). */
-static void add_region(fx *f, const char *run_id, const char *region)
-{
-	char staging[64];
-	staging_name(staging, run_id, region);
-	s3i_svc svc = { s3i_ctx_client(f->ctx), NULL, region };
-	CHECK_OK(s3i_s3_create_bucket_op(&svc, staging, region, NULL));
-	CHECK_OK(s3i_state_route_put(f->state, staging, run_id, region, HOST, NULL));
-}
-
-/* A source bucket of the run, configured (what configure does): the bucket in its account,
- * its inventory configuration, its state item in_progress. */
-static void add_bucket(fx *f, s3i_run *run, const char *account, const char *region,
-	const char *bucket)
-{
-	const char *run_id = s3i_run_id(run);
-	s3i_svc svc;
-	s3i_credprov *hold = NULL;
-	CHECK_OK(s3i_run_account_svc(run, account, region, &svc, &hold, NULL));
-	CHECK_OK(s3i_s3_create_bucket_op(&svc, bucket, region, NULL));
-	CHECK_OK(s3i_s3_put_object_op(&svc, bucket, "some object", "x", 1, NULL, NULL));
-	char staging[64], id[64], prefix[64], arn[128];
-	staging_name(staging, run_id, region);
-	CHECK_OK(s3i_names_inventory_id(id, sizeof(id), "dep1", run_id));
-	snprintf(prefix, sizeof(prefix), "%s/%s", account, region);
-	snprintf(arn, sizeof(arn), "arn:aws:s3:::%s", staging);
-	s3i_s3_inventory_config cfg = { 0 };
-	cfg.id = id;
-	cfg.enabled = 1;
-	cfg.destination_bucket_arn = arn;
-	cfg.destination_account_id = HOST;
-	cfg.destination_prefix = prefix;
-	cfg.format = S3I_S3_INVENTORY_CSV;
-	cfg.versions = S3I_S3_INVENTORY_VERSIONS_ALL;
-	cfg.frequency = S3I_S3_INVENTORY_DAILY;
-	cfg.optional_fields = S3I_S3_INVENTORY_FIELDS_ALL;
-	CHECK_OK(s3i_s3_put_bucket_inventory_configuration_op(&svc, bucket, &cfg, NULL));
-	s3i_credprov_release(hold);
-	int created = 0;
-	int64_t now = (int64_t)time(NULL) * 1000;
-	CHECK_OK(s3i_state_bucket_add(f->state, run_id, account, region, bucket,
-		S3I_BUCKET_DISCOVERED, NULL, now, &created, NULL));
-	CHECK_OK(s3i_state_bucket_set_status(f->state, run_id, account, bucket,
-		S3I_BUCKET_IN_PROGRESS, NULL, now, NULL, NULL));
-	CHECK_OK(s3i_state_bucket_set_inventory_configured(f->state, run_id, account, bucket, 1,
-		now, NULL));
-}
-
-/* Whether the bucket's inventory configuration is still there. */
-static int has_inventory_config(fx *f, s3i_run *run, const char *account, const char *region,
-	const char *bucket)
-{
-	s3i_svc svc;
-	s3i_credprov *hold = NULL;
-	CHECK_OK(s3i_run_account_svc(run, account, region, &svc, &hold, NULL));
-	char id[64];
-	CHECK_OK(s3i_names_inventory_id(id, sizeof(id), "dep1", s3i_run_id(run)));
-	s3i_s3_inventory_config cfg;
-	s3i_buf storage;
-	s3i_buf_init(&storage, s3i_test_alloc());
-	int rc = s3i_s3_get_bucket_inventory_configuration_op(&svc, bucket, id, &cfg, &storage,
-		NULL);
-	s3i_buf_dispose(&storage);
-	s3i_credprov_release(hold);
-	assert_true(rc == S3I_OK || rc == S3I_ENOTFOUND);
-	return rc == S3I_OK;
-}
-
-/* Seeded objects of a source bucket, as inventory rows (the key form-encoded). */
-static void make_rows(row *rows, int n, const char *bucket, int seed)
-{
-	for (int i = 0; i < n; i++) {
-		row *r = &rows[i];
-		memset(r, 0, sizeof(*r));
-		char key[256], tmp[64];
-		/* spaces, a plus, a comma, non-ASCII: all of it goes through the form encoding */
-		snprintf(key, sizeof(key), "dir %d/file+%d, \xc3\xa9t\xc3\xa9 %d.txt", seed, i, i * 7);
-		sbuf enc = { 0 };
-		form_encode(&enc, key, 0);
-		r->f[0] = strdup(bucket);
-		r->f[1] = enc.p;
-		snprintf(tmp, sizeof(tmp), i % 3 == 0 ? "" : "v%d.%d", seed, i);
-		r->f[2] = strdup(tmp);
-		r->f[3] = strdup(i % 5 == 4 ? "false" : "true");
-		r->f[4] = strdup("false");
-		snprintf(tmp, sizeof(tmp), "%d", 1000 * seed + i * 13);
-		r->f[5] = strdup(tmp);
-		r->f[6] = strdup("2026-12-01T10:00:00.000Z");
-		char md5[33];
-		md5_hex(key, strlen(key), md5);
-		r->f[7] = strdup(md5);
-		r->f[8] = strdup(i % 4 ? "STANDARD" : "GLACIER_IR");
-		for (int c = 9; c < NCOL; c++)
-			r->f[c] = strdup("");
-		if (i == 1)
-			r->f[19] = (free(r->f[19]), strdup("owner \"quoted\", with a comma"));
-	}
-}
-
-static int64_t rows_bytes(const row *rows, int n)
-{
-	int64_t b = 0;
-	for (int i = 0; i < n; i++)
-		b += atoll(rows[i].f[5]);
-	return b;
-}
-
-/* One data file of a delivery. */
-typedef struct data_file {
-	const row *rows;
-	int nrows;
-	int short_schema;            /* written with SCHEMA_SHORT's 9 columns */
-	int multipart;               /* uploaded by multipart */
-	int64_t size_delta;          /* added to the manifest's size (a mismatch) */
-	char key[512];               /* filled: its key in the staging bucket */
-} data_file;
-
-typedef struct delivery {
-	const char *run_id;
-	const char *account;
-	const char *region;
-	const char *bucket;
-	const char *folder;          /* "2026-12-04T00-00Z" */
-	data_file *files;
-	int nfiles;
-	int bad_checksum;            /* manifest.checksum that does not match */
-	int no_manifest;             /* write only manifest.checksum (a poison delivery) */
-	char checksum_key[512];      /* filled */
-	int64_t checksum_size;
-} delivery;
-
-static void put(fx *f, const char *region, const char *bucket, const char *key, const void *d,
-	size_t n)
-{
-	s3i_svc svc = { s3i_ctx_client(f->ctx), NULL, region };
-	CHECK_OK(s3i_s3_put_object_op(&svc, bucket, key, d, n, "application/octet-stream", NULL));
-}
-
-typedef struct mem_src {
-	const char *p;
-	size_t n, off;
-} mem_src;
-
-static int mem_read(void *user, char *buf, size_t cap, size_t *out)
-{
-	mem_src *m = user;
-	size_t k = m->n - m->off < cap ? m->n - m->off : cap;
-	memcpy(buf, m->p + m->off, k);
-	m->off += k;
-	*out = k;
-	return 0;
-}
-
-static int mem_rewind(void *user)
-{
-	((mem_src *)user)->off = 0;
-	return 0;
-}
-
-/* Write the delivery in S3's order. */
-static void write_delivery(fx *f, delivery *dv)
-{
-	char staging[64], id[64], base[300];
-	staging_name(staging, dv->run_id, dv->region);
-	CHECK_OK(s3i_names_inventory_id(id, sizeof(id), "dep1", dv->run_id));
-	snprintf(base, sizeof(base), "%s/%s/%s/%s", dv->account, dv->region, dv->bucket, id);
-	sbuf manifest = { 0 };
-	sb_printf(&manifest, "{\"sourceBucket\":\"%s\",\"destinationBucket\":\"arn:aws:s3:::%s\","
-		"\"version\":\"2016-11-30\",\"creationTimestamp\":\"1764806400000\","
-		"\"fileFormat\":\"CSV\",\"fileSchema\":\"%s\",\"files\":[", dv->bucket, staging,
-		dv->nfiles && dv->files[0].short_schema ? SCHEMA_SHORT : SCHEMA_ALL);
-	for (int i = 0; i < dv->nfiles; i++) {
-		data_file *df = &dv->files[i];
-		sbuf csv = { 0 }, gz = { 0 };
-		for (int r = 0; r < df->nrows; r++)
-			csv_line(&csv, df->rows[r].f, df->short_schema ? SHORT_NCOL : NCOL);
-		gzip_bytes(csv.p ? csv.p : "", csv.n, &gz);
-		char md5[33];
-		md5_hex(gz.p, gz.n, md5);
-		snprintf(df->key, sizeof(df->key), "%s/data/%s-%s-%d-%08x.csv.gz", base, dv->folder,
-			dv->bucket, i, (unsigned)(gz.n * 2654435761u));
-		if (df->multipart) {
-			assert_true(gz.n > 1024);
-			s3i_svc svc = { s3i_ctx_client(f->ctx), NULL, dv->region };
-			s3i_s3_transfer_options to = S3I_S3_TRANSFER_OPTIONS_INIT;
-			to.multipart_threshold = 512;
-			to.part_size = 512;
-			s3i_s3_object_meta meta = S3I_S3_OBJECT_META_INIT;
-			mem_src src = { gz.p, gz.n, 0 };
-			CHECK_OK(s3i_s3_upload_op(&svc, staging, df->key, (int64_t)gz.n, &to, &meta,
-				mem_read, mem_rewind, &src, NULL));
-			assert_true(meta.parts > 1);
-		} else {
-			put(f, dv->region, staging, df->key, gz.p, gz.n);
-		}
-		sb_printf(&manifest, "%s{\"key\":\"%s\",\"size\":%lld,\"MD5checksum\":\"%s\"}",
-			i ? "," : "", df->key, (long long)gz.n + (long long)df->size_delta, md5);
-		free(csv.p);
-		free(gz.p);
-	}
-	sb_puts(&manifest, "]}");
-	char mkey[600], sum[33];
-	snprintf(mkey, sizeof(mkey), "%s/%s/manifest.json", base, dv->folder);
-	snprintf(dv->checksum_key, sizeof(dv->checksum_key), "%s/%s/manifest.checksum", base,
-		dv->folder);
-	md5_hex(manifest.p, manifest.n, sum);
-	if (dv->bad_checksum)
-		sum[0] = sum[0] == '0' ? '1' : '0';
-	if (!dv->no_manifest)
-		put(f, dv->region, staging, mkey, manifest.p, manifest.n);
-	char sum_text[40];
-	snprintf(sum_text, sizeof(sum_text), "%s\n", sum);
-	put(f, dv->region, staging, dv->checksum_key, sum_text, strlen(sum_text));
-	dv->checksum_size = (int64_t)strlen(sum_text);
-	sbuf link = { 0 };
-	for (int i = 0; i < dv->nfiles; i++)
-		sb_printf(&link, "s3://%s/%s\n", staging, dv->files[i].key);
-	char lkey[600];
-	snprintf(lkey, sizeof(lkey), "%s/hive/dt=2026-12-04-00-00/symlink.txt", base);
-	put(f, dv->region, staging, lkey, link.p ? link.p : "", link.n);
-	free(link.p);
-	free(manifest.p);
-}
-
-/* ------------------------------------------------------------------ events */
-
-/* An S3 event notification as AWS documents it (event structure 2.1). */
-static char *s3_event(const char *region, const char *bucket, const char *key, int64_t size,
-	const char *event_name)
-{
-	sbuf k = { 0 }, b = { 0 };
-	form_encode(&k, key, 1);
-	sb_printf(&b, "{\"Records\":[{\"eventVersion\":\"2.1\",\"eventSource\":\"aws:s3\","
-		"\"awsRegion\":\"%s\",\"eventTime\":\"2026-12-04T00:05:00.000Z\",\"eventName\":\"%s\","
-		"\"userIdentity\":{\"principalId\":\"AWS:AROAEXAMPLE:s3-inventory\"},"
-		"\"requestParameters\":{\"sourceIPAddress\":\"10.0.0.1\"},"
-		"\"responseElements\":{\"x-amz-request-id\":\"C3D13FE58DE4C810\","
-		"\"x-amz-id-2\":\"FMyUVURIY8/IgAtTv8xRjskZQpcIZ9KG4V5Wp6S7S/JRWeUWerMUE5JgHvANOjpD\"},"
-		"\"s3\":{\"s3SchemaVersion\":\"1.0\",\"configurationId\":\"inventory-delivered\","
-		"\"bucket\":{\"name\":\"%s\",\"ownerIdentity\":{\"principalId\":\"A3NL1KOZZKExample\"},"
-		"\"arn\":\"arn:aws:s3:::%s\"},\"object\":{\"key\":\"%s\",\"size\":%lld,"
-		"\"eTag\":\"d41d8cd98f00b204e9800998ecf8427e\",\"sequencer\":\"0055AED6DCD90281E5\"}}}]}",
-		region, event_name, bucket, bucket, k.p, (long long)size);
-	free(k.p);
-	return b.p;
-}
-
-/* The same inside an SNS envelope (SNS -> SQS without raw delivery). */
-static char *sns_wrap(char *inner, const char *run_id)
-{
-	sbuf b = { 0 };
-	sb_printf(&b, "{\"Type\":\"Notification\",\"MessageId\":\"22b80b92-fdea-4c2c-8f9d-"
-		"bdfb0c7bf324\",\"TopicArn\":\"arn:aws:sns:us-east-1:" HOST ":dep1-%s-sns-"
-		"notification-topic\",\"Subject\":\"Amazon S3 Notification\",\"Message\":\"", run_id);
-	for (const char *p = inner; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			sb_puts(&b, "\\");
-		sb_put(&b, p, 1);
-	}
-	sb_puts(&b, "\",\"Timestamp\":\"2026-12-04T00:05:00.123Z\",\"SignatureVersion\":\"1\","
-		"\"Signature\":\"EXAMPLEpH+DcEwjAPg8O9mY8dReBSwksfg2S7WKQcikcNKWLQjwu6A4VbeS0QHVCkhRS7f"
-		"UQvi2egU3N858fiTDN6bkkOxYDVrY0Ad8L10Hs3zH81mtnPk5uvvolIC1CXGu43obcgFxeL3khZl8IKvO61GW"
-		"pV9eNd8/no2VhdF+c8U=\",\"SigningCertURL\":\"https://sns.us-east-1.amazonaws.com/"
-		"SimpleNotificationService-f3ecfb7224c7233fe7bb5f59f96de52f.pem\",\"UnsubscribeURL\":"
-		"\"https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe\"}");
-	free(inner);
-	return b.p;
-}
-
-static void send_body(fx *f, const char *url, char *body)
-{
-	CHECK_OK(s3i_sqs_send_op(&f->host, url, body, 0, NULL, 0, NULL));
-	free(body);
-}
-
-static void send_test_event(fx *f, const char *staging)
-{
-	char body[512];
-	snprintf(body, sizeof(body), "{\"Service\":\"Amazon S3\",\"Event\":\"s3:TestEvent\","
-		"\"Time\":\"2026-12-04T00:00:00.000Z\",\"Bucket\":\"%s\",\"RequestId\":"
-		"\"5582815E1AEA5ADF\",\"HostId\":\"8cLeGAmw098X5cv4Zkwcmo8vvZa3eH3eKxsPzbB9wrR+YstdA6K"
-		"nuZHRWDI1mwTuQW6iE1Fu5hc=\"}", staging);
-	CHECK_OK(s3i_sqs_send_op(&f->host, f->queue_url, body, 0, NULL, 0, NULL));
-}
-
-/* The checksum event of a delivery: raw or in an SNS envelope. */
-static void send_checksum_event(fx *f, const delivery *dv, int via_sns, const char *event_name)
-{
-	char staging[64];
-	staging_name(staging, dv->run_id, dv->region);
-	char *body = s3_event(dv->region, staging, dv->checksum_key, dv->checksum_size,
-		event_name ? event_name : "ObjectCreated:Put");
-	if (via_sns)
-		body = sns_wrap(body, dv->run_id);
-	send_body(f, f->queue_url, body);
-}
-
-static s3i_ingest *new_ingest(fx *f, const s3i_ingest_options *o)
-{
-	s3i_ingest_options def = S3I_INGEST_OPTIONS_INIT;
-	def.wait_seconds = 1;
-	def.visibility_timeout = 30;
-	s3i_ingest *st = NULL;
-	CHECK_OK(s3i_ingest_new(&st, f->d, o ? o : &def));
-	return st;
-}
-
-static void ingest_until_empty(s3i_ingest *st)
-{
-	int finished = 0;
-	for (int i = 0; i < 50 && !finished; i++) {
-		int rc = s3i_ingest_step(st, 0, &finished);
-		if (rc)
-			s3i_check_show_error("s3i_ingest_step", rc);
-		assert_int_equal(rc, S3I_OK);
-	}
-	assert_true(finished);
-}
-
-static void get_bucket(fx *f, const char *run_id, const char *account, const char *bucket,
-	s3i_state_bucket *b)
-{
-	CHECK_OK(s3i_state_bucket_get(f->state, run_id, account, bucket, b, NULL));
-}
-
-/* ------------------------------------------------------------------ reading back */
-
-typedef struct listed {
-	char keys[64][512];
-	int n;
-} listed;
-
-static int list_cb(void *payload, const s3i_s3_object_info *o)
-{
-	listed *l = payload;
-	if (l->n < 64)
-		snprintf(l->keys[l->n], sizeof(l->keys[0]), "%s", o->key);
-	l->n++;
-	return 0;
-}
-
-static int sink_sb(void *user, const char *d, size_t n)
-{
-	sb_put(user, d, n);
-	return 0;
-}
-
-/* Every row under inventory/<run>/, as "<partition path>\x1e<fields joined>", sorted. */
-static int read_back(fx *f, const char *run_id, char ***out)
-{
-	char prefix[64];
-	snprintf(prefix, sizeof(prefix), "inventory/%s/", run_id);
-	listed *l = calloc(1, sizeof(*l));
-	CHECK_OK(s3i_s3_list_objects_op(&f->host, s3i_deployment_consolidated_bucket(f->d), prefix,
-		list_cb, l, NULL));
-	assert_true(l->n <= 64);
-	char **rows = NULL;
-	int n = 0;
-	for (int i = 0; i < l->n; i++) {
-		sbuf gz = { 0 }, plain = { 0 };
-		CHECK_OK(s3i_s3_get_object_op(&f->host, s3i_deployment_consolidated_bucket(f->d),
-			l->keys[i], sink_sb, NULL, &gz, NULL));
-		gunzip_bytes(gz.p, gz.n, &plain);
-		const char *slash = strrchr(l->keys[i], '/');
-		for (const char *p = plain.p; p && *p;) {
-			sbuf j = { 0 };
-			sb_put(&j, l->keys[i], (size_t)(slash - l->keys[i]));
-			sb_puts(&j, "\x1e");
-			p = csv_parse_line(p, &j);
-			rows = realloc(rows, (size_t)(n + 1) * sizeof(*rows));
-			rows[n++] = j.p;
-		}
-		free(gz.p);
-		free(plain.p);
-	}
-	free(l);
-	if (n)
-		qsort(rows, (size_t)n, sizeof(*rows), cmp_strp);
-	*out = rows;
-	return n;
-}
-
-/* The rows expected for a source bucket's seeded rows (nfields of each, the rest empty). */
-static int expect_rows(char ***acc, int n, const char *run_id, const char *account,
-	const char *region, const char *bucket, const row *rows, int nrows, int nfields)
-{
-	for (int i = 0; i < nrows; i++) {
-		sbuf j = { 0 };
-		sb_printf(&j, "inventory/%s/account=%s/region=%s/bucketname=%s\x1e", run_id, account,
-			region, bucket);
-		for (int c = 0; c < NCOL; c++) {
-			if (c)
-				sb_puts(&j, "\x1f");
-			sb_puts(&j, c < nfields ? rows[i].f[c] : "");
-		}
-		*acc = realloc(*acc, (size_t)(n + 1) * sizeof(**acc));
-		(*acc)[n++] = j.p;
-	}
-	return n;
-}
-
-static void assert_same_rows(char **got, int ngot, char **want, int nwant)
-{
-	if (nwant)
-		qsort(want, (size_t)nwant, sizeof(*want), cmp_strp);
-	assert_int_equal(ngot, nwant);
-	for (int i = 0; i < ngot; i++)
-		assert_string_equal(got[i], want[i]);
-	for (int i = 0; i < ngot; i++)
-		free(got[i]);
-	for (int i = 0; i < nwant; i++)
-		free(want[i]);
-	free(got);
-	free(want);
-}
+#include "ingest_fixture.h"
 
 /* ------------------------------------------------------------------ tests */
 
@@ -855,11 +161,400 @@ static void test_inventory_delivery_end_to_end(void **state)
 	fx_close(&f);
 }
 
+static void free_rows(row *rows, int n)
+{
+	for (int i = 0; i < n; i++)
+		row_free(&rows[i]);
+	free(rows);
+}
+
+static row *seeded(int n, const char *bucket, int seed)
+{
+	row *r = calloc((size_t)n, sizeof(row));
+	make_rows(r, n, bucket, seed);
+	return r;
+}
+
+static int run_failed(fx *f, s3i_run *run)
+{
+	(void)f;
+	s3i_run_status rs;
+	memset(&rs, 0, sizeof(rs));
+	rs.struct_size = sizeof(rs);
+	CHECK_OK(s3i_run_status_read(run, &rs, NULL, NULL));
+	return !strcmp(rs.phase, "failed");
+}
+
+static void test_refused_manifest_and_failed_data_file(void **state)
+{
+	(void)state;
+	fx f;
+	fx_open(&f);
+	s3i_run_input *in = NULL;
+	s3i_run *run = start_run(&f, "r1", &in);
+	add_region(&f, "r1", "us-east-1");
+	add_bucket(&f, run, HOST, "us-east-1", "src-c");
+	add_bucket(&f, run, HOST, "us-east-1", "src-d");
+	add_bucket(&f, run, OTHER, "us-east-1", "src-e");
+	row *c = seeded(7, "src-c", 5), *d = seeded(9, "src-d", 6), *e = seeded(11, "src-e", 7);
+
+	/* src-c: a manifest.checksum that does not match manifest.json is refused */
+	data_file fc[1] = { { c, 7, 0, 0, 0, "" } };
+	delivery dc = { "r1", HOST, "us-east-1", "src-c", "2026-12-04T00-00Z", fc, 1, 1, 0, "", 0 };
+	write_delivery(&f, &dc);
+	/* src-d: a data file whose size is not the manifest's fails the bucket, not the run */
+	data_file fd[2] = { { d, 4, 0, 0, 0, "" }, { d + 4, 5, 0, 0, 5, "" } };
+	delivery dd = { "r1", HOST, "us-east-1", "src-d", "2026-12-04T00-00Z", fd, 2, 0, 0, "", 0 };
+	write_delivery(&f, &dd);
+	/* src-e: fine */
+	data_file fe[1] = { { e, 11, 0, 0, 0, "" } };
+	delivery de = { "r1", OTHER, "us-east-1", "src-e", "2026-12-04T00-00Z", fe, 1, 0, 0, "", 0 };
+	write_delivery(&f, &de);
+	send_checksum_event(&f, &dc, 0, NULL);
+	send_checksum_event(&f, &dd, 1, NULL);
+	send_checksum_event(&f, &de, 0, NULL);
+
+	s3i_ingest *st = new_ingest(&f, NULL);
+	ingest_until_empty(st);
+	s3i_ingest_stats stats = S3I_INGEST_STATS_INIT;
+	CHECK_OK(s3i_ingest_get_stats(st, &stats));
+	assert_int_equal(stats.messages_deleted, 3);
+	assert_int_equal(stats.deliveries_ignored, 1);
+	assert_int_equal(stats.buckets_failed, 1);
+	assert_int_equal(stats.buckets_done, 1);
+
+	s3i_state_bucket b;
+	get_bucket(&f, "r1", HOST, "src-c", &b);
+	assert_int_equal(b.status, S3I_BUCKET_IN_PROGRESS);   /* still waiting for a good one */
+	assert_string_equal(b.manifest_key, "");
+	get_bucket(&f, "r1", HOST, "src-d", &b);
+	assert_int_equal(b.status, S3I_BUCKET_FAILED);
+	assert_non_null(strstr(b.reason, fd[1].key));
+	assert_non_null(strstr(b.reason, "manifest says"));
+	get_bucket(&f, "r1", OTHER, "src-e", &b);
+	assert_int_equal(b.status, S3I_BUCKET_DONE);
+	assert_false(run_failed(&f, run));
+
+	/* a later, intact delivery of src-c completes it */
+	data_file fc2[1] = { { c, 7, 0, 0, 0, "" } };
+	delivery dc2 = { "r1", HOST, "us-east-1", "src-c", "2026-12-05T00-00Z", fc2, 1, 0, 0, "", 0 };
+	write_delivery(&f, &dc2);
+	send_checksum_event(&f, &dc2, 0, NULL);
+	ingest_until_empty(st);
+	get_bucket(&f, "r1", HOST, "src-c", &b);
+	assert_int_equal(b.status, S3I_BUCKET_DONE);
+
+	/* the consolidated data: src-c and src-e whole; of src-d only its verified first file
+	 * (the failed file's copy was removed; the bucket is failed and reported) */
+	char **got = NULL, **want = NULL;
+	int ngot = read_back(&f, "r1", &got), nwant = 0;
+	nwant = expect_rows(&want, nwant, "r1", HOST, "us-east-1", "src-c", c, 7, NCOL);
+	nwant = expect_rows(&want, nwant, "r1", HOST, "us-east-1", "src-d", d, 4, NCOL);
+	nwant = expect_rows(&want, nwant, "r1", OTHER, "us-east-1", "src-e", e, 11, NCOL);
+	assert_same_rows(got, ngot, want, nwant);
+
+	s3i_ingest_free(st);
+	free_rows(c, 7);
+	free_rows(d, 9);
+	free_rows(e, 11);
+	s3i_run_free(run);
+	s3i_run_input_free(in);
+	fx_close(&f);
+}
+
+static void test_two_runs_interleave_on_one_queue(void **state)
+{
+	(void)state;
+	fx f;
+	fx_open(&f);
+	s3i_run_input *in1 = NULL, *in2 = NULL;
+	s3i_run *r1 = start_run(&f, "r1", &in1), *r2 = start_run(&f, "r2", &in2);
+	add_region(&f, "r1", "us-east-1");
+	add_region(&f, "r2", "us-east-1");
+	add_region(&f, "r2", "eu-west-1");
+	/* the same source bucket in both runs, and one more in r2 */
+	add_bucket(&f, r1, HOST, "us-east-1", "shared");
+	add_bucket(&f, r2, HOST, "us-east-1", "shared");
+	add_bucket(&f, r2, OTHER, "eu-west-1", "only-r2");
+	row *x1 = seeded(20, "shared", 8), *x2 = seeded(30, "shared", 9), *y = seeded(15, "only-r2", 10);
+	data_file f1[2] = { { x1, 10, 0, 0, 0, "" }, { x1 + 10, 10, 0, 0, 0, "" } };
+	delivery d1 = { "r1", HOST, "us-east-1", "shared", "2026-12-04T00-00Z", f1, 2, 0, 0, "", 0 };
+	data_file f2[1] = { { x2, 30, 0, 0, 0, "" } };
+	delivery d2 = { "r2", HOST, "us-east-1", "shared", "2026-12-04T01-00Z", f2, 1, 0, 0, "", 0 };
+	data_file f3[1] = { { y, 15, 1, 0, 0, "" } };
+	delivery d3 = { "r2", OTHER, "eu-west-1", "only-r2", "2026-12-04T01-00Z", f3, 1, 0, 0, "", 0 };
+	write_delivery(&f, &d1);
+	write_delivery(&f, &d2);
+	write_delivery(&f, &d3);
+	send_checksum_event(&f, &d2, 1, NULL);
+	send_checksum_event(&f, &d1, 0, NULL);
+	send_checksum_event(&f, &d3, 1, NULL);
+	send_checksum_event(&f, &d1, 1, NULL);         /* a duplicate of r1's */
+
+	/* two consumers, one message at a time each, taking turns */
+	s3i_ingest_options o = S3I_INGEST_OPTIONS_INIT;
+	o.wait_seconds = 1;
+	o.max_messages = 1;
+	o.visibility_timeout = 60;
+	s3i_ingest *a = new_ingest(&f, &o), *b = new_ingest(&f, &o);
+	int fa = 0, fb = 0;
+	for (int i = 0; i < 20 && !(fa && fb); i++) {
+		CHECK_OK(s3i_ingest_step(i % 2 ? b : a, 0, i % 2 ? &fb : &fa));
+	}
+	assert_true(fa && fb);
+	s3i_ingest_stats sa = S3I_INGEST_STATS_INIT, sb = S3I_INGEST_STATS_INIT;
+	CHECK_OK(s3i_ingest_get_stats(a, &sa));
+	CHECK_OK(s3i_ingest_get_stats(b, &sb));
+	assert_int_equal(sa.messages_deleted + sb.messages_deleted, 4);
+	assert_true(sa.messages_deleted >= 1 && sb.messages_deleted >= 1);
+	assert_int_equal(sa.files_copied + sb.files_copied, 3);
+	assert_int_equal(sa.files_rewritten + sb.files_rewritten, 1);
+
+	s3i_state_bucket bk;
+	get_bucket(&f, "r1", HOST, "shared", &bk);
+	assert_int_equal(bk.status, S3I_BUCKET_DONE);
+	assert_int_equal(bk.objects, 20);
+	get_bucket(&f, "r2", HOST, "shared", &bk);
+	assert_int_equal(bk.status, S3I_BUCKET_DONE);
+	assert_int_equal(bk.objects, 30);
+	get_bucket(&f, "r2", OTHER, "only-r2", &bk);
+	assert_int_equal(bk.status, S3I_BUCKET_DONE);
+	assert_int_equal(bk.objects, 15);
+
+	char **got = NULL, **want = NULL;
+	int ngot = read_back(&f, "r1", &got), nwant = 0;
+	nwant = expect_rows(&want, nwant, "r1", HOST, "us-east-1", "shared", x1, 20, NCOL);
+	assert_same_rows(got, ngot, want, nwant);
+	got = want = NULL;
+	ngot = read_back(&f, "r2", &got);
+	nwant = 0;
+	nwant = expect_rows(&want, nwant, "r2", HOST, "us-east-1", "shared", x2, 30, NCOL);
+	nwant = expect_rows(&want, nwant, "r2", OTHER, "eu-west-1", "only-r2", y, 15, SHORT_NCOL);
+	assert_same_rows(got, ngot, want, nwant);
+
+	s3i_ingest_free(a);
+	s3i_ingest_free(b);
+	free_rows(x1, 20);
+	free_rows(x2, 30);
+	free_rows(y, 15);
+	s3i_run_free(r1);
+	s3i_run_free(r2);
+	s3i_run_input_free(in1);
+	s3i_run_input_free(in2);
+	fx_close(&f);
+}
+
+/* A checksum whose manifest.json never appears keeps failing: after maxReceiveCount the
+ * message moves to the dead-letter queue and the bucket it names is marked failed. */
+static void test_poison_message_goes_to_dlq_and_fails_its_bucket(void **state)
+{
+	(void)state;
+	fx f;
+	fx_open(&f);
+	s3i_run_input *in = NULL;
+	s3i_run *run = start_run(&f, "r1", &in);
+	add_region(&f, "r1", "us-east-1");
+	add_bucket(&f, run, HOST, "us-east-1", "src-p");
+	add_bucket(&f, run, HOST, "us-east-1", "src-q");
+
+	char dlq[1024], q[1024], policy[512];
+	CHECK_OK(s3i_sqs_create_queue_op(&f.host, "poison-dlq", NULL, 0, NULL, 0, dlq, sizeof(dlq),
+		NULL));
+	CHECK_OK(s3i_sqs_redrive_policy(policy, sizeof(policy),
+		"arn:aws:sqs:us-east-1:" HOST ":poison-dlq", 2));
+	s3i_sqs_kv attrs[] = { { "RedrivePolicy", policy } };
+	CHECK_OK(s3i_sqs_create_queue_op(&f.host, "poison-q", attrs, 1, NULL, 0, q, sizeof(q),
+		NULL));
+
+	row *p = seeded(3, "src-p", 11), *g = seeded(4, "src-q", 12);
+	data_file fp[1] = { { p, 3, 0, 0, 0, "" } };
+	delivery dp = { "r1", HOST, "us-east-1", "src-p", "2026-12-04T00-00Z", fp, 1, 0, 1, "", 0 };
+	write_delivery(&f, &dp);
+	data_file fg[1] = { { g, 4, 0, 0, 0, "" } };
+	delivery dg = { "r1", HOST, "us-east-1", "src-q", "2026-12-04T00-00Z", fg, 1, 0, 0, "", 0 };
+	write_delivery(&f, &dg);
+	char staging[64];
+	staging_name(staging, "r1", "us-east-1");
+	send_body(&f, q, s3_event("us-east-1", staging, dp.checksum_key, 33, "ObjectCreated:Put"));
+	send_body(&f, q, s3_event("us-east-1", staging, dg.checksum_key, 33, "ObjectCreated:Put"));
+	/* a body that is no S3 event at all is dropped at once */
+	send_body(&f, q, strdup("this is not JSON"));
+
+	s3i_ingest_options o = S3I_INGEST_OPTIONS_INIT;
+	o.queue_url = q;
+	o.dlq_url = dlq;
+	o.wait_seconds = 1;
+	o.visibility_timeout = 1;
+	o.manifest_wait_ms = 100;
+	s3i_ingest *st = new_ingest(&f, &o);
+	s3i_state_bucket b;
+	for (int i = 0; i < 30; i++) {
+		int finished = 0;
+		CHECK_OK(s3i_ingest_step(st, 0, &finished));
+		get_bucket(&f, "r1", HOST, "src-p", &b);
+		if (b.status == S3I_BUCKET_FAILED)
+			break;
+	}
+	assert_int_equal(b.status, S3I_BUCKET_FAILED);
+	assert_non_null(strstr(b.reason, "dead-letter"));
+	assert_non_null(strstr(b.reason, dp.checksum_key));
+	get_bucket(&f, "r1", HOST, "src-q", &b);
+	assert_int_equal(b.status, S3I_BUCKET_DONE);
+	s3i_ingest_stats stats = S3I_INGEST_STATS_INIT;
+	CHECK_OK(s3i_ingest_get_stats(st, &stats));
+	assert_true(stats.messages_retried >= 2);
+	assert_int_equal(stats.dlq_messages, 1);
+	assert_true(stats.messages_skipped >= 1);
+	assert_false(run_failed(&f, run));
+
+	s3i_ingest_free(st);
+	free_rows(p, 3);
+	free_rows(g, 4);
+	s3i_run_free(run);
+	s3i_run_input_free(in);
+	fx_close(&f);
+}
+
+/* SIGKILL at a crash point in a child, then resume with a fresh handle in the parent: exactly
+ * the seeded rows, nothing missing, nothing twice. */
+static void crash_and_resume(const char *point, int finish_with_partition, int short_schema)
+{
+	fx f;
+	fx_open(&f);
+	s3i_run_input *in = NULL;
+	s3i_run *run = start_run(&f, "r1", &in);
+	add_region(&f, "r1", "us-east-1");
+	add_bucket(&f, run, HOST, "us-east-1", "src-k");
+	row *k = seeded(24, "src-k", 13);
+	/* short_schema: the files are rewritten, else copied */
+	data_file fk[3] = { { k, 8, short_schema, 0, 0, "" }, { k + 8, 8, short_schema, 0, 0, "" },
+		{ k + 16, 8, short_schema, 0, 0, "" } };
+	delivery dk = { "r1", HOST, "us-east-1", "src-k", "2026-12-04T00-00Z", fk, 3, 0, 0, "", 0 };
+	write_delivery(&f, &dk);
+	send_checksum_event(&f, &dk, 1, NULL);
+
+	fflush(NULL);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		setenv("S3I_TEST_CRASH_AT", point, 1);
+		setenv("S3I_TEST_CRASH_SKIP", "1", 1);   /* after_copy: the second file */
+		if (strcmp(point, "ingest.after_copy"))
+			unsetenv("S3I_TEST_CRASH_SKIP");
+		s3i_ctx_options o = S3I_CTX_OPTIONS_INIT;
+		o.endpoint_url = s3i_moto_url(moto);
+		o.region = "us-east-1";
+		o.access_key_id = "testing";
+		o.secret_access_key = "testing";
+		s3i_ctx *ctx = NULL;
+		s3i_deployment *d = NULL;
+		s3i_deployment_options dopts = S3I_DEPLOYMENT_OPTIONS_INIT;
+		dopts.name = "dep1";
+		if (s3i_ctx_new(&ctx, &o) || s3i_deployment_open(&d, ctx, &dopts))
+			_exit(2);
+		s3i_ingest_options io = S3I_INGEST_OPTIONS_INIT;
+		io.wait_seconds = 1;
+		io.visibility_timeout = 1;
+		s3i_ingest *st = NULL;
+		int finished = 0;
+		if (s3i_ingest_new(&st, d, &io) || s3i_ingest_step(st, 0, &finished))
+			_exit(3);
+		_exit(4);                                  /* the crash point was not reached */
+	}
+	int status = 0;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	if (!WIFSIGNALED(status))
+		fprintf(stderr, "child of %s exited with %d\n", point, WEXITSTATUS(status));
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(WTERMSIG(status), SIGKILL);
+
+	/* the child died where it was meant to */
+	s3i_state_bucket b;
+	get_bucket(&f, "r1", HOST, "src-k", &b);
+	if (!strcmp(point, "ingest.after_copy")) {
+		assert_int_equal(b.status, S3I_BUCKET_INGESTING);
+		assert_int_equal(b.partitioned_files, 1);      /* the second file copied, not counted */
+	} else if (!strcmp(point, "ingest.after_manifest_check")) {
+		assert_int_equal(b.status, S3I_BUCKET_INGESTING);
+		assert_int_equal(b.partitioned_files, 0);
+	} else {
+		assert_int_equal(b.status, S3I_BUCKET_DONE);   /* recorded, message not deleted */
+	}
+	if (finish_with_partition) {
+		assert_int_equal(b.status, S3I_BUCKET_INGESTING);
+		s3i_partition *pt = NULL;
+		CHECK_OK(s3i_partition_new(&pt, run, NULL));
+		CHECK_OK(s3i_partition_run(pt));
+		int finished = 0;
+		CHECK_OK(s3i_partition_step(pt, 0, &finished));
+		assert_true(finished);
+		s3i_partition_free(pt);
+		get_bucket(&f, "r1", HOST, "src-k", &b);
+		assert_int_equal(b.status, S3I_BUCKET_DONE);
+	}
+	/* the message comes back after its visibility timeout; the resumed ingest finishes */
+	s3i_ingest *st = new_ingest(&f, NULL);
+	for (int i = 0; i < 20; i++) {
+		int finished = 0;
+		CHECK_OK(s3i_ingest_step(st, 0, &finished));
+		s3i_ingest_stats stats = S3I_INGEST_STATS_INIT;
+		CHECK_OK(s3i_ingest_get_stats(st, &stats));
+		if (stats.messages_deleted == 1)
+			break;
+	}
+	s3i_ingest_stats stats = S3I_INGEST_STATS_INIT;
+	CHECK_OK(s3i_ingest_get_stats(st, &stats));
+	assert_int_equal(stats.messages_deleted, 1);
+	ingest_until_empty(st);
+	get_bucket(&f, "r1", HOST, "src-k", &b);
+	assert_int_equal(b.status, S3I_BUCKET_DONE);
+	assert_int_equal(b.partitioned_files, 3);
+	assert_int_equal(b.objects, 24);
+	assert_int_equal(b.bytes, rows_bytes(k, 24));
+	assert_int_equal(b.inventory_configured, 0);
+	assert_false(has_inventory_config(&f, run, HOST, "us-east-1", "src-k"));
+	char **got = NULL, **want = NULL;
+	int ngot = read_back(&f, "r1", &got), nwant = 0;
+	nwant = expect_rows(&want, nwant, "r1", HOST, "us-east-1", "src-k", k, 24,
+		short_schema ? SHORT_NCOL : NCOL);
+	assert_same_rows(got, ngot, want, nwant);
+
+	s3i_ingest_free(st);
+	free_rows(k, 24);
+	s3i_run_free(run);
+	s3i_run_input_free(in);
+	fx_close(&f);
+}
+
+static void test_crash_after_copy(void **state)
+{
+	(void)state;
+	crash_and_resume("ingest.after_copy", 0, 0);
+}
+
+static void test_crash_before_delete_message(void **state)
+{
+	(void)state;
+	crash_and_resume("ingest.before_delete_message", 0, 1);
+}
+
+static void test_crash_after_manifest_check_then_partition(void **state)
+{
+	(void)state;
+	crash_and_resume("ingest.after_manifest_check", 1, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		S3I_TEST(test_new_rejects_bad_options),
 		S3I_TEST(test_inventory_delivery_end_to_end),
+		S3I_TEST(test_refused_manifest_and_failed_data_file),
+		S3I_TEST(test_two_runs_interleave_on_one_queue),
+		S3I_TEST(test_poison_message_goes_to_dlq_and_fails_its_bucket),
+		S3I_TEST(test_crash_after_copy),
+		S3I_TEST(test_crash_before_delete_message),
+		S3I_TEST(test_crash_after_manifest_check_then_partition),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
