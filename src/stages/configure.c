@@ -170,101 +170,15 @@ static int configure_inventory(s3i_configure *st, const cfg_bucket *b, const s3i
 /* ------------------------------------------------------------------ list snapshot */
 
 typedef struct snap_ctx {
-	s3i_snapshot_writer *w;
-	int64_t max;                 /* 0: no limit */
-	int64_t seen;
-	int limit_hit;
-	int write_rc;
-	s3i_errinfo write_err;
 	const s3i_svc *staging_svc;
 	const char *staging;
 } snap_ctx;
-
-static int snap_entry(snap_ctx *c, const s3i_snapshot_entry *e)
-{
-	if (c->max && c->seen >= c->max) {
-		c->limit_hit = 1;
-		return 1;
-	}
-	int rc = s3i_snapshot_writer_add(c->w, e, &c->write_err);
-	if (rc) {
-		c->write_rc = rc;
-		return 1;
-	}
-	c->seen++;
-	return 0;
-}
-
-static int snap_object(void *user, const s3i_s3_object_info *o)
-{
-	s3i_snapshot_entry e;
-	s3i_snapshot_entry_from_object(&e, o);
-	return snap_entry(user, &e);
-}
-
-static int snap_version(void *user, const s3i_s3_version_info *v)
-{
-	s3i_snapshot_entry e;
-	s3i_snapshot_entry_from_version(&e, v);
-	return snap_entry(user, &e);
-}
 
 static int snap_put(void *user, const char *key, const void *data, size_t len,
 	const char *content_type, s3i_errinfo *err)
 {
 	snap_ctx *c = user;
 	return s3i_s3_put_object_op(c->staging_svc, c->staging, key, data, len, content_type, err);
-}
-
-/* List every page into the writer. S3I_OK also when the entry limit stopped the listing. */
-static int list_into(s3i_configure *st, const s3i_svc *svc, const char *bucket, snap_ctx *c,
-	s3i_errinfo *e)
-{
-	s3i_s3_list_options lo = S3I_S3_LIST_OPTIONS_INIT;
-	lo.max_keys = st->opts.snapshot_page_size ? st->opts.snapshot_page_size : 1000;
-	lo.fetch_owner = 1;
-	/* the markers of the next request live in one of two pages at a time */
-	s3i_s3_list_page page, prev;
-	s3i_s3_list_page_init(&page, st->a);
-	s3i_s3_list_page_init(&prev, st->a);
-	int rc;
-	for (;;) {
-		rc = st->all_versions
-			? s3i_s3_list_object_versions_page_op(svc, bucket, &lo, snap_version, c, &page, e)
-			: s3i_s3_list_objects_page_op(svc, bucket, &lo, snap_object, c, &page, e);
-		if (rc == S3I_EUSER && c->limit_hit) {
-			rc = S3I_OK;
-			break;
-		}
-		if (rc == S3I_EUSER && c->write_rc) {
-			s3i_errinfo_copy(e, &c->write_err);
-			rc = c->write_rc;
-		}
-		if (rc || !page.truncated)
-			break;
-		s3i_s3_list_page t = prev;
-		prev = page;
-		page = t;
-		if (st->all_versions) {
-			lo.key_marker = s3i_buf_cstr(&prev.next_key_marker);
-			lo.version_id_marker = s3i_buf_cstr(&prev.next_version_id_marker);
-			if (!*lo.key_marker) {
-				rc = s3i_err(e, S3I_EPARSE, bucket, "ListObjectVersions on bucket '%s': a "
-					"truncated page without NextKeyMarker", bucket);
-				break;
-			}
-		} else {
-			lo.continuation_token = s3i_buf_cstr(&prev.next_token);
-			if (!*lo.continuation_token) {
-				rc = s3i_err(e, S3I_EPARSE, bucket, "ListObjectsV2 on bucket '%s': a "
-					"truncated page without NextContinuationToken", bucket);
-				break;
-			}
-		}
-	}
-	s3i_s3_list_page_free(&page);
-	s3i_s3_list_page_free(&prev);
-	return rc;
 }
 
 static int list_snapshot(s3i_configure *st, const cfg_bucket *b, const s3i_svc *svc,
@@ -286,23 +200,24 @@ static int list_snapshot(s3i_configure *st, const cfg_bucket *b, const s3i_svc *
 		.creation_ms = b->created_ms > 0 ? b->created_ms : now_ms(st),
 		.file_bytes = st->opts.snapshot_file_bytes,
 		.gzip_level = st->opts.snapshot_gzip_level };
-	snap_ctx c = { .max = st->max_objects, .staging_svc = &ssvc, .staging = staging };
-	s3i_errinfo_init(&c.write_err);
-	int rc = s3i_snapshot_writer_new(&c.w, st->a, &spec, snap_put, &c, &e);
+	snap_ctx c = { .staging_svc = &ssvc, .staging = staging };
+	s3i_snapshot_writer *w = NULL;
+	int rc = s3i_snapshot_writer_new(&w, st->a, &spec, snap_put, &c, &e);
 	if (!rc)
-		rc = list_into(st, svc, b->bucket, &c, &e);
+		rc = s3i_snapshot_list(w, svc, b->bucket, st->opts.snapshot_page_size,
+			st->max_objects, &e);
 	int outcome;
 	if (rc) {
 		outcome = bucket_failed(st, b, &e, err);
-	} else if (!s3i_snapshot_writer_rows(c.w)) {
+	} else if (!s3i_snapshot_writer_rows(w)) {
 		outcome = set_bucket(st, b, S3I_BUCKET_EMPTY, empty_reason(st), err);
-	} else if (s3i_snapshot_writer_finish(c.w, &e)) {
+	} else if (s3i_snapshot_writer_finish(w, &e)) {
 		outcome = bucket_failed(st, b, &e, err);
 	} else {
 		/* only now: a crash before this point lists the bucket again */
 		outcome = set_bucket(st, b, S3I_BUCKET_IN_PROGRESS, NULL, err);
 	}
-	s3i_snapshot_writer_free(c.w);
+	s3i_snapshot_writer_free(w);
 	if (shold)
 		s3i_credprov_release(shold);
 	return outcome;

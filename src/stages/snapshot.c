@@ -12,6 +12,7 @@
 
 #include "core/alloc.h"
 #include "core/buf.h"
+#include "services/s3.h"
 #include "stages/inventory_csv.h"
 #include "stages/manifest.h"
 #include "stages/run_internal.h"
@@ -396,4 +397,99 @@ size_t s3i_snapshot_writer_files(const s3i_snapshot_writer *w) { return w ? w->n
 const char *s3i_snapshot_writer_manifest_key(const s3i_snapshot_writer *w)
 {
 	return w ? w->manifest_key : "";
+}
+
+/* ------------------------------------------------------------------ listing into a writer */
+
+typedef struct list_ctx {
+	s3i_snapshot_writer *w;
+	int64_t max;                 /* 0: no limit */
+	int64_t seen;
+	int limit_hit;
+	int write_rc;
+	s3i_errinfo write_err;
+} list_ctx;
+
+static int list_entry(list_ctx *c, const s3i_snapshot_entry *e)
+{
+	if (c->max && c->seen >= c->max) {
+		c->limit_hit = 1;
+		return 1;
+	}
+	int rc = s3i_snapshot_writer_add(c->w, e, &c->write_err);
+	if (rc) {
+		c->write_rc = rc;
+		return 1;
+	}
+	c->seen++;
+	return 0;
+}
+
+static int list_object(void *user, const s3i_s3_object_info *o)
+{
+	s3i_snapshot_entry e;
+	s3i_snapshot_entry_from_object(&e, o);
+	return list_entry(user, &e);
+}
+
+static int list_version(void *user, const s3i_s3_version_info *v)
+{
+	s3i_snapshot_entry e;
+	s3i_snapshot_entry_from_version(&e, v);
+	return list_entry(user, &e);
+}
+
+int s3i_snapshot_list(s3i_snapshot_writer *w, const s3i_svc *svc, const char *bucket,
+	int32_t page_size, int64_t max_entries, s3i_errinfo *err)
+{
+	if (!w || !svc || !bucket || page_size < 0 || page_size > 1000 || max_entries < 0)
+		return s3i_err(err, S3I_EINVALID, bucket, "list snapshot: bad argument");
+	list_ctx c = { .w = w, .max = max_entries };
+	s3i_errinfo_init(&c.write_err);
+	s3i_s3_list_options lo = S3I_S3_LIST_OPTIONS_INIT;
+	lo.max_keys = page_size ? page_size : 1000;
+	lo.fetch_owner = 1;
+	/* the markers of the next request live in one of two pages at a time */
+	s3i_s3_list_page page, prev;
+	s3i_s3_list_page_init(&page, w->a);
+	s3i_s3_list_page_init(&prev, w->a);
+	int rc;
+	for (;;) {
+		rc = w->all_versions
+			? s3i_s3_list_object_versions_page_op(svc, bucket, &lo, list_version, &c, &page, err)
+			: s3i_s3_list_objects_page_op(svc, bucket, &lo, list_object, &c, &page, err);
+		if (rc == S3I_EUSER && c.limit_hit) {
+			rc = S3I_OK;
+			break;
+		}
+		if (rc == S3I_EUSER && c.write_rc) {
+			if (err)
+				s3i_errinfo_copy(err, &c.write_err);
+			rc = c.write_rc;
+		}
+		if (rc || !page.truncated)
+			break;
+		s3i_s3_list_page t = prev;
+		prev = page;
+		page = t;
+		if (w->all_versions) {
+			lo.key_marker = s3i_buf_cstr(&prev.next_key_marker);
+			lo.version_id_marker = s3i_buf_cstr(&prev.next_version_id_marker);
+			if (!*lo.key_marker) {
+				rc = s3i_err(err, S3I_EPARSE, bucket, "ListObjectVersions on bucket '%s': a "
+					"truncated page without NextKeyMarker", bucket);
+				break;
+			}
+		} else {
+			lo.continuation_token = s3i_buf_cstr(&prev.next_token);
+			if (!*lo.continuation_token) {
+				rc = s3i_err(err, S3I_EPARSE, bucket, "ListObjectsV2 on bucket '%s': a "
+					"truncated page without NextContinuationToken", bucket);
+				break;
+			}
+		}
+	}
+	s3i_s3_list_page_free(&page);
+	s3i_s3_list_page_free(&prev);
+	return rc;
 }

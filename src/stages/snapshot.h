@@ -31,6 +31,7 @@
 #include "s3insights/alloc.h"
 #include "s3insights/s3.h"
 #include "core/errinfo.h"
+#include "services/svc.h"
 
 /* Store one finished object (a data file, symlink.txt, manifest.json, manifest.checksum).
  * Called in S3's order; data is valid during the call only. Returns S3I_OK or a negative
@@ -85,6 +86,13 @@ size_t s3i_snapshot_writer_files(const s3i_snapshot_writer *w);    /* data files
 /* The manifest.json key once finished ("" before). */
 const char *s3i_snapshot_writer_manifest_key(const s3i_snapshot_writer *w);
 void s3i_snapshot_writer_free(s3i_snapshot_writer *w);
+
+/* List every entry of `bucket` into w, page by page (ListObjectVersions when w writes all
+ * versions, else ListObjectsV2 with the owners), at most max_entries (0: all). page_size
+ * 1..1000 (0: 1000). The writer is not finished. A listing error is returned as the service
+ * gave it (err names the bucket), a writer error (a put that failed) as the writer's. */
+int s3i_snapshot_list(s3i_snapshot_writer *w, const s3i_svc *svc, const char *bucket,
+	int32_t page_size, int64_t max_entries, s3i_errinfo *err);
 
 /* The name of data file `seq` (0-based) of a data folder: "<uuid>.csv.gz", the UUID made of
  * the MD5 of "<data folder>#<seq>". out: at least 48 bytes. */
