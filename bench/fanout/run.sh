@@ -11,7 +11,8 @@
 # with 16 threads). Exit status 1 on a FAIL.
 #
 # Environment: BUILD_DIR (default <repo>/build-fanout-bench), ROUNDS (3), REQUESTS (2000),
-# PYTHON (python3).
+# PYTHON (python3), RUNS_FILE (when set, every round's lines are kept there: round, mode,
+# requests, seconds, requests/s, CPU us/request).
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -62,6 +63,9 @@ done
 kill "$server_pid"
 wait "$server_pid" 2>/dev/null || true
 server_pid=
+if [ -n "${RUNS_FILE:-}" ]; then
+	cp "$tmp/runs" "$RUNS_FILE"
+fi
 
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -1)
 echo "HeadObject fan-out: $requests calls per run, median of $rounds alternating rounds"
