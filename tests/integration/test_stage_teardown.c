@@ -1,0 +1,570 @@
+/*
+ * The teardown stage, also the Cleanup workflow (src/stages/teardown.c), against moto_server:
+ * after a full provision over two accounts and three regions, with inventory configurations
+ * on source buckets of both accounts and objects (versions and delete markers too) in the
+ * staging buckets, teardown leaves no staging bucket, stack, topic, route or inventory
+ * configuration (and keeps the source buckets and configurations that are not the run's);
+ * twice is harmless; tiny step deadlines; a kill at the teardown.mid crash point and a
+ * second teardown; Cleanup of a failed half-provisioned run and of a run stopped midway.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "s3insights/s3insights.h"
+#include "s3insights/stage_provision.h"
+#include "s3insights/stage_teardown.h"
+#include "core/buf.h"
+#include "stages/names.h"
+#include "stages/run_internal.h"
+#include "services/cloudformation.h"
+#include "services/s3.h"
+#include "services/s3_bucket.h"
+#include "services/sns.h"
+#include "services/sqs.h"
+#include "moto.h"
+#include "check.h"
+#include "test_alloc.h"
+
+#define HOST "123456789012"
+#define OTHER "111111111111"
+#define STACK "dep1-r1-stack-dest-resources"
+
+static s3i_moto *moto;
+
+static int group_setup(void **state)
+{
+	(void)state;
+	setenv("S3I_RETRY_BASE_MS", "10", 1);
+	return s3i_moto_start(&moto, NULL);
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	s3i_moto_stop(moto);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ seeding (raw calls) */
+
+static char *raw(const char *method, const char *path, const char *region, const char *body,
+	const char *account, int want_status)
+{
+	char account_header[64];
+	const char *headers[2] = { NULL, NULL };
+	if (account) {
+		snprintf(account_header, sizeof(account_header), "x-moto-account-id: %s", account);
+		headers[0] = account_header;
+	}
+	s3i_moto_req req = { .method = method, .path = path, .service = "s3", .region = region,
+		.body = body, .content_type = body ? "application/octet-stream" : NULL,
+		.headers = headers };
+	int status = 0;
+	char *out = NULL;
+	assert_int_equal(s3i_moto_call(moto, &req, &out, &status), 0);
+	if (status != want_status)
+		fprintf(stderr, "%s %s -> %d: %s\n", method, path, status, out ? out : "");
+	assert_int_equal(status, want_status);
+	return out;
+}
+
+static void make_bucket(const char *bucket, const char *region, const char *account)
+{
+	char path[256], body[512];
+	snprintf(path, sizeof(path), "/%s", bucket);
+	if (strcmp(region, "us-east-1")) {
+		snprintf(body, sizeof(body), "<CreateBucketConfiguration><LocationConstraint>%s"
+			"</LocationConstraint></CreateBucketConfiguration>", region);
+		free(raw("PUT", path, region, body, account, 200));
+	} else {
+		free(raw("PUT", path, region, NULL, account, 200));
+	}
+}
+
+/* ------------------------------------------------------------------ fixture */
+
+typedef struct fx {
+	s3i_ctx *ctx;
+	s3i_deployment *d;
+	s3i_run_input *in;
+	s3i_run *run;
+} fx;
+
+#define INPUT "{\"run_id\":\"r1\",\"accounts\":[{\"id\":\"" HOST "\",\"exclude\":" \
+	"[\"excluded-one\"]},{\"id\":\"" OTHER "\"}],\"athena_queries\":[]," \
+	"\"sender_email_address\":\"sender@example.com\"," \
+	"\"recipient_email_addresses\":[\"b@example.com\"]," \
+	"\"supported_regions\":[\"us-east-1\",\"us-west-2\",\"eu-west-1\"]}"
+
+static void seed_estate(void)
+{
+	make_bucket("src-east", "us-east-1", NULL);
+	make_bucket("src-west", "us-west-2", NULL);
+	make_bucket("excluded-one", "us-east-1", NULL);
+	make_bucket("dep1-old-dest-" HOST "-us-east-1", "us-east-1", NULL);   /* another run's */
+	make_bucket("far-away", "ap-south-1", NULL);
+	make_bucket("legacy-eu", "eu-west-1", NULL);
+	make_bucket("unreadable", "us-east-1", NULL);
+	make_bucket("other-west", "us-west-2", OTHER);
+	make_bucket("other-east", "us-east-1", OTHER);
+	/* what moto cannot say: the legacy "EU" answer, and AccessDenied (AWS's documented body) */
+	assert_int_equal(s3i_moto_add_fault(moto, "{\"method\":\"GET\",\"path\":\"^/legacy-eu/?$\","
+		"\"query\":\"location\",\"status\":200,\"count\":-1,\"body\":\"<?xml version=\\\"1.0\\\" "
+		"encoding=\\\"UTF-8\\\"?>\\n<LocationConstraint xmlns=\\\"http://s3.amazonaws.com/doc/"
+		"2006-03-01/\\\">EU</LocationConstraint>\"}"), 0);
+	assert_int_equal(s3i_moto_add_fault(moto, "{\"method\":\"GET\",\"path\":\"^/unreadable/?$\","
+		"\"query\":\"location\",\"status\":403,\"count\":-1,\"body\":\"<Error><Code>AccessDenied"
+		"</Code><Message>Access Denied</Message><RequestId>DENY1</RequestId></Error>\"}"), 0);
+}
+
+static void fx_open(fx *f, const char *input)
+{
+	memset(f, 0, sizeof(*f));
+	assert_int_equal(s3i_moto_reset(moto), 0);
+	s3i_ctx_options o = S3I_CTX_OPTIONS_INIT;
+	o.allocator = s3i_test_alloc();
+	o.endpoint_url = s3i_moto_url(moto);
+	o.region = "us-east-1";
+	o.access_key_id = "testing";
+	o.secret_access_key = "testing";
+	o.log_fn = s3i_check_log;
+	o.log_level = S3I_LOG_WARN;
+	CHECK_OK(s3i_ctx_new(&f->ctx, &o));
+	s3i_deployment_options dop = S3I_DEPLOYMENT_OPTIONS_INIT;
+	dop.name = "dep1";
+	CHECK_OK(s3i_deployment_open(&f->d, f->ctx, &dop));
+	CHECK_OK(s3i_deployment_init(f->d));
+	seed_estate();
+	CHECK_OK(s3i_run_input_parse(&f->in, input, strlen(input), s3i_test_alloc(), NULL));
+	CHECK_OK(s3i_run_start(&f->run, f->d, f->in));
+}
+
+static void fx_close(fx *f)
+{
+	s3i_run_free(f->run);
+	s3i_run_input_free(f->in);
+	s3i_deployment_free(f->d);
+	s3i_ctx_release(f->ctx);
+}
+
+static s3i_svc svc_in(fx *f, const char *region)
+{
+	s3i_svc svc = { s3i_deployment_client(f->d), NULL, region };
+	return svc;
+}
+
+typedef struct regions_seen {
+	s3i_state_region r[8];
+	size_t n;
+} regions_seen;
+
+static int on_region(void *user, const s3i_state_region *r)
+{
+	regions_seen *s = user;
+	assert_true(s->n < 8);
+	s->r[s->n++] = *r;
+	return 0;
+}
+
+static regions_seen regions_of(fx *f)
+{
+	regions_seen s;
+	memset(&s, 0, sizeof(s));
+	CHECK_OK(s3i_state_regions_list(s3i_run_state(f->run), "r1", on_region, &s, NULL));
+	return s;
+}
+
+static s3i_run_phase phase_of(fx *f, char *error, size_t cap)
+{
+	s3i_state_run r;
+	memset(&r, 0, sizeof(r));
+	CHECK_OK(s3i_state_run_get(s3i_run_state(f->run), "r1", &r, NULL));
+	if (error)
+		snprintf(error, cap, "%s", r.error);
+	s3i_run_phase p = r.phase;
+	s3i_state_run_dispose(&r);
+	return p;
+}
+
+/* Every region provisioned, and each one's resources as the template wants them. */
+static void expect_provisioned(fx *f)
+{
+	regions_seen rs = regions_of(f);
+	assert_int_equal(rs.n, 3);
+	char url[1024];
+	CHECK_OK(s3i_deployment_queue_url(f->d, url, sizeof(url)));
+	for (size_t i = 0; i < rs.n; i++) {
+		const s3i_state_region *r = &rs.r[i];
+		char want[128];
+		assert_string_equal(r->status, "provisioned");
+		assert_int_equal(s3i_names_staging_bucket(want, sizeof(want), "dep1", "r1", HOST,
+			r->region), 0);
+		assert_string_equal(r->staging_bucket, want);
+		assert_string_equal(r->stack_name, STACK);
+		assert_non_null(strstr(r->topic_arn, r->region));
+		s3i_svc svc = svc_in(f, r->region);
+		/* the stack */
+		s3i_cfn_stack desc;
+		s3i_cfn_stack_init(&desc, s3i_test_alloc());
+		CHECK_OK(s3i_cfn_describe_stack_op(&svc, STACK, &desc, NULL));
+		assert_string_equal(desc.status, "CREATE_COMPLETE");
+		s3i_cfn_stack_free(&desc);
+		/* the topic policy: S3 events of this staging bucket only */
+		s3i_params attrs;
+		s3i_params_init(&attrs, s3i_test_alloc());
+		CHECK_OK(s3i_sns_get_topic_attributes_op(&svc, r->topic_arn, &attrs, NULL));
+		const char *policy = s3i_sns_attr_get(&attrs, "Policy");
+		assert_non_null(policy);
+		assert_non_null(strstr(policy, "s3.amazonaws.com"));
+		assert_non_null(strstr(policy, "aws:SourceAccount"));
+		assert_non_null(strstr(policy, r->staging_bucket));
+		s3i_params_free(&attrs);
+		/* the route */
+		char run_id[16], region[32];
+		CHECK_OK(s3i_state_route_get(s3i_run_state(f->run), r->staging_bucket, run_id, region,
+			NULL));
+		assert_string_equal(run_id, "r1");
+		assert_string_equal(region, r->region);
+		/* the bucket policy (read raw: the library has no GetBucketPolicy) */
+		char path[128];
+		snprintf(path, sizeof(path), "/%s?policy", r->staging_bucket);
+		char *bp = raw("GET", path, r->region, NULL, NULL, 200);
+		assert_non_null(strstr(bp, "s3:PutObject"));
+		assert_non_null(strstr(bp, OTHER));
+		assert_non_null(strstr(bp, HOST));
+		assert_non_null(strstr(bp, "bucket-owner-full-control"));
+		assert_non_null(strstr(bp, "arn:aws:s3:::*"));
+		free(bp);
+	}
+}
+
+
+static void provision(fx *f)
+{
+	s3i_provision *p = NULL;
+	CHECK_OK(s3i_provision_new(&p, f->run, NULL));
+	CHECK_OK(s3i_provision_run(p));
+	s3i_provision_free(p);
+}
+
+#define INV_ID "dep1-r1-s3-inventory"
+
+/* What configure would have done on one bucket: the run's inventory configuration, recorded. */
+static void configure_bucket(fx *f, const char *account, const char *bucket, const char *region,
+	const char *id, int record)
+{
+	s3i_svc svc;
+	s3i_credprov *hold = NULL;
+	CHECK_OK(s3i_run_account_svc(f->run, account, region, &svc, &hold, NULL));
+	char dest[128], prefix[64];
+	snprintf(dest, sizeof(dest), "arn:aws:s3:::dep1-r1-dest-" HOST "-%s", region);
+	snprintf(prefix, sizeof(prefix), "%s/%s", account, region);
+	s3i_s3_inventory_config cfg = { .id = id, .enabled = 1, .destination_bucket_arn = dest,
+		.destination_prefix = prefix, .format = S3I_S3_INVENTORY_CSV,
+		.versions = S3I_S3_INVENTORY_VERSIONS_ALL, .frequency = S3I_S3_INVENTORY_DAILY,
+		.optional_fields = S3I_S3_INVENTORY_FIELD_SIZE };
+	CHECK_OK(s3i_s3_put_bucket_inventory_configuration_op(&svc, bucket, &cfg, NULL));
+	if (hold)
+		s3i_credprov_release(hold);
+	if (record) {
+		CHECK_OK(s3i_state_bucket_set_status(s3i_run_state(f->run), "r1", account, bucket,
+			S3I_BUCKET_IN_PROGRESS, NULL, s3i_deployment_now_ms(f->d), NULL, NULL));
+		CHECK_OK(s3i_state_bucket_set_inventory_configured(s3i_run_state(f->run), "r1", account,
+			bucket, 1, s3i_deployment_now_ms(f->d), NULL));
+	}
+}
+
+static int inventory_exists(fx *f, const char *account, const char *bucket, const char *region,
+	const char *id)
+{
+	s3i_svc svc;
+	s3i_credprov *hold = NULL;
+	CHECK_OK(s3i_run_account_svc(f->run, account, region, &svc, &hold, NULL));
+	/* the bucket itself must still be there (stock moto's DELETE ?inventory deletes it) */
+	CHECK_OK(s3i_s3_head_bucket_op(&svc, bucket, NULL, NULL));
+	s3i_s3_inventory_config cfg;
+	s3i_buf storage = S3I_BUF_INIT;
+	s3i_buf_init(&storage, s3i_test_alloc());
+	int rc = s3i_s3_get_bucket_inventory_configuration_op(&svc, bucket, id, &cfg, &storage, NULL);
+	s3i_buf_dispose(&storage);
+	if (hold)
+		s3i_credprov_release(hold);
+	assert_true(rc == S3I_OK || rc == S3I_ENOTFOUND);
+	return rc == S3I_OK;
+}
+
+/* Objects, versions and delete markers in every provisioned staging bucket; the first one
+ * versioned. */
+static void fill_staging(fx *f)
+{
+	regions_seen rs = regions_of(f);
+	for (size_t i = 0; i < rs.n; i++) {
+		if (strcmp(rs.r[i].status, "provisioned"))
+			continue;   /* no staging bucket yet */
+		s3i_svc svc = svc_in(f, rs.r[i].region);
+		const char *b = rs.r[i].staging_bucket;
+		if (i == 0)
+			CHECK_OK(s3i_s3_put_bucket_versioning_op(&svc, b, S3I_S3_VERSIONING_ENABLED, NULL));
+		for (int k = 0; k < 5; k++) {
+			char key[128];
+			snprintf(key, sizeof(key), HOST "/%s/src/" INV_ID "/data/file %d.csv.gz",
+				rs.r[i].region, k);
+			CHECK_OK(s3i_s3_put_object_op(&svc, b, key, "abc", 3, "application/octet-stream",
+				NULL));
+			if (i == 0) {
+				CHECK_OK(s3i_s3_put_object_op(&svc, b, key, "abcd", 4,
+					"application/octet-stream", NULL));
+				if (k % 2)
+					CHECK_OK(s3i_s3_delete_object_op(&svc, b, key, NULL));
+			}
+		}
+	}
+}
+
+/* Nothing of the run is left: staging buckets, stacks, topics, routes, configurations. */
+static void expect_gone(fx *f)
+{
+	regions_seen rs = regions_of(f);
+	assert_int_equal(rs.n, 3);
+	for (size_t i = 0; i < rs.n; i++) {
+		const s3i_state_region *r = &rs.r[i];
+		assert_string_equal(r->status, "torn_down");
+		s3i_svc svc = svc_in(f, r->region);
+		assert_int_equal(s3i_s3_head_bucket_op(&svc, r->staging_bucket, NULL, NULL),
+			S3I_ENOTFOUND);
+		s3i_cfn_stack desc;
+		s3i_cfn_stack_init(&desc, s3i_test_alloc());
+		int rc = s3i_cfn_describe_stack_op(&svc, STACK, &desc, NULL);
+		s3i_cfn_stack_free(&desc);
+		assert_int_equal(rc, S3I_ENOTFOUND);
+		s3i_params attrs;
+		s3i_params_init(&attrs, s3i_test_alloc());
+		char topic_arn[256];
+		snprintf(topic_arn, sizeof(topic_arn), "arn:aws:sns:%s:" HOST
+			":dep1-r1-sns-notification-topic", r->region);
+		assert_int_equal(s3i_sns_get_topic_attributes_op(&svc, topic_arn, &attrs, NULL),
+			S3I_ENOTFOUND);
+		s3i_params_free(&attrs);
+		char run_id[16];
+		assert_int_equal(s3i_state_route_get(s3i_run_state(f->run), r->staging_bucket, run_id,
+			NULL, NULL), S3I_ENOTFOUND);
+	}
+	s3i_errinfo_clear(s3i_errinfo_thread());
+}
+
+static void test_teardown_full_and_twice(void **state)
+{
+	(void)state;
+	fx f;
+	fx_open(&f, INPUT);
+	provision(&f);
+	expect_provisioned(&f);
+	configure_bucket(&f, HOST, "src-east", "us-east-1", INV_ID, 1);
+	configure_bucket(&f, OTHER, "other-west", "us-west-2", INV_ID, 1);
+	/* not the run's: left alone */
+	configure_bucket(&f, HOST, "src-west", "us-west-2", "someone-elses", 0);
+	fill_staging(&f);
+
+	s3i_teardown *t = NULL;
+	CHECK_OK(s3i_teardown_new(&t, f.run, NULL));
+	CHECK_OK(s3i_teardown_run(t));
+	assert_int_equal(s3i_teardown_error(t)->code, S3I_OK);
+	s3i_teardown_free(t);
+
+	expect_gone(&f);
+	assert_false(inventory_exists(&f, HOST, "src-east", "us-east-1", INV_ID));
+	assert_false(inventory_exists(&f, OTHER, "other-west", "us-west-2", INV_ID));
+	assert_true(inventory_exists(&f, HOST, "src-west", "us-west-2", "someone-elses"));
+	s3i_state_bucket b;
+	CHECK_OK(s3i_state_bucket_get(s3i_run_state(f.run), "r1", OTHER, "other-west", &b, NULL));
+	assert_int_equal(b.inventory_configured, 0);
+	assert_int_equal(phase_of(&f, NULL, 0), S3I_PHASE_DONE);
+
+	/* twice: harmless, nothing changes */
+	CHECK_OK(s3i_teardown_new(&t, f.run, NULL));
+	CHECK_OK(s3i_teardown_run(t));
+	s3i_teardown_free(t);
+	expect_gone(&f);
+	assert_int_equal(phase_of(&f, NULL, 0), S3I_PHASE_DONE);
+	fx_close(&f);
+}
+
+/* Tiny deadlines: a little per step, the same end. */
+static void test_teardown_tiny_steps(void **state)
+{
+	(void)state;
+	fx f;
+	fx_open(&f, INPUT);
+	provision(&f);
+	configure_bucket(&f, HOST, "src-east", "us-east-1", INV_ID, 1);
+	configure_bucket(&f, OTHER, "other-west", "us-west-2", INV_ID, 1);
+	configure_bucket(&f, OTHER, "other-east", "us-east-1", INV_ID, 1);
+	fill_staging(&f);
+	s3i_teardown *t = NULL;
+	CHECK_OK(s3i_teardown_new(&t, f.run, NULL));
+	int finished = 0, steps = 0;
+	while (!finished) {
+		CHECK_OK(s3i_teardown_step(t, s3i_deployment_now_ms(f.d) + 1, &finished));
+		assert_true(++steps < 100);
+	}
+	s3i_teardown_free(t);
+	fprintf(stderr, "  torn down in %d steps\n", steps);
+	assert_true(steps > 1);
+	expect_gone(&f);
+	assert_false(inventory_exists(&f, OTHER, "other-east", "us-east-1", INV_ID));
+	assert_int_equal(phase_of(&f, NULL, 0), S3I_PHASE_DONE);
+	fx_close(&f);
+}
+
+/* Killed at teardown.mid (one region removed, the others not): the next teardown finishes. */
+static void test_teardown_crash_and_resume(void **state)
+{
+	(void)state;
+	fx f;
+	fx_open(&f, INPUT);
+	provision(&f);
+	configure_bucket(&f, HOST, "src-east", "us-east-1", INV_ID, 1);
+	fill_staging(&f);
+	fflush(NULL);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		setenv("S3I_TEST_CRASH_AT", "teardown.mid", 1);
+		s3i_teardown *t = NULL;
+		if (s3i_teardown_new(&t, f.run, NULL) == S3I_OK)
+			s3i_teardown_run(t);
+		_exit(3);   /* the crash point was not reached */
+	}
+	int status = 0;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(WTERMSIG(status), SIGKILL);
+
+	regions_seen rs = regions_of(&f);
+	int torn = 0;
+	for (size_t i = 0; i < rs.n; i++)
+		torn += !strcmp(rs.r[i].status, "torn_down");
+	assert_int_equal(torn, 1);
+	assert_int_equal(phase_of(&f, NULL, 0), S3I_PHASE_TEARING_DOWN);
+	assert_false(inventory_exists(&f, HOST, "src-east", "us-east-1", INV_ID));
+
+	s3i_teardown *t = NULL;
+	CHECK_OK(s3i_teardown_new(&t, f.run, NULL));
+	CHECK_OK(s3i_teardown_run(t));
+	s3i_teardown_free(t);
+	expect_gone(&f);
+	assert_int_equal(phase_of(&f, NULL, 0), S3I_PHASE_DONE);
+	fx_close(&f);
+}
+
+/* Cleanup after a run that failed in provision (one region without a stack, moto's stuck
+ * CREATE_IN_PROGRESS failure mode not needed): everything goes, the run is cleaned. */
+static void test_cleanup_failed_half_provisioned(void **state)
+{
+	(void)state;
+	fx f;
+	fx_open(&f, INPUT);
+	assert_int_equal(s3i_moto_add_fault(moto, "{\"service\":\"cloudformation\",\"action\":"
+		"\"CreateStack\",\"region\":\"us-west-2\",\"status\":400,\"count\":1,\"content_type\":"
+		"\"text/xml\",\"body\":\"<ErrorResponse><Error><Type>Sender</Type><Code>ValidationError"
+		"</Code><Message>injected</Message></Error><RequestId>r-1</RequestId></ErrorResponse>\"}"),
+		0);
+	s3i_provision *p = NULL;
+	CHECK_OK(s3i_provision_new(&p, f.run, NULL));
+	assert_true(s3i_provision_run(p) < 0);
+	s3i_provision_free(p);
+	assert_int_equal(phase_of(&f, NULL, 0), S3I_PHASE_FAILED);
+	regions_seen rs = regions_of(&f);
+	int provisioned = 0;
+	for (size_t i = 0; i < rs.n; i++)
+		provisioned += !strcmp(rs.r[i].status, "provisioned");
+	assert_int_equal(provisioned, 2);
+	fill_staging(&f);
+
+	for (int round = 0; round < 2; round++) {
+		s3i_teardown_options o = S3I_TEARDOWN_OPTIONS_INIT;
+		o.cleanup = 1;
+		s3i_teardown *t = NULL;
+		CHECK_OK(s3i_teardown_new(&t, f.run, &o));
+		CHECK_OK(s3i_teardown_run(t));
+		s3i_teardown_free(t);
+		expect_gone(&f);
+		char error[1024];
+		assert_int_equal(phase_of(&f, error, sizeof(error)), S3I_PHASE_CLEANED);
+		assert_non_null(strstr(error, "injected"));   /* the original failure stays */
+	}
+	fx_close(&f);
+}
+
+/* Cleanup of a run stopped midway (not failed): it ends cleaned, recorded as cancelled. */
+static void test_cleanup_cancels_unfinished_run(void **state)
+{
+	(void)state;
+	fx f;
+	fx_open(&f, INPUT);
+	s3i_provision *p = NULL;
+	CHECK_OK(s3i_provision_new(&p, f.run, NULL));
+	int finished = 0, provisioned = 0;
+	regions_seen rs;
+	/* step until one region is provisioned, not all */
+	while (!provisioned) {
+		CHECK_OK(s3i_provision_step(p, s3i_deployment_now_ms(f.d) + 1, &finished));
+		assert_false(finished);
+		rs = regions_of(&f);
+		for (size_t i = 0; i < rs.n; i++)
+			provisioned += !strcmp(rs.r[i].status, "provisioned");
+	}
+	s3i_provision_free(p);
+	assert_int_equal(provisioned, 1);
+
+	s3i_teardown_options o = S3I_TEARDOWN_OPTIONS_INIT;
+	o.cleanup = 1;
+	s3i_teardown *t = NULL;
+	CHECK_OK(s3i_teardown_new(&t, f.run, &o));
+	CHECK_OK(s3i_teardown_run(t));
+	s3i_teardown_free(t);
+	expect_gone(&f);
+	s3i_state_run r;
+	memset(&r, 0, sizeof(r));
+	CHECK_OK(s3i_state_run_get(s3i_run_state(f.run), "r1", &r, NULL));
+	assert_int_equal(r.phase, S3I_PHASE_CLEANED);
+	assert_string_equal(r.error_stage, "cleanup");
+	assert_non_null(strstr(r.error, "cancelled"));
+	s3i_state_run_dispose(&r);
+	fx_close(&f);
+}
+
+static void test_teardown_bad_arguments(void **state)
+{
+	(void)state;
+	s3i_teardown *t = NULL;
+	assert_int_equal(s3i_teardown_new(&t, NULL, NULL), S3I_EINVALID);
+	assert_null(t);
+	assert_int_equal(s3i_teardown_error(NULL)->code, S3I_EINVALID);
+	s3i_teardown_free(NULL);
+	int finished = 1;
+	assert_int_equal(s3i_teardown_step(NULL, 0, &finished), S3I_EINVALID);
+	assert_int_equal(finished, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		S3I_TEST(test_teardown_bad_arguments),
+		S3I_TEST(test_teardown_full_and_twice),
+		S3I_TEST(test_teardown_tiny_steps),
+		S3I_TEST(test_teardown_crash_and_resume),
+		S3I_TEST(test_cleanup_failed_half_provisioned),
+		S3I_TEST(test_cleanup_cancels_unfinished_run),
+	};
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
