@@ -12,9 +12,10 @@ PROJECT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__
 class Install(unittest.TestCase):
     def test_pip_install_offline(self):
         with tempfile.TemporaryDirectory() as target:
+            pip_env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}
             p = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-index",
                                 "--disable-pip-version-check", "--target", target, PROJECT],
-                               capture_output=True, text=True)
+                               capture_output=True, text=True, env=pip_env)
             self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
             self.assertTrue(os.path.exists(os.path.join(target, "s3insights", "_ffi.py")))
             self.assertTrue(os.path.exists(os.path.join(target, "s3insights-0.1.0.dist-info",

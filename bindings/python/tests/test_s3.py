@@ -6,7 +6,7 @@ import tempfile
 import unittest
 
 import s3insights as s3i
-from moto import client_env, server
+from motoserver import client_env, server
 
 SLOWDOWN = ("<Error><Code>SlowDown</Code><Message>Reduce your request rate.</Message>"
             "<RequestId>FAULT123</RequestId></Error>")

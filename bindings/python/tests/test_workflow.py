@@ -4,7 +4,7 @@ import gc
 import unittest
 
 import s3insights as s3i
-from moto import client_env, server
+from motoserver import client_env, server
 
 INPUT = {
     "run_id": "r1",
