@@ -221,18 +221,16 @@ static int pipe_open(pipeline *p)
 static int pipe_sink(void *user, const char *data, size_t len)
 {
 	pipeline *p = user;
-	if (p->failed)
-		return S3I_EUSER;
-	int rc = S3I_OK;
-	if (!EVP_DigestUpdate(p->md5, data, len))
-		rc = s3i_err(&p->err, S3I_ERROR, p->what, "%s: MD5 failed", p->what);
-	p->in_bytes += (int64_t)len;
-	if (!rc && p->gz)
-		rc = s3i_gunzip_feed(p->gz, data, len, &p->err);
-	if (rc) {
+	if (!EVP_DigestUpdate(p->md5, data, len)) {
+		s3i_err(&p->err, S3I_ERROR, p->what, "%s: MD5 failed", p->what);
 		p->failed = 1;
-		return rc < 0 ? rc : S3I_EUSER;
+		return S3I_ERROR;
 	}
+	p->in_bytes += (int64_t)len;
+	/* a file that does not unzip or parse is read to its end all the same: its size and MD5
+	 * against the manifest say more than the parse error (a file cut or changed) */
+	if (!p->failed && p->gz && s3i_gunzip_feed(p->gz, data, len, &p->err))
+		p->failed = 1;
 	return 0;
 }
 
@@ -242,8 +240,8 @@ static int pipe_reset(void *user)
 	return pipe_open(p) ? -1 : 0;
 }
 
-/* After the whole body: end the chain; the MD5 as hex. */
-static int pipe_finish(pipeline *p, char md5[33])
+/* After the whole body: end the chain. */
+static int pipe_finish(pipeline *p)
 {
 	int rc;
 	if (p->gz && ((rc = s3i_gunzip_finish(p->gz, &p->err)) ||
@@ -254,11 +252,6 @@ static int pipe_finish(pipeline *p, char md5[33])
 	if (p->out && fflush(p->out))
 		return s3i_err(&p->err, S3I_EIO, p->what, "rewriting %s: cannot write the temporary "
 			"file", p->what);
-	unsigned char dg[EVP_MAX_MD_SIZE];
-	unsigned int dn = 0;
-	if (!EVP_DigestFinal_ex(p->md5, dg, &dn) || dn != 16)
-		return s3i_err(&p->err, S3I_ERROR, p->what, "%s: MD5 failed", p->what);
-	s3i_hex_encode(md5, dg, 16);
 	return S3I_OK;
 }
 
@@ -358,15 +351,26 @@ static int run_file(part_job *j, s3i_errinfo *err)
 	}
 	rc = s3i_s3_get_object_range_op(read_svc, read_bucket, read_key, NULL, NULL, pipe_sink,
 		pipe_reset, &p, err);
-	if (p.failed) {
+	if (rc && p.failed && p.err.pub.code == S3I_ERROR)
+		s3i_errinfo_copy(err, &p.err);     /* the sink's own failure (MD5) */
+	char md5[33] = "";
+	if (!rc) {
+		/* size and MD5 first: a file that is not what its manifest lists fails as such */
+		unsigned char dg[EVP_MAX_MD_SIZE];
+		unsigned int dn = 0;
+		if (!EVP_DigestFinal_ex(p.md5, dg, &dn) || dn != 16)
+			rc = s3i_err(err, S3I_ERROR, j->f->key, "%s: MD5 failed", what);
+		else
+			s3i_hex_encode(md5, dg, 16);
+	}
+	if (!rc)
+		rc = check_against_manifest(j, &p, md5, err);
+	if (!rc && p.failed) {
 		s3i_errinfo_copy(err, &p.err);
 		rc = p.err.pub.code < 0 ? p.err.pub.code : S3I_ERROR;
 	}
-	char md5[33];
-	if (!rc && (rc = pipe_finish(&p, md5)))
+	if (!rc && (rc = pipe_finish(&p)))
 		s3i_errinfo_copy(err, &p.err);
-	if (!rc)
-		rc = check_against_manifest(j, &p, md5, err);
 	if (rc) {
 		if (!j->rewrite && (j->final = is_final(rc, err))) {
 			/* never leave an unverified copy in the consolidated layout */
