@@ -1,0 +1,331 @@
+/*
+ * The create-table stage (src/stages/table.c) against moto_server: the executed statements,
+ * read back through ListQueryExecutions and GetQueryExecution, are exactly table_ddl's
+ * CREATE DATABASE, raw table, view and ALTER TABLE ... ADD PARTITION for every bucket with
+ * data (done, and timed out with files in the layout; not empty, excluded or failed ones),
+ * in batches of at most 100; the phase moves to `table`; a second run of the stage starts
+ * nothing; a stage interrupted by its deadline while a statement runs polls that execution
+ * on resume instead of starting it again; a statement Athena answers FAILED (served through
+ * /_fault: moto cannot fail one) fails the run, naming the statement.
+ */
+#include "report_fixture.h"
+#include "stages/stage_athena.h"
+
+#define EXEC_CAP 64
+
+/* The statements the stage must have run, from table_ddl, for `parts` in order. */
+static size_t expected_statements(char ***out, const s3i_ddl_partition *parts, size_t nparts)
+{
+	s3i_ddl_table t = { "s3insights", "r1inventorytable",
+		"s3://dep1-123456789012-consolidated/inventory/r1/", S3I_FORMAT_CSV, 1 };
+	size_t nb = (nparts + 99) / 100;
+	char **s = calloc(3 + nb, sizeof(char *));
+	s3i_buf b;
+	s3i_buf_init(&b, NULL);
+	CHECK_OK(s3i_ddl_create_database(&b, t.database));
+	s[0] = strdup(s3i_buf_cstr(&b));
+	s3i_buf_clear(&b);
+	CHECK_OK(s3i_ddl_create_table(&b, &t));
+	s[1] = strdup(s3i_buf_cstr(&b));
+	s3i_buf_clear(&b);
+	CHECK_OK(s3i_ddl_create_view(&b, &t));
+	s[2] = strdup(s3i_buf_cstr(&b));
+	for (size_t i = 0; i < nb; i++) {
+		s3i_buf_clear(&b);
+		size_t n = nparts - i * 100 < 100 ? nparts - i * 100 : 100;
+		CHECK_OK(s3i_ddl_add_partitions(&b, &t, parts + i * 100, n));
+		s[3 + i] = strdup(s3i_buf_cstr(&b));
+	}
+	s3i_buf_dispose(&b);
+	*out = s;
+	return 3 + nb;
+}
+
+static void free_strings(char **s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(s[i]);
+	free(s);
+}
+
+/* Every execution moto holds ran exactly one of `want`, and each of `want` ran once. */
+static void assert_executed(fx *f, char **want, size_t nwant)
+{
+	static char ids[EXEC_CAP][S3I_ATHENA_ID_SIZE];
+	size_t n = list_executions(f, ids, EXEC_CAP);
+	if (n != nwant)
+		fail_msg("%zu executions, expected %zu statements", n, nwant);
+	int *seen = calloc(nwant, sizeof(int));
+	for (size_t i = 0; i < n; i++) {
+		char *q = execution_query(f, ids[i]);
+		size_t j = 0;
+		while (j < nwant && (seen[j] || strcmp(want[j], q)))
+			j++;
+		if (j == nwant)
+			fail_msg("execution %s ran a statement not expected (or twice):\n%s", ids[i], q);
+		seen[j] = 1;
+		free(q);
+	}
+	free(seen);
+}
+
+typedef struct items {
+	int n;
+	char ids[EXEC_CAP][S3I_ATHENA_ID_SIZE];
+	char states[EXEC_CAP][32];
+	int64_t index[EXEC_CAP];
+} items;
+
+static int on_table_item(void *user, const char *sortkey, const s3i_ddb_item *it)
+{
+	items *x = user;
+	assert_true(x->n < EXEC_CAP);
+	assert_non_null(strstr(sortkey, "table#"));
+	snprintf(x->ids[x->n], S3I_ATHENA_ID_SIZE, "%s", s3i_ddb_item_get_s(it, "execution_id"));
+	snprintf(x->states[x->n], 32, "%s", s3i_ddb_item_get_s(it, "state"));
+	CHECK_OK(s3i_ddb_item_get_i64(it, "index", &x->index[x->n]));
+	x->n++;
+	return 0;
+}
+
+static void read_items(fx *f, items *x)
+{
+	memset(x, 0, sizeof(*x));
+	CHECK_OK(s3i_stage_items_list(f->run, "table#", on_table_item, x, NULL));
+}
+
+static void test_statements_create_table_and_every_partition(void **state)
+{
+	(void)state;
+	fx f;
+	char *json = input_json("[]", "[\"ops@example.com\"]");
+	fx_open(&f, json);
+	free(json);
+	seed_estate(&f);
+
+	s3i_table *st = NULL;
+	CHECK_OK(s3i_table_new(&st, f.run, NULL));
+	int rc = s3i_table_run(st);
+	if (rc)
+		fail_msg("table: %s", s3i_table_error(st)->message);
+	s3i_table_free(st);
+	assert_phase(&f, "table");
+
+	/* the state table orders buckets by account then name: 111... before 123... */
+	const s3i_ddl_partition parts[] = {
+		{ OTHER, "ap-northeast-1", "a2-data-tokyo" },
+		{ OTHER, "eu-west-1", "a2-partial" },
+		{ HOST, "us-east-1", "a1-data-east" },
+		{ HOST, "eu-west-1", "a1-data-west" },
+	};
+	char **want = NULL;
+	size_t nwant = expected_statements(&want, parts, 4);
+	assert_int_equal(nwant, 4);
+	assert_executed(&f, want, nwant);
+	/* buckets without data in the layout get no partition */
+	assert_null(strstr(want[3], "a1-empty"));
+	assert_null(strstr(want[3], "a1-excluded"));
+	assert_null(strstr(want[3], "a2-failed"));
+	assert_non_null(strstr(want[3], "LOCATION 's3://dep1-123456789012-consolidated/inventory/r1/"
+		"account=111111111111/region=eu-west-1/bucketname=a2-partial/'"));
+
+	/* each statement recorded, in order, SUCCEEDED, with its execution */
+	items x;
+	read_items(&f, &x);
+	assert_int_equal(x.n, 4);
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(x.index[i], i);
+		assert_string_equal(x.states[i], "SUCCEEDED");
+		char *q = execution_query(&f, x.ids[i]);
+		assert_string_equal(q, want[i]);
+		free(q);
+	}
+
+	/* a second run of the stage starts nothing */
+	CHECK_OK(s3i_table_new(&st, f.run, NULL));
+	CHECK_OK(s3i_table_run(st));
+	s3i_table_free(st);
+	assert_executed(&f, want, nwant);
+	free_strings(want, nwant);
+	fx_close(&f);
+}
+
+static void test_partitions_in_batches_of_100(void **state)
+{
+	(void)state;
+	fx f;
+	char *json = input_json("[]", "[\"ops@example.com\"]");
+	fx_open(&f, json);
+	free(json);
+	enum { N = 205 };
+	static const char *const regions[] = { "us-east-1", "eu-west-1", "ap-northeast-1" };
+	static char names[N][64];
+	static s3i_ddl_partition parts[N];
+	/* bucket names sort in seeding order within each account; OTHER's come first */
+	size_t k = 0;
+	for (int acct = 0; acct < 2; acct++)
+		for (int i = 0; i < N; i++) {
+			if ((i % 2) != acct)
+				continue;
+			const char *account = acct ? HOST : OTHER;
+			snprintf(names[k], sizeof(names[k]), "bkt-%03d", i);
+			parts[k].account = account;
+			parts[k].region = regions[i % 3];
+			parts[k].bucket = names[k];
+			k++;
+		}
+	assert_int_equal(k, N);
+	for (size_t i = 0; i < N; i++) {
+		s3i_state *s = s3i_run_state(f.run);
+		int created = 0, won = 0, counted = 0;
+		CHECK_OK(s3i_state_bucket_add(s, "r1", parts[i].account, parts[i].region,
+			parts[i].bucket, S3I_BUCKET_DISCOVERED, NULL, 1000, &created, NULL));
+		CHECK_OK(s3i_state_bucket_claim_manifest(s, "r1", parts[i].account, parts[i].bucket,
+			"m/manifest.json", 1, 1001, &won, NULL));
+		CHECK_OK(s3i_state_file_done(s, "r1", parts[i].account, parts[i].bucket, "m/data/f.gz",
+			"inventory/r1/x/f.gz", 10, "0123456789abcdef0123456789abcdef", 1, 10, 1002,
+			&counted, NULL));
+	}
+	s3i_table *st = NULL;
+	CHECK_OK(s3i_table_new(&st, f.run, NULL));
+	CHECK_OK(s3i_table_run(st));
+	s3i_table_free(st);
+	char **want = NULL;
+	size_t nwant = expected_statements(&want, parts, N);
+	assert_int_equal(nwant, 6);   /* database, raw table, view, 100 + 100 + 5 partitions */
+	assert_executed(&f, want, nwant);
+	/* every partition is in exactly one statement */
+	for (size_t i = 0; i < N; i++) {
+		char needle[160];
+		snprintf(needle, sizeof(needle), "bucketname=%s/'", parts[i].bucket);
+		int found = 0;
+		for (size_t j = 3; j < nwant; j++)
+			found += strstr(want[j], needle) != NULL;
+		assert_int_equal(found, 1);
+	}
+	free_strings(want, nwant);
+	fx_close(&f);
+}
+
+static void test_resume_polls_the_running_statement(void **state)
+{
+	(void)state;
+	fx f;
+	char *json = input_json("[]", "[\"ops@example.com\"]");
+	fx_open(&f, json);
+	free(json);
+	seed_estate(&f);
+	athena_slow(3);   /* QUEUED, RUNNING x3, SUCCEEDED: one state per GetQueryExecution */
+
+	s3i_table_options o = S3I_TABLE_OPTIONS_INIT;
+	o.poll_interval_ms = 1000;
+	s3i_table *st = NULL;
+	CHECK_OK(s3i_table_new(&st, f.run, &o));
+	int finished = 1;
+	int64_t deadline = s3i_deployment_now_ms(f.d) + 300;
+	CHECK_OK(s3i_table_step(st, deadline, &finished));
+	assert_int_equal(finished, 0);
+	s3i_table_free(st);
+
+	/* the first statement was started and recorded before its first poll */
+	items x;
+	read_items(&f, &x);
+	assert_int_equal(x.n, 1);
+	assert_true(!strcmp(x.states[0], "QUEUED") || !strcmp(x.states[0], "RUNNING"));
+	char first[S3I_ATHENA_ID_SIZE];
+	snprintf(first, sizeof(first), "%s", x.ids[0]);
+	static char ids[EXEC_CAP][S3I_ATHENA_ID_SIZE];
+	assert_int_equal(list_executions(&f, ids, EXEC_CAP), 1);
+
+	/* a new handle polls that execution to its end, then runs the rest */
+	o.poll_interval_ms = 5;
+	o.max_poll_interval_ms = 5;
+	CHECK_OK(s3i_table_new(&st, f.run, &o));
+	CHECK_OK(s3i_table_run(st));
+	s3i_table_free(st);
+	athena_fast();
+	read_items(&f, &x);
+	assert_int_equal(x.n, 4);
+	assert_string_equal(x.ids[0], first);
+	for (int i = 0; i < 4; i++)
+		assert_string_equal(x.states[i], "SUCCEEDED");
+	assert_int_equal(list_executions(&f, ids, EXEC_CAP), 4);
+	fx_close(&f);
+}
+
+static void test_failed_statement_fails_the_run(void **state)
+{
+	(void)state;
+	fx f;
+	char *json = input_json("[]", "[\"ops@example.com\"]");
+	fx_open(&f, json);
+	free(json);
+	seed_estate(&f);
+	/* Athena's documented shape of a FAILED execution (moto never fails one) */
+	athena_fault("GetQueryExecution", 200, 1, "{\"QueryExecution\":{\"QueryExecutionId\":"
+		"\"00000000-0000-0000-0000-000000000001\",\"Query\":\"CREATE DATABASE\","
+		"\"StatementType\":\"DDL\",\"Status\":{\"State\":\"FAILED\",\"StateChangeReason\":"
+		"\"FAILED: Execution Error, return code 1 from DDLTask. Access denied to <s3://x>\","
+		"\"SubmissionDateTime\":1.764806400E9},\"Statistics\":{\"DataScannedInBytes\":0}}}");
+	s3i_table *st = NULL;
+	CHECK_OK(s3i_table_new(&st, f.run, NULL));
+	int rc = s3i_table_run(st);
+	assert_int_equal(rc, S3I_EAWS);
+	const s3i_error *e = s3i_table_error(st);
+	assert_non_null(strstr(e->message, "CREATE DATABASE s3insights"));
+	assert_non_null(strstr(e->message, "return code 1 from DDLTask"));
+	s3i_table_free(st);
+	s3i_check_faults_used(moto);
+
+	s3i_state_run r;
+	run_record(&f, &r);
+	assert_string_equal(s3i_run_phase_name(r.phase), "failed");
+	assert_string_equal(r.error_stage, "table");
+	assert_non_null(strstr(r.error, "statement 1 (CREATE DATABASE s3insights)"));
+	s3i_state_run_dispose(&r);
+	items x;
+	read_items(&f, &x);
+	assert_int_equal(x.n, 1);
+	assert_string_equal(x.states[0], "FAILED");
+	fx_close(&f);
+}
+
+static void test_bad_arguments(void **state)
+{
+	(void)state;
+	s3i_table *st = NULL;
+	assert_int_equal(s3i_table_new(&st, NULL, NULL), S3I_EINVALID);
+	fx f;
+	char *json = input_json("[]", "[\"ops@example.com\"]");
+	fx_open(&f, json);
+	free(json);
+	s3i_table_options o = S3I_TABLE_OPTIONS_INIT;
+	o.struct_size = 0;
+	assert_int_equal(s3i_table_new(&st, f.run, &o), S3I_EINVALID);
+	o = (s3i_table_options)S3I_TABLE_OPTIONS_INIT;
+	o.statement_timeout_ms = -1;
+	assert_int_equal(s3i_table_new(&st, f.run, &o), S3I_EINVALID);
+	assert_null(st);
+	/* an old caller's smaller options get the defaults for the rest */
+	o = (s3i_table_options)S3I_TABLE_OPTIONS_INIT;
+	o.struct_size = sizeof(uint32_t) + 4 + sizeof(int64_t);
+	CHECK_OK(s3i_table_new(&st, f.run, &o));
+	int finished = 0;
+	assert_int_equal(s3i_table_step(st, 0, NULL), S3I_EINVALID);
+	assert_int_equal(s3i_table_step(NULL, 0, &finished), S3I_EINVALID);
+	s3i_table_free(st);
+	s3i_table_free(NULL);
+	fx_close(&f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		S3I_TEST(test_statements_create_table_and_every_partition),
+		S3I_TEST(test_partitions_in_batches_of_100),
+		S3I_TEST(test_resume_polls_the_running_statement),
+		S3I_TEST(test_failed_statement_fails_the_run),
+		S3I_TEST(test_bad_arguments),
+	};
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
