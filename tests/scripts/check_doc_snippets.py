@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The code in docs/*.md compiles: so a guide cannot drift from the API it shows.
 
-Usage: check_doc_snippets.py DOCS_DIR INCLUDE_DIR LIBRARY CC
+Usage: check_doc_snippets.py DOCS_DIR INCLUDE_DIR LIBRARY CC [EXTRA_FLAGS]
+(EXTRA_FLAGS: one string, e.g. "-fsanitize=address,undefined" for a sanitizer build's library)
 
 Only blocks marked by the line `<!-- checked: unit/doc_snippets -->` right before their fence
 are checked (sketches such as `s3i_<stage>_new` are not code):
@@ -36,13 +37,13 @@ int snippet(s3i_ctx *ctx, const char *json, s3i_buf buf)
 FRAGMENT_END = "\n\treturn 0;\n}\n"
 
 
-def compile_c(cc, include, lib, code, whole, tmp, n):
+def compile_c(cc, include, lib, code, whole, tmp, n, extra):
     src = os.path.join(tmp, f"snippet{n}.c")
     with open(src, "w", encoding="utf-8") as f:
         f.write(code if whole else FRAGMENT_PRELUDE + code + FRAGMENT_END)
     out = os.path.join(tmp, f"snippet{n}")
     cmd = [cc, "-std=c11", "-Wall", "-Wextra", "-Werror", "-Wno-unused-variable",
-           "-Wno-unused-parameter", "-I", include]
+           "-Wno-unused-parameter", "-I", include] + extra
     if whole:
         cmd += [src, lib, "-o", out, f"-Wl,-rpath,{os.path.dirname(os.path.abspath(lib))}"]
     else:
@@ -53,6 +54,7 @@ def compile_c(cc, include, lib, code, whole, tmp, n):
 
 def main():
     docs, include, lib, cc = sys.argv[1:5]
+    extra = sys.argv[5].split() if len(sys.argv) > 5 else []
     failed = checked = 0
     with tempfile.TemporaryDirectory() as tmp:
         for name in sorted(os.listdir(docs)):
@@ -68,7 +70,7 @@ def main():
                 where = f"docs/{name}:{line}"
                 if lang == "c":
                     whole = re.search(r"\bint\s+main\s*\(", code) is not None
-                    ok, err = compile_c(cc, include, lib, code, whole, tmp, checked)
+                    ok, err = compile_c(cc, include, lib, code, whole, tmp, checked, extra)
                     kind = "program" if whole else "fragment"
                 elif lang == "python":
                     kind = "python"
