@@ -885,6 +885,17 @@ static int source_accounts_csv(s3i_provision *st, s3i_buf *out)
 	return S3I_OK;
 }
 
+/* Keep a region's failure on its item too (for the status read-back); best effort. */
+static void region_failed(s3i_provision *st, s3i_state_region *r)
+{
+	snprintf(r->reason, sizeof(r->reason), "%s", st->err.message);
+	s3i_errinfo e;
+	s3i_errinfo_init(&e);
+	if (s3i_state_region_put(st->state, st->run_id, r, &e))
+		s3i_log(st->log, S3I_LOG_WARN, "provision %s: region %s: %s", st->run_id, r->region,
+			e.message);
+}
+
 /* The stack: created when it does not exist, then waited on. *ready = 0 when the wait must
  * go on in a later step. */
 static int ensure_stack(s3i_provision *st, const s3i_svc *svc, s3i_state_region *r,
@@ -932,6 +943,8 @@ static int ensure_stack(s3i_provision *st, const s3i_svc *svc, s3i_state_region 
 			s3i_err_prefix(&st->err, "provision of run %s: creating stack %s in %s: ",
 				st->run_id, r->stack_name, r->region);
 			rc = fail_run(st, rc);
+			if (!s3i_status_is_retryable(rc))
+				region_failed(st, r);
 			goto out;
 		} else {
 			snprintf(r->stack_id, sizeof(r->stack_id), "%s", id);
@@ -961,6 +974,8 @@ static int ensure_stack(s3i_provision *st, const s3i_svc *svc, s3i_state_region 
 		s3i_err_prefix(&st->err, "provision of run %s: stack %s in %s: ", st->run_id,
 			r->stack_name, r->region);
 		rc = rc == S3I_ETIMEOUT ? fail_run(st, S3I_EAWS) : fail_run(st, rc);
+		if (!s3i_status_is_retryable(rc))
+			region_failed(st, r);
 		goto out;
 	}
 	if (!r->stack_id[0])

@@ -501,6 +501,16 @@ static void test_provision_stack_rolls_back(void **state)
 	char error[1024];
 	assert_int_equal(phase_of(&f, error, sizeof(error)), S3I_PHASE_FAILED);
 	assert_non_null(strstr(error, "StagingBucket"));
+	/* and on the region */
+	regions_seen rs = regions_of(&f);
+	int seen = 0;
+	for (size_t i = 0; i < rs.n; i++)
+		if (!strcmp(rs.r[i].region, "us-west-2")) {
+			seen = 1;
+			assert_string_equal(rs.r[i].status, "pending");
+			assert_non_null(strstr(rs.r[i].reason, "StagingBucket"));
+		}
+	assert_true(seen);
 	fx_close(&f);
 }
 
