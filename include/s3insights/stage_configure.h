@@ -85,8 +85,9 @@ S3I_API int s3i_configure_new(s3i_configure **out, s3i_run *run,
  *                     at least one bucket); 0: no deadline, every discovered bucket is done.
  * @param finished     receives 1 when no bucket is `discovered` any more and the run moved
  *                     to `waiting`, else 0.
- * @return S3I_OK (look at *finished); on a failure of the stage as a whole (the state table
- *         unreachable, the run unreadable) the error. Problems with single buckets are
+ * @return S3I_OK (look at *finished); S3I_ECONFLICT when the run has failed, is being torn
+ *         down or is finished (nothing is configured then); on a failure of the stage as a
+ *         whole (the state table unreachable, the run unreadable) the error. Problems with single buckets are
  *         recorded on them and do not fail the step. Detail in s3i_configure_error().
  *         Runs its worker threads inside the call; none is left running when it returns.
  *         @since 0.1

@@ -443,6 +443,21 @@ int s3i_configure_step(s3i_configure *st, int64_t deadline_ms, int *finished)
 	s3i_errinfo_clear(&st->err);
 	int rc;
 	if (!st->started) {
+		/* a failed or finished run gets no new configurations (teardown may have removed
+		 * the old ones already) */
+		s3i_state_run r;
+		if ((rc = s3i_state_run_get(st->state, st->run_id, &r, &st->err))) {
+			s3i_err_prefix(&st->err, "configure: ");
+			return step_fail(st, rc);
+		}
+		s3i_run_phase phase = r.phase;
+		s3i_state_run_dispose(&r);
+		if (phase == S3I_PHASE_FAILED || s3i_run_phase_is_finished(phase) ||
+			phase == S3I_PHASE_TEARING_DOWN) {
+			rc = s3i_err(&st->err, S3I_ECONFLICT, st->run_id, "configure: run %s is %s; no "
+				"bucket is configured", st->run_id, s3i_run_phase_name(phase));
+			return step_fail(st, rc);
+		}
 		if ((rc = s3i_state_run_set_phase(st->state, st->run_id, S3I_PHASE_CONFIGURING,
 			now_ms(st), NULL, &st->err))) {
 			s3i_err_prefix(&st->err, "configure: ");

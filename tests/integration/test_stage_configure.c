@@ -427,6 +427,31 @@ static void test_bad_options(void **state)
 	fx_close(&f);
 }
 
+static void test_failed_run_is_not_configured(void **state)
+{
+	(void)state;
+	fx f;
+	fx_open(&f, INPUT("All", "CSV", ""));
+	char st_use1[64];
+	seed_region(&f, "us-east-1", st_use1);
+	seed_bucket(&f, HOST, "us-east-1", "cfg-late", 1, 1);
+	CHECK_OK(s3i_state_run_fail(f.state, "r1", "provision", "stack failed",
+		s3i_deployment_now_ms(f.d), NULL));
+	s3i_configure *st = NULL;
+	CHECK_OK(s3i_configure_new(&st, f.run, NULL));
+	int finished = 0;
+	int rc = s3i_configure_step(st, 0, &finished);
+	assert_int_equal(rc, S3I_ECONFLICT);
+	assert_int_equal(finished, 0);
+	assert_int_equal(s3i_configure_error(st)->code, S3I_ECONFLICT);
+	assert_non_null(strstr(s3i_configure_error(st)->message, "failed"));
+	s3i_configure_free(st);
+	expect_status(&f, HOST, "cfg-late", S3I_BUCKET_DISCOVERED, NULL);
+	expect_no_config(&f, HOST, "us-east-1", "cfg-late");
+	expect_phase(&f, S3I_PHASE_FAILED, 0);
+	fx_close(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -434,6 +459,7 @@ int main(void)
 		S3I_TEST(test_current_versions_parquet_markers_are_empty),
 		S3I_TEST(test_resume_with_tiny_deadlines),
 		S3I_TEST(test_bad_options),
+		S3I_TEST(test_failed_run_is_not_configured),
 	};
 	return cmocka_run_group_tests_name("stage_configure", tests, group_setup, group_teardown);
 }
