@@ -278,8 +278,19 @@ typedef struct part_job {
 	const s3i_part_cfg *cfg;
 	int rewrite;                 /* the file's schema differs from the run's */
 	char dest_key[1400];
+	char what[1500];
 	int64_t objects, bytes;
-	int final;                   /* a failure that fails the bucket */
+	int final;                   /* its failure fails the bucket */
+	int rc;                      /* the outcome so far, detail in err */
+	s3i_errinfo err;
+	pipeline p;
+	int opened;
+	/* the batched transfer: CopyObject, then GetObject of the copy */
+	s3i_call call;
+	s3i_headers hdr;
+	s3i_buf copy_source;
+	char res[1600];
+	s3i_client_batch *batch;
 } part_job;
 
 /* Final for the bucket: the file does not match or cannot be read as it is. */
@@ -290,120 +301,220 @@ static int is_final(int rc, const s3i_errinfo *e)
 	return rc == S3I_ENOTFOUND && !strcmp(e->aws_code, "NoSuchKey");
 }
 
-static int check_against_manifest(part_job *j, pipeline *p, const char *md5, s3i_errinfo *err)
+static int check_against_manifest(part_job *j, const char *md5)
 {
-	if (p->in_bytes != j->f->size)
-		return s3i_err(err, S3I_ECHECKSUM, j->f->key, "data file '%s' of bucket '%s' is %lld "
-			"bytes, its manifest says %lld", j->f->key, j->t->staging_bucket,
-			(long long)p->in_bytes, (long long)j->f->size);
+	if (j->p.in_bytes != j->f->size)
+		return s3i_err(&j->err, S3I_ECHECKSUM, j->f->key, "data file '%s' of bucket '%s' is "
+			"%lld bytes, its manifest says %lld", j->f->key, j->t->staging_bucket,
+			(long long)j->p.in_bytes, (long long)j->f->size);
 	if (strcmp(md5, j->f->md5))
-		return s3i_err(err, S3I_ECHECKSUM, j->f->key, "data file '%s' of bucket '%s' has MD5 "
-			"%s, its manifest says %s", j->f->key, j->t->staging_bucket, md5, j->f->md5);
+		return s3i_err(&j->err, S3I_ECHECKSUM, j->f->key, "data file '%s' of bucket '%s' has "
+			"MD5 %s, its manifest says %s", j->f->key, j->t->staging_bucket, md5, j->f->md5);
 	return S3I_OK;
 }
 
-static int run_file(part_job *j, s3i_errinfo *err)
+static s3i_svc host_of(const part_job *j)
+{
+	s3i_deployment *d = s3i_run_deployment(j->run);
+	s3i_svc svc = { s3i_deployment_client(d), NULL, s3i_deployment_host_region(d) };
+	return svc;
+}
+
+/* The consolidated key and the pipeline. */
+static int job_open(part_job *j)
 {
 	s3i_deployment *d = s3i_run_deployment(j->run);
 	const s3i_allocator *a = s3i_deployment_alloc(d);
-	const char *consolidated = s3i_deployment_consolidated_bucket(d);
-	s3i_svc host = { s3i_deployment_client(d), NULL, s3i_deployment_host_region(d) };
-	s3i_svc staging = { s3i_deployment_client(d), NULL, j->t->region };
-	char what[1500];
-	snprintf(what, sizeof(what), "data file '%s' of bucket '%s'", j->f->key, j->t->staging_bucket);
+	s3i_errinfo_init(&j->err);
+	s3i_errinfo_init(&j->p.err);
+	s3i_headers_init(&j->hdr, a);
+	s3i_buf_init(&j->copy_source, a);
+	j->opened = 1;
+	snprintf(j->what, sizeof(j->what), "data file '%s' of bucket '%s'", j->f->key,
+		j->t->staging_bucket);
 	int rc = s3i_part_dest_key(j->dest_key, sizeof(j->dest_key), s3i_run_id(j->run),
 		j->t->account, j->t->region, j->t->bucket, j->f->key);
-	if (rc)
-		return s3i_err(err, rc, j->f->key, "%s: no consolidated key for it", what);
+	if (rc) {
+		j->final = 1;          /* no retry makes the key fit */
+		return j->rc = s3i_err(&j->err, rc, j->f->key, "%s: no consolidated key for it",
+			j->what);
+	}
+	j->p.a = a;
+	j->p.what = j->what;
+	j->p.csv = j->m->format == S3I_FORMAT_CSV;
+	j->p.from = &j->m->schema;
+	j->p.to = j->canonical;
+	if (!(j->p.md5 = EVP_MD_CTX_new()))
+		return j->rc = s3i_err(&j->err, S3I_ENOMEM, j->f->key, "%s: out of memory", j->what);
+	if (j->rewrite && !(j->p.out = tmpfile()))
+		return j->rc = s3i_err(&j->err, S3I_EIO, j->f->key, "rewriting %s: no temporary "
+			"file", j->what);
+	if ((rc = pipe_open(&j->p))) {
+		s3i_errinfo_copy(&j->err, &j->p.err);
+		return j->rc = rc;
+	}
+	return S3I_OK;
+}
 
-	pipeline p;
-	memset(&p, 0, sizeof(p));
-	s3i_errinfo_init(&p.err);
-	p.a = a;
-	p.what = what;
-	p.csv = j->m->format == S3I_FORMAT_CSV;
-	p.from = &j->m->schema;
-	p.to = j->canonical;
-	if (!(p.md5 = EVP_MD_CTX_new()))
-		return s3i_err(err, S3I_ENOMEM, j->f->key, "%s: out of memory", what);
-	if (j->rewrite && !(p.out = tmpfile())) {
-		rc = s3i_err(err, S3I_EIO, j->f->key, "rewriting %s: no temporary file", what);
-		goto out;
-	}
-	if ((rc = pipe_open(&p))) {
-		s3i_errinfo_copy(err, &p.err);
-		goto out;
-	}
-	s3i_s3_object_meta meta = S3I_S3_OBJECT_META_INIT;
-	const char *read_bucket = consolidated, *read_key = j->dest_key;
-	const s3i_svc *read_svc = &host;
+static void job_dispose(part_job *j)
+{
+	if (!j->opened)
+		return;
+	pipe_close(&j->p);
+	EVP_MD_CTX_free(j->p.md5);
+	if (j->p.out)
+		fclose(j->p.out);
+	s3i_headers_free(&j->hdr);
+	s3i_buf_dispose(&j->copy_source);
+	j->opened = 0;
+}
+
+/* One after the other: a copy of any size (multipart above the threshold) and its read back,
+ * or the read of a file to rewrite. */
+static int job_transfer(part_job *j)
+{
+	s3i_deployment *d = s3i_run_deployment(j->run);
+	s3i_svc host = host_of(j);
+	s3i_svc staging = { s3i_deployment_client(d), NULL, j->t->region };
+	const char *bucket = s3i_deployment_consolidated_bucket(d), *key = j->dest_key;
+	const s3i_svc *svc = &host;
+	int rc;
 	if (j->rewrite) {
-		read_bucket = j->t->staging_bucket;
-		read_key = j->f->key;
-		read_svc = &staging;
+		bucket = j->t->staging_bucket;
+		key = j->f->key;
+		svc = &staging;
 	} else {
 		s3i_s3_transfer_options to = S3I_S3_TRANSFER_OPTIONS_INIT;
 		to.copy_threshold = j->cfg->copy_threshold;
 		to.source_size = j->f->size > 0 ? j->f->size : 0;
-		if ((rc = s3i_s3_copy_object_op(&host, j->t->staging_bucket, j->f->key, consolidated,
-			j->dest_key, &to, &meta, err)))
-			goto out;
+		s3i_s3_object_meta meta = S3I_S3_OBJECT_META_INIT;
+		if ((rc = s3i_s3_copy_object_op(&host, j->t->staging_bucket, j->f->key, bucket, key,
+			&to, &meta, &j->err)))
+			return j->rc = rc;
 	}
-	rc = s3i_s3_get_object_range_op(read_svc, read_bucket, read_key, NULL, NULL, pipe_sink,
-		pipe_reset, &p, err);
-	if (rc && p.failed && p.err.pub.code == S3I_ERROR)
-		s3i_errinfo_copy(err, &p.err);     /* the sink's own failure (MD5) */
+	rc = s3i_s3_get_object_range_op(svc, bucket, key, NULL, NULL, pipe_sink, pipe_reset, &j->p,
+		&j->err);
+	if (rc && j->p.failed && j->p.err.pub.code == S3I_ERROR)
+		s3i_errinfo_copy(&j->err, &j->p.err);     /* the sink's own failure (MD5) */
+	return j->rc = rc;
+}
+
+static void get_done(void *user, int status, s3i_http_response *resp, const s3i_errinfo *err)
+{
+	part_job *j = user;
+	(void)resp;
+	if ((j->rc = status))
+		s3i_errinfo_copy(&j->err, j->p.failed && j->p.err.pub.code == S3I_ERROR ? &j->p.err :
+			err);
+}
+
+static void copy_done(void *user, int status, s3i_http_response *resp, const s3i_errinfo *err)
+{
+	part_job *j = user;
+	if (status) {
+		j->rc = status;
+		s3i_errinfo_copy(&j->err, err);
+		return;
+	}
+	/* CopyObject may answer 200 with an <Error> document: a failure that may pass */
+	const char *body = resp->body.ptr ? resp->body.ptr : "";
+	size_t len = resp->body.size;
+	while (len && (*body == ' ' || *body == '\t' || *body == '\r' || *body == '\n')) {
+		body++;
+		len--;
+	}
+	s3i_s3_result_doc doc;
+	if (!len) {
+		j->rc = s3i_s3_embedded_error(&j->call, resp, NULL, &j->err);
+		return;
+	}
+	if ((j->rc = s3i_s3_parse_result(j->p.a, body, len, S3I_S3_RESULT_COPY, "CopyObject", &doc,
+		&j->err)))
+		return;
+	if (doc.is_error) {
+		j->rc = s3i_s3_embedded_error(&j->call, resp, &doc.error, &j->err);
+		return;
+	}
+	s3i_deployment *d = s3i_run_deployment(j->run);
+	s3i_call get = { .svc = &s3i_svc_s3, .operation = "GetObject", .method = "GET",
+		.bucket = s3i_deployment_consolidated_bucket(d), .key = j->dest_key,
+		.resource = j->res, .region = s3i_deployment_host_region(d), .sink = pipe_sink,
+		.sink_user = &j->p, .sink_reset = pipe_reset };
+	j->call = get;
+	j->rc = s3i_client_batch_add(j->batch, &j->call, get_done, j, &j->err);
+}
+
+/* Queue the copy of a file no larger than the copy threshold on the batch. */
+static int job_add_copy(part_job *j, s3i_client_batch *batch)
+{
+	s3i_deployment *d = s3i_run_deployment(j->run);
+	const char *consolidated = s3i_deployment_consolidated_bucket(d);
+	char dst[700];
+	snprintf(j->res, sizeof(j->res), "%s (copied from %s)",
+		s3i_s3_describe(dst, sizeof(dst), consolidated, j->dest_key), j->what);
+	int rc;
+	if ((rc = s3i_s3_copy_source(&j->copy_source, j->t->staging_bucket, j->f->key, NULL)) ||
+		(rc = s3i_headers_add(&j->hdr, "x-amz-copy-source", j->copy_source.ptr)) ||
+		(rc = s3i_headers_add(&j->hdr, "x-amz-metadata-directive", "COPY")))
+		return j->rc = s3i_err(&j->err, S3I_ENOMEM, j->f->key, "%s: out of memory", j->what);
+	s3i_call copy = { .svc = &s3i_svc_s3, .operation = "CopyObject", .method = "PUT",
+		.bucket = consolidated, .key = j->dest_key, .headers = &j->hdr, .resource = j->res,
+		.region = s3i_deployment_host_region(d) };
+	j->call = copy;
+	j->batch = batch;
+	return j->rc = s3i_client_batch_add(batch, &j->call, copy_done, j, &j->err);
+}
+
+/* After the transfer: the size and MD5 against the manifest, the rows counted, a rewritten
+ * file uploaded. A final failure of a copy removes the copy. */
+static int job_finish(part_job *j)
+{
+	s3i_deployment *d = s3i_run_deployment(j->run);
+	s3i_svc host = host_of(j);
+	const char *consolidated = s3i_deployment_consolidated_bucket(d);
+	int rc = j->rc;
 	char md5[33] = "";
 	if (!rc) {
 		/* size and MD5 first: a file that is not what its manifest lists fails as such */
 		unsigned char dg[EVP_MAX_MD_SIZE];
 		unsigned int dn = 0;
-		if (!EVP_DigestFinal_ex(p.md5, dg, &dn) || dn != 16)
-			rc = s3i_err(err, S3I_ERROR, j->f->key, "%s: MD5 failed", what);
+		if (!EVP_DigestFinal_ex(j->p.md5, dg, &dn) || dn != 16)
+			rc = s3i_err(&j->err, S3I_ERROR, j->f->key, "%s: MD5 failed", j->what);
 		else
 			s3i_hex_encode(md5, dg, 16);
 	}
 	if (!rc)
-		rc = check_against_manifest(j, &p, md5, err);
-	if (!rc && p.failed) {
-		s3i_errinfo_copy(err, &p.err);
-		rc = p.err.pub.code < 0 ? p.err.pub.code : S3I_ERROR;
+		rc = check_against_manifest(j, md5);
+	if (!rc && j->p.failed) {
+		s3i_errinfo_copy(&j->err, &j->p.err);
+		rc = j->p.err.pub.code < 0 ? j->p.err.pub.code : S3I_ERROR;
 	}
-	if (!rc && (rc = pipe_finish(&p)))
-		s3i_errinfo_copy(err, &p.err);
-	if (rc) {
-		if (!j->rewrite && (j->final = is_final(rc, err))) {
-			/* never leave an unverified copy in the consolidated layout */
-			s3i_errinfo ignored;
-			s3i_errinfo_init(&ignored);
-			s3i_s3_delete_object_op(&host, consolidated, j->dest_key, &ignored);
+	if (!rc && (rc = pipe_finish(&j->p)))
+		s3i_errinfo_copy(&j->err, &j->p.err);
+	if (!rc && j->p.csv) {
+		j->objects = (int64_t)s3i_csv_rewriter_rows(j->p.rw);
+		j->bytes = s3i_csv_rewriter_bytes(j->p.rw);
+	}
+	if (!rc && j->rewrite) {
+		long len = ftell(j->p.out);
+		if (len < 0 || fseek(j->p.out, 0, SEEK_SET)) {
+			rc = s3i_err(&j->err, S3I_EIO, j->f->key, "rewriting %s: cannot read the "
+				"temporary file back", j->what);
+		} else {
+			s3i_s3_transfer_options to = S3I_S3_TRANSFER_OPTIONS_INIT;
+			to.content_type = "application/octet-stream";
+			s3i_s3_object_meta meta = S3I_S3_OBJECT_META_INIT;
+			rc = s3i_s3_upload_op(&host, consolidated, j->dest_key, (int64_t)len, &to, &meta,
+				file_read, file_rewind, j->p.out, &j->err);
 		}
-		goto out;
 	}
-	if (p.csv) {
-		j->objects = (int64_t)s3i_csv_rewriter_rows(p.rw);
-		j->bytes = s3i_csv_rewriter_bytes(p.rw);
+	if (rc && (j->final = is_final(rc, &j->err)) && !j->rewrite) {
+		/* never leave an unverified copy in the consolidated layout */
+		s3i_errinfo ignored;
+		s3i_errinfo_init(&ignored);
+		s3i_s3_delete_object_op(&host, consolidated, j->dest_key, &ignored);
 	}
-	if (j->rewrite) {
-		long len = ftell(p.out);
-		if (len < 0 || fseek(p.out, 0, SEEK_SET)) {
-			rc = s3i_err(err, S3I_EIO, j->f->key, "rewriting %s: cannot read the temporary "
-				"file back", what);
-			goto out;
-		}
-		s3i_s3_transfer_options to = S3I_S3_TRANSFER_OPTIONS_INIT;
-		to.content_type = "application/octet-stream";
-		rc = s3i_s3_upload_op(&host, consolidated, j->dest_key, (int64_t)len, &to, &meta,
-			file_read, file_rewind, p.out, err);
-	}
-out:
-	if (rc && !j->final)
-		j->final = is_final(rc, err);
-	pipe_close(&p);
-	EVP_MD_CTX_free(p.md5);
-	if (p.out)
-		fclose(p.out);
-	return rc;
+	return j->rc = rc;
 }
 
 /* ------------------------------------------------------------------ a manifest */
@@ -505,41 +616,105 @@ int s3i_part_manifest(s3i_run *run, const s3i_part_target *t, const s3i_manifest
 		goto out;
 	qsort(done.keys, done.n, sizeof(char *), cmp_str);
 
-	for (size_t i = 0; i < m->n_files; i++) {
-		const s3i_manifest_file *f = &m->files[i];
-		if (counted_has(&done, f->key)) {
-			stats->already++;
-			continue;
-		}
-		if (deadline_ms && s3i_deployment_now_ms(d) + FILE_MARGIN_MS >= deadline_ms)
-			goto out;              /* UNFINISHED */
-		part_job j;
-		memset(&j, 0, sizeof(j));
-		j.run = run;
-		j.t = t;
-		j.m = m;
-		j.f = f;
-		j.canonical = &canonical;
-		j.cfg = cfg;
-		j.rewrite = rewrite;
-		if ((rc = run_file(&j, err))) {
-			if (!j.final)
-				goto out;
-			snprintf(reason, sizeof(reason), "%s", err->message);
-			goto fail_bucket;
-		}
-		s3i_crashpoint("ingest.after_copy");
-		int counted = 0;
-		if ((rc = s3i_state_file_done(state, run_id, t->account, t->bucket, f->key, j.dest_key,
-			f->size, f->md5, j.objects, j.bytes, s3i_deployment_now_ms(d), &counted, err)))
-			goto out;
-		if (!counted)
-			stats->already++;
-		else if (rewrite)
-			stats->rewritten++;
-		else
-			stats->copied++;
+	/* the files left, in manifest order, a batch of `concurrency` at a time */
+	size_t nleft = 0, *left = s3i_calloc(a, m->n_files ? m->n_files : 1, sizeof(size_t));
+	part_job *jobs = s3i_calloc(a, (size_t)cfg->concurrency, sizeof(part_job));
+	if (!left || !jobs) {
+		rc = s3i_err(err, S3I_ENOMEM, t->bucket, "partition of bucket '%s': out of memory",
+			t->bucket);
+		goto out_jobs;
 	}
+	for (size_t i = 0; i < m->n_files; i++) {
+		if (counted_has(&done, m->files[i].key))
+			stats->already++;
+		else
+			left[nleft++] = i;
+	}
+	s3i_s3_transfer_options defaults;
+	s3i_s3_transfer_options asked = S3I_S3_TRANSFER_OPTIONS_INIT;
+	asked.copy_threshold = cfg->copy_threshold;
+	s3i_s3_transfer_defaults(&defaults, &asked);
+	int failed_final = 0;
+	for (size_t k = 0; k < nleft && !failed_final;) {
+		if (deadline_ms && s3i_deployment_now_ms(d) + FILE_MARGIN_MS >= deadline_ms)
+			goto out_jobs;         /* UNFINISHED */
+		/* a rewrite goes through a temporary file and an upload: one at a time */
+		size_t n = rewrite ? 1 : nleft - k < (size_t)cfg->concurrency ? nleft - k
+			: (size_t)cfg->concurrency;
+		s3i_client_batch *batch = NULL;
+		int batched = 0;
+		for (size_t i = 0; i < n; i++) {
+			part_job *j = &jobs[i];
+			memset(j, 0, sizeof(*j));
+			j->run = run;
+			j->t = t;
+			j->m = m;
+			j->f = &m->files[left[k + i]];
+			j->canonical = &canonical;
+			j->cfg = cfg;
+			j->rewrite = rewrite;
+			if (job_open(j))
+				continue;
+			if (!rewrite && n > 1 && j->f->size <= defaults.copy_threshold) {
+				if (!batch && (rc = s3i_client_batch_new(&batch, s3i_deployment_client(d),
+					(int)n, err)))
+					break;
+				if (!job_add_copy(j, batch))
+					batched++;
+			} else {
+				job_transfer(j);
+			}
+		}
+		if (!rc && batched)
+			rc = s3i_client_batch_run(batch, err);
+		s3i_client_batch_free(batch);
+		/* count what arrived intact, in order; then fail the bucket or give up the step */
+		int transient = 0;
+		for (size_t i = 0; !rc && i < n; i++) {
+			part_job *j = &jobs[i];
+			if (!j->rc)
+				job_finish(j);
+			if (j->rc) {
+				if (j->final) {
+					if (!failed_final)
+						snprintf(reason, sizeof(reason), "%s", j->err.message);
+					failed_final = 1;
+				} else if (!transient) {
+					transient = j->rc;
+					s3i_errinfo_copy(err, &j->err);
+				}
+				continue;
+			}
+			s3i_crashpoint("ingest.after_copy");
+			int counted = 0;
+			if ((rc = s3i_state_file_done(state, run_id, t->account, t->bucket, j->f->key,
+				j->dest_key, j->f->size, j->f->md5, j->objects, j->bytes,
+				s3i_deployment_now_ms(d), &counted, err)))
+				break;
+			if (!counted)
+				stats->already++;
+			else if (rewrite)
+				stats->rewritten++;
+			else
+				stats->copied++;
+		}
+		for (size_t i = 0; i < n; i++)
+			job_dispose(&jobs[i]);
+		if (!rc && transient && !failed_final)
+			rc = transient;
+		if (rc)
+			goto out_jobs;
+		k += n;
+	}
+	if (failed_final) {
+		s3i_free(a, left);
+		s3i_free(a, jobs);
+		goto fail_bucket;
+	}
+	s3i_free(a, left);
+	s3i_free(a, jobs);
+	left = NULL;
+	jobs = NULL;
 	int is_done = 0;
 	if ((rc = s3i_part_complete_bucket(run, t->account, t->region, t->bucket, &is_done, err)))
 		goto out;
@@ -554,6 +729,10 @@ int s3i_part_manifest(s3i_run *run, const s3i_part_target *t, const s3i_manifest
 			t->staging_bucket);
 		goto fail_bucket;
 	}
+	goto out;
+out_jobs:
+	s3i_free(a, left);
+	s3i_free(a, jobs);
 	goto out;
 fail_bucket:
 	if (!(rc = s3i_part_fail_bucket(run, t->account, t->bucket, reason, err))) {
