@@ -415,6 +415,69 @@ static void test_poison_message_goes_to_dlq_and_fails_its_bucket(void **state)
 	fx_close(&f);
 }
 
+/* S3 answers a CopyObject with 200 and an <Error> document now and then (moto never does:
+ * served through the launcher's /_fault): the message stays, nothing is counted, and the
+ * redelivery completes the bucket with exactly its rows. */
+static void test_copy_error_in_200_leaves_the_message(void **state)
+{
+	(void)state;
+	fx f;
+	fx_open(&f);
+	s3i_run_input *in = NULL;
+	s3i_run *run = start_run(&f, "r1", &in);
+	add_region(&f, "r1", "us-east-1");
+	add_bucket(&f, run, HOST, "us-east-1", "src-t");
+	row *r = seeded(10, "src-t", 14);
+	data_file ft[2] = { { r, 5, 0, 0, 0, "" }, { r + 5, 5, 0, 0, 0, "" } };
+	delivery dt = { "r1", HOST, "us-east-1", "src-t", "2026-12-04T00-00Z", ft, 2, 0, 0, "", 0 };
+	write_delivery(&f, &dt);
+	send_checksum_event(&f, &dt, 0, NULL);
+	char rule[1024];
+	snprintf(rule, sizeof(rule), "{\"method\":\"PUT\",\"path\":\"^/%s/inventory/r1/\","
+		"\"status\":200,\"body\":\"<Error><Code>InternalError</Code><Message>We encountered "
+		"an internal error. Please try again.</Message><RequestId>4442587FB7D0A2F9</RequestId>"
+		"<HostId>h</HostId></Error>\",\"count\":1}", s3i_deployment_consolidated_bucket(f.d));
+	assert_int_equal(s3i_moto_add_fault(moto, rule), 0);
+
+	s3i_ingest_options o = S3I_INGEST_OPTIONS_INIT;
+	o.wait_seconds = 1;
+	o.visibility_timeout = 1;
+	s3i_ingest *st = new_ingest(&f, &o);
+	int finished = 0;
+	CHECK_OK(s3i_ingest_step(st, 0, &finished));
+	assert_false(finished);
+	assert_int_equal(s3i_ingest_error(st)->code, S3I_ESERVICE);
+	assert_non_null(strstr(s3i_ingest_error(st)->message, "InternalError"));
+	s3i_ingest_stats stats = S3I_INGEST_STATS_INIT;
+	CHECK_OK(s3i_ingest_get_stats(st, &stats));
+	assert_int_equal(stats.messages_retried, 1);
+	assert_int_equal(stats.messages_deleted, 0);
+	s3i_check_faults_used(moto);
+	s3i_state_bucket b;
+	get_bucket(&f, "r1", HOST, "src-t", &b);
+	assert_int_equal(b.status, S3I_BUCKET_INGESTING);
+	assert_int_equal(b.partitioned_files, 1);   /* the file that arrived intact is counted */
+
+	for (int i = 0; i < 10 && b.status != S3I_BUCKET_DONE; i++) {
+		CHECK_OK(s3i_ingest_step(st, 0, &finished));
+		get_bucket(&f, "r1", HOST, "src-t", &b);
+	}
+	assert_int_equal(b.status, S3I_BUCKET_DONE);
+	ingest_until_empty(st);
+	get_bucket(&f, "r1", HOST, "src-t", &b);
+	assert_int_equal(b.objects, 10);
+	char **got = NULL, **want = NULL;
+	int ngot = read_back(&f, "r1", &got), nwant = 0;
+	nwant = expect_rows(&want, nwant, "r1", HOST, "us-east-1", "src-t", r, 10, NCOL);
+	assert_same_rows(got, ngot, want, nwant);
+
+	s3i_ingest_free(st);
+	free_rows(r, 10);
+	s3i_run_free(run);
+	s3i_run_input_free(in);
+	fx_close(&f);
+}
+
 /* SIGKILL at a crash point in a child, then resume with a fresh handle in the parent: exactly
  * the seeded rows, nothing missing, nothing twice. */
 static void crash_and_resume(const char *point, int finish_with_partition, int short_schema)
@@ -552,6 +615,7 @@ int main(void)
 		S3I_TEST(test_refused_manifest_and_failed_data_file),
 		S3I_TEST(test_two_runs_interleave_on_one_queue),
 		S3I_TEST(test_poison_message_goes_to_dlq_and_fails_its_bucket),
+		S3I_TEST(test_copy_error_in_200_leaves_the_message),
 		S3I_TEST(test_crash_after_copy),
 		S3I_TEST(test_crash_before_delete_message),
 		S3I_TEST(test_crash_after_manifest_check_then_partition),
