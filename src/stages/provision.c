@@ -115,10 +115,8 @@ static s3i_svc host_svc(const s3i_provision *st, const char *region)
 
 /* A failure of the stage as a whole: recorded on the run unless it may pass by itself (then
  * the next step tries again). Returns rc. */
-static int fail_run(s3i_provision *st, int rc)
+static int fail_run_now(s3i_provision *st, int rc)
 {
-	if (s3i_status_is_retryable(rc))
-		return rc;
 	s3i_errinfo e;
 	s3i_errinfo_init(&e);
 	if (s3i_state_run_fail(st->state, st->run_id, STAGE, st->err.message, now_ms(st), &e))
@@ -126,6 +124,11 @@ static int fail_run(s3i_provision *st, int rc)
 			st->run_id, e.message);
 	s3i_log(st->log, S3I_LOG_ERROR, "provision %s: run failed: %s", st->run_id, st->err.message);
 	return rc;
+}
+
+static int fail_run(s3i_provision *st, int rc)
+{
+	return s3i_status_is_retryable(rc) ? rc : fail_run_now(st, rc);
 }
 
 static void free_found(s3i_provision *st)
@@ -973,8 +976,9 @@ static int ensure_stack(s3i_provision *st, const s3i_svc *svc, s3i_state_region 
 	if (rc) {
 		s3i_err_prefix(&st->err, "provision of run %s: stack %s in %s: ", st->run_id,
 			r->stack_name, r->region);
-		rc = rc == S3I_ETIMEOUT ? fail_run(st, S3I_EAWS) : fail_run(st, rc);
-		if (!s3i_status_is_retryable(rc))
+		/* past the stack's own timeout the run fails, though a timeout is "retryable" */
+		rc = rc == S3I_ETIMEOUT ? fail_run_now(st, rc) : fail_run(st, rc);
+		if (rc == S3I_ETIMEOUT || !s3i_status_is_retryable(rc))
 			region_failed(st, r);
 		goto out;
 	}

@@ -514,6 +514,45 @@ static void test_provision_stack_rolls_back(void **state)
 	fx_close(&f);
 }
 
+/* A stack that stays CREATE_IN_PROGRESS: a step's deadline ends the wait without failing;
+ * the stack's own timeout fails the run, naming the stack and its status. */
+static void test_provision_stack_timeout(void **state)
+{
+	(void)state;
+	fx f;
+	fx_open(&f, INPUT);
+	const char *stuck = "{\"service\":\"cloudformation\",\"action\":\"DescribeStacks\","
+		"\"region\":\"eu-west-1\",\"status\":200,\"count\":-1,\"content_type\":\"text/xml\","
+		"\"body\":\"<DescribeStacksResponse xmlns=\\\"http://cloudformation.amazonaws.com/doc/"
+		"2010-05-15/\\\"><DescribeStacksResult><Stacks><member><StackName>" STACK "</StackName>"
+		"<StackId>arn:aws:cloudformation:eu-west-1:" HOST ":stack/" STACK "/1</StackId>"
+		"<CreationTime>2026-12-04T07:00:00.123Z</CreationTime><StackStatus>CREATE_IN_PROGRESS"
+		"</StackStatus></member></Stacks></DescribeStacksResult></DescribeStacksResponse>\"}";
+	assert_int_equal(s3i_moto_add_fault(moto, stuck), 0);
+	s3i_provision_options o = S3I_PROVISION_OPTIONS_INIT;
+	o.stack_timeout_ms = 3000;   /* far more than three 50 ms steps */
+	s3i_provision *p = NULL;
+	CHECK_OK(s3i_provision_new(&p, f.run, &o));
+	int finished = 1, rc = S3I_OK, steps = 0;
+	/* the first steps stop at their deadline: unfinished, not failed */
+	for (; steps < 3; steps++) {
+		CHECK_OK(s3i_provision_step(p, s3i_deployment_now_ms(f.d) + 50, &finished));
+		assert_int_equal(finished, 0);
+	}
+	assert_int_equal(phase_of(&f, NULL, 0), S3I_PHASE_PROVISIONING);
+	/* without a deadline the stack's 3 s run out */
+	rc = s3i_provision_run(p);
+	assert_int_equal(rc, S3I_ETIMEOUT);
+	const char *msg = s3i_provision_error(p)->message;
+	fprintf(stderr, "  provision reports: %s\n", msg);
+	assert_non_null(strstr(msg, STACK));
+	assert_non_null(strstr(msg, "eu-west-1"));
+	assert_non_null(strstr(msg, "CREATE_IN_PROGRESS"));
+	s3i_provision_free(p);
+	assert_int_equal(phase_of(&f, NULL, 0), S3I_PHASE_FAILED);
+	fx_close(&f);
+}
+
 /* The other account's role cannot be assumed: recorded (bucket "*"), the run goes on with the
  * host's buckets. When no account can be listed, the run fails. */
 static void test_provision_account_unreachable(void **state)
@@ -577,6 +616,7 @@ int main(void)
 		S3I_TEST(test_provision_resumable),
 		S3I_TEST(test_provision_create_stack_refused),
 		S3I_TEST(test_provision_stack_rolls_back),
+		S3I_TEST(test_provision_stack_timeout),
 		S3I_TEST(test_provision_account_unreachable),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
