@@ -500,15 +500,20 @@ static int walk_batches(s3i_notify *st, send_walk *w)
 		return oom(st);
 	for (size_t i = 0; i < n; i++)
 		list[i] = s3i_run_input_get_recipient(in, i);
+	/* the splitter's own error apart: when a batch failed, st->err holds why */
+	s3i_errinfo split_err;
+	s3i_errinfo_init(&split_err);
 	int rc = s3i_ses_recipient_batches(st->alloc, list, n,
-		(size_t)st->opts.recipients_per_message, on_batch, w, &st->err);
+		(size_t)st->opts.recipients_per_message, on_batch, w, &split_err);
 	s3i_free(st->alloc, list);
 	if (rc == S3I_EUSER && w->deadline_reached)
 		return S3I_OK;
 	if (rc == S3I_EUSER && w->rc)
 		return w->rc;
-	if (rc)
+	if (rc) {
+		s3i_errinfo_copy(&st->err, &split_err);
 		s3i_err_prefix(&st->err, "notify stage of run %s: recipients: ", s3i_run_id(st->run));
+	}
 	return rc;
 }
 
