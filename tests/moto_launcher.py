@@ -13,6 +13,9 @@ internals) with these additions, all in-process:
   - A single OptionalField reads back correctly from Get and List (stock moto returns
     ["S","i","z","e"] from Get and ["Field"] from List).
 
+* /moto-api/data.json keeps working after a bucket with objects was deleted (stock moto
+  answers 500 from then on).
+
 * Fault injection at /_fault (bucket names cannot start with "_", so the path is free)
     POST   /_fault   body: one JSON rule or a list of rules, appended in order
     DELETE /_fault   removes every rule
@@ -92,7 +95,7 @@ from moto.iam import access_control as iam_ac  # noqa: E402
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app  # noqa: E402
 from moto.s3 import models as s3m  # noqa: E402
 from moto.s3 import responses as s3r  # noqa: E402
-from moto.s3.exceptions import MissingInventoryConfig, S3AccessDeniedError  # noqa: E402
+from moto.s3.exceptions import MissingBucket, MissingInventoryConfig, S3AccessDeniedError  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
 
 
@@ -162,6 +165,22 @@ s3m.S3Backend.put_bucket_inventory_configuration = _put_bucket_inventory_configu
 s3r.S3Response.get_bucket_inventory_configuration = _get_bucket_inventory_configuration
 s3r.S3Response.list_bucket_inventory_configurations = _list_bucket_inventory_configurations
 s3r.S3Response._bucket_response_delete = _bucket_response_delete
+
+
+# /moto-api/data.json reads every property of every tracked model. FakeKey.status looks up
+# the key's bucket, so once a bucket with objects has been deleted (a torn-down staging
+# bucket) it raises NoSuchBucket and the whole answer becomes a 500: keep the last status.
+_orig_key_status = s3m.FakeKey.status
+
+
+def _key_status(self):
+    try:
+        return _orig_key_status.fget(self)
+    except MissingBucket:
+        return self._status
+
+
+s3m.FakeKey.status = property(_key_status)
 
 
 # ---------------------------------------------------------------- signature checking mode
