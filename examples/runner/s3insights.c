@@ -702,8 +702,10 @@ static void print_global_help(FILE *f)
 		"                  [--quiet] [--verbose] COMMAND [ARGS]\n\n"
 		"A complete, queryable snapshot of every S3 object across accounts and regions.\n\n"
 		"commands:\n");
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].usage);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		const char *h = commands[i].help, *nl = strchr(h, '\n');
+		fprintf(f, "  %-10s %.*s\n", commands[i].name, (int)(nl ? nl - h : (long)strlen(h)), h);
+	}
 	fprintf(f,
 		"\n--deployment defaults to $S3I_DEPLOYMENT. AWS settings (credentials, region,\n"
 		"AWS_ENDPOINT_URL) come from the environment as for the AWS CLI.\n"
@@ -762,7 +764,7 @@ int main(int argc, char **argv)
 		else if (!strcmp(sub_argv[j], "--deployment") && j + 1 < sub_argc)
 			g.deployment = sub_argv[++j];
 	}
-	if (s3i_global_init())
+	if (s3i_global_init() < 0)
 		return fail("initialising the library", S3I_ERROR);
 	int rc = c->fn(sub_argc, sub_argv);
 	s3i_global_shutdown();

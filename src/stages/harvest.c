@@ -1,0 +1,296 @@
+/* The Harvester and Cleanup workflows in one process: the stages composed in order. */
+#include <stdio.h>
+#include <string.h>
+
+#include "s3insights/harvest.h"
+#include "s3insights/stage_provision.h"
+#include "s3insights/stage_configure.h"
+#include "s3insights/stage_ingest.h"
+#include "s3insights/stage_partition.h"
+#include "s3insights/stage_table.h"
+#include "s3insights/stage_query.h"
+#include "s3insights/stage_notify.h"
+#include "s3insights/stage_teardown.h"
+#include "stages/run_internal.h"
+
+#define DEFAULT_INTERVAL_MS 1000
+/* One ingest step polls the queue this long at most, so progress and the inventory deadline
+ * are looked at in between. */
+#define INGEST_SLICE_MS 5000
+
+typedef struct harvest {
+	s3i_run *run;
+	s3i_deployment *d;
+	s3i_state *state;
+	s3i_harvest_options o;
+	int64_t started_ms;
+	int64_t last_progress_ms;
+	int64_t wait_deadline_ms;
+	s3i_run_status status;
+} harvest;
+
+static int64_t now_ms(const harvest *h) { return s3i_deployment_now_ms(h->d); }
+
+static int report(harvest *h, const char *stage, int force)
+{
+	if (!h->o.progress)
+		return S3I_OK;
+	int64_t now = now_ms(h);
+	int interval = h->o.progress_interval_ms > 0 ? h->o.progress_interval_ms : DEFAULT_INTERVAL_MS;
+	if (!force && now - h->last_progress_ms < interval)
+		return S3I_OK;
+	h->last_progress_ms = now;
+	if (s3i_run_status_read(h->run, &h->status, NULL, NULL))
+		return S3I_OK;     /* a progress display is not worth failing the run for */
+	s3i_harvest_progress p = { sizeof(p), stage, &h->status, now - h->started_ms,
+		h->wait_deadline_ms };
+	if (h->o.progress(h->o.progress_user, &p))
+		return s3i_err(NULL, S3I_EUSER, s3i_run_id(h->run),
+			"run %s: stopped by the progress callback during %s (resume with the same input)",
+			s3i_run_id(h->run), stage);
+	return S3I_OK;
+}
+
+/* Copy a stage handle's error detail into the thread's, prefixed with the stage. */
+static int stage_failed(const char *stage, int rc, const s3i_error *e)
+{
+	if (e && e->code)
+		return s3i_err_aws(NULL, rc, e->http_status, e->aws_code, e->request_id, e->resource,
+			e->message);
+	(void)stage;
+	return rc;
+}
+
+/* Each stage: new, run to the end, free. The macro keeps the eight stages uniform. */
+#define RUN_STAGE(name, type, ...)                                                         \
+	do {                                                                                \
+		s3i_##type *st_ = NULL;                                                     \
+		int rc_ = s3i_##type##_new(&st_, __VA_ARGS__);                              \
+		if (!rc_) {                                                                 \
+			rc_ = s3i_##type##_run(st_);                                        \
+			if (rc_)                                                            \
+				stage_failed(name, rc_, s3i_##type##_error(st_));            \
+		}                                                                           \
+		s3i_##type##_free(st_);                                                     \
+		if (rc_)                                                                    \
+			return rc_;                                                         \
+	} while (0)
+
+static int do_provision(harvest *h) { RUN_STAGE("provision", provision, h->run, NULL); return S3I_OK; }
+static int do_configure(harvest *h) { RUN_STAGE("configure", configure, h->run, NULL); return S3I_OK; }
+static int do_partition(harvest *h) { RUN_STAGE("partition", partition, h->run, NULL); return S3I_OK; }
+static int do_table(harvest *h) { RUN_STAGE("table", table, h->run, NULL); return S3I_OK; }
+static int do_query(harvest *h) { RUN_STAGE("query", query, h->run, NULL); return S3I_OK; }
+static int do_notify(harvest *h) { RUN_STAGE("notify", notify, h->run, NULL); return S3I_OK; }
+
+static int do_teardown(harvest *h, int keep_phase)
+{
+	s3i_teardown_options o = S3I_TEARDOWN_OPTIONS_INIT;
+	o.keep_phase = keep_phase;
+	RUN_STAGE("teardown", teardown, h->run, &o);
+	return S3I_OK;
+}
+
+typedef struct expire_walk {
+	harvest *h;
+	int64_t now;
+	const char *reason;
+	int rc;
+} expire_walk;
+
+static int expire_one(void *user, const s3i_state_bucket *b)
+{
+	expire_walk *w = user;
+	if (s3i_bucket_state_is_terminal(b->status))
+		return 0;
+	int rc = s3i_state_bucket_set_status(w->h->state, s3i_run_id(w->h->run), b->account,
+		b->bucket, S3I_BUCKET_TIMED_OUT, w->reason, w->now, NULL, NULL);
+	if (rc) {
+		w->rc = rc;
+		return 1;
+	}
+	return 0;
+}
+
+/* Wait for the reports: ingest (which also partitions) until no bucket is pending, or the
+ * inventory deadline passes and the rest are recorded as timed out. */
+static int do_wait(harvest *h)
+{
+	const char *run_id = s3i_run_id(h->run);
+	s3i_state_run rec;
+	int rc = s3i_state_run_get(h->state, run_id, &rec, NULL);
+	if (rc)
+		return rc;
+	h->wait_deadline_ms = rec.inventory_deadline_ms;
+	s3i_state_run_dispose(&rec);
+	if (!h->wait_deadline_ms) {
+		h->wait_deadline_ms = now_ms(h) +
+			s3i_run_input_get_inventory_timeout_ms(s3i_run_get_input(h->run));
+		if ((rc = s3i_state_run_set_deadline(h->state, run_id, h->wait_deadline_ms, NULL)))
+			return rc;
+	}
+	/* Manifests claimed before a crash whose files are not all counted yet. */
+	if ((rc = do_partition(h)))
+		return rc;
+
+	s3i_ingest *ing = NULL;
+	if ((rc = s3i_ingest_new(&ing, h->d, NULL)))
+		return rc;
+	for (;;) {
+		s3i_run_status s;
+		if ((rc = s3i_run_status_read(h->run, &s, NULL, NULL)))
+			break;
+		if (s.buckets_pending == 0)
+			break;
+		int64_t now = now_ms(h);
+		if (now >= h->wait_deadline_ms) {
+			char reason[160];
+			snprintf(reason, sizeof(reason),
+				"no complete inventory report within inventory_timeout_hours (%lld h)",
+				(long long)(s3i_run_input_get_inventory_timeout_ms(s3i_run_get_input(h->run)) /
+					3600000));
+			expire_walk w = { h, now, reason, 0 };
+			rc = s3i_state_buckets_list(h->state, run_id, expire_one, &w, NULL);
+			if (w.rc)
+				rc = w.rc;
+			break;
+		}
+		if ((rc = report(h, "wait", 0)))
+			break;
+		int64_t slice = now + INGEST_SLICE_MS;
+		if (slice > h->wait_deadline_ms)
+			slice = h->wait_deadline_ms;
+		int finished = 0;
+		if ((rc = s3i_ingest_step(ing, slice, &finished))) {
+			stage_failed("ingest", rc, s3i_ingest_error(ing));
+			break;
+		}
+	}
+	s3i_ingest_free(ing);
+	return rc;
+}
+
+static s3i_run_phase current_phase(harvest *h, int *finished, int *rc)
+{
+	s3i_state_run rec;
+	*rc = s3i_state_run_get(h->state, s3i_run_id(h->run), &rec, NULL);
+	if (*rc)
+		return S3I_PHASE_FAILED;
+	s3i_run_phase p = rec.phase;
+	*finished = rec.finished;
+	s3i_state_run_dispose(&rec);
+	return p;
+}
+
+static void init_harvest(harvest *h, s3i_run *run, const s3i_harvest_options *opts)
+{
+	memset(h, 0, sizeof(*h));
+	h->run = run;
+	h->d = s3i_run_deployment(run);
+	h->state = s3i_run_state(run);
+	s3i_harvest_options o = S3I_HARVEST_OPTIONS_INIT;
+	if (opts)
+		memcpy(&o, opts, opts->struct_size < sizeof(o) ? opts->struct_size : sizeof(o));
+	o.struct_size = sizeof(o);
+	h->o = o;
+	h->started_ms = now_ms(h);
+}
+
+/* After a failure: record it, report it, clean up. The original error stays the thread's. */
+static int fail_run(harvest *h, const char *stage, int rc)
+{
+	s3i_errinfo saved;
+	s3i_errinfo_copy(&saved, s3i_errinfo_thread());
+	const char *run_id = s3i_run_id(h->run);
+	s3i_state_run_fail(h->state, run_id, stage, saved.message, now_ms(h), NULL);
+	if (!h->o.no_failure_report && do_notify(h))
+		s3i_log(s3i_ctx_logger(s3i_deployment_ctx(h->d)), S3I_LOG_WARN,
+			"run %s: the failure report could not be sent: %s", run_id,
+			s3i_error_last()->message);
+	if (!h->o.no_cleanup_on_failure && do_teardown(h, 0))
+		s3i_log(s3i_ctx_logger(s3i_deployment_ctx(h->d)), S3I_LOG_WARN,
+			"run %s: cleanup after the failure did not finish (run cleanup again): %s",
+			run_id, s3i_error_last()->message);
+	s3i_errinfo_copy(s3i_errinfo_thread(), &saved);
+	s3i_err_prefix(NULL, "run %s failed in %s: ", run_id, stage);
+	return rc;
+}
+
+int s3i_harvest_run(s3i_run *run, const s3i_harvest_options *opts)
+{
+	if (!run)
+		return s3i_err(NULL, S3I_EINVALID, NULL, "harvest: no run");
+	if (opts && opts->struct_size < sizeof(uint32_t))
+		return s3i_err(NULL, S3I_EINVALID, NULL, "harvest: options struct_size is too small");
+	harvest h;
+	init_harvest(&h, run, opts);
+	const char *run_id = s3i_run_id(run);
+	int rc, finished = 0;
+	s3i_run_phase p = current_phase(&h, &finished, &rc);
+	if (rc)
+		return rc;
+	if (finished)
+		return s3i_err(NULL, S3I_EEXISTS, run_id, "run %s has finished (%s)", run_id,
+			s3i_run_phase_name(p));
+	if (p == S3I_PHASE_FAILED)
+		return s3i_err(NULL, S3I_ECONFLICT, run_id,
+			"run %s failed before; run cleanup for it and start a new run id", run_id);
+
+	static const struct {
+		s3i_run_phase upto;
+		const char *name;
+		int (*fn)(harvest *);
+	} plan[] = {
+		{ S3I_PHASE_PROVISIONING, "provision", do_provision },
+		{ S3I_PHASE_CONFIGURING, "configure", do_configure },
+		{ S3I_PHASE_WAITING, "wait", do_wait },
+		{ S3I_PHASE_TABLE, "table", do_table },
+		{ S3I_PHASE_QUERYING, "query", do_query },
+		{ S3I_PHASE_NOTIFYING, "notify", do_notify },
+	};
+	for (size_t i = 0; i < sizeof(plan) / sizeof(plan[0]); i++) {
+		if (p > plan[i].upto)
+			continue;
+		if ((rc = report(&h, plan[i].name, 1)))
+			return rc;
+		if (plan[i].upto == S3I_PHASE_WAITING) {
+			/* the wait has no stage of its own to move the phase */
+			s3i_state_run_set_phase(h.state, run_id, S3I_PHASE_WAITING, now_ms(&h), NULL, NULL);
+		}
+		if ((rc = plan[i].fn(&h))) {
+			if (rc == S3I_EUSER)
+				return rc;
+			return fail_run(&h, plan[i].name, rc);
+		}
+	}
+	if ((rc = report(&h, "teardown", 1)))
+		return rc;
+	if ((rc = do_teardown(&h, 0)))
+		return fail_run(&h, "teardown", rc);
+	report(&h, "done", 1);
+	return S3I_OK;
+}
+
+int s3i_cleanup_run(s3i_run *run, const s3i_harvest_options *opts)
+{
+	if (!run)
+		return s3i_err(NULL, S3I_EINVALID, NULL, "cleanup: no run");
+	harvest h;
+	init_harvest(&h, run, opts);
+	const char *run_id = s3i_run_id(run);
+	int rc, finished = 0;
+	s3i_run_phase p = current_phase(&h, &finished, &rc);
+	if (rc)
+		return rc;
+	if (!finished && p != S3I_PHASE_FAILED) {
+		if ((rc = s3i_state_run_fail(h.state, run_id, "cleanup", "cancelled by cleanup",
+			now_ms(&h), NULL)))
+			return rc;
+	}
+	if ((rc = report(&h, "cleanup", 1)))
+		return rc;
+	/* A finished run keeps its phase (done stays done); a failed one becomes cleaned. */
+	if ((rc = do_teardown(&h, finished)))
+		s3i_err_prefix(NULL, "cleanup of run %s: ", run_id);
+	return rc;
+}
