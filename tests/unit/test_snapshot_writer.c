@@ -14,6 +14,8 @@
 #include "stages/inventory_csv.h"
 #include "stages/manifest.h"
 #include "stages/snapshot.h"
+#include "aws/ctx_internal.h"
+#include "loopback.h"
 
 /* ---------------------------------------------------------------- a store of puts */
 
@@ -464,6 +466,114 @@ static void t_oom(void **state)
 	fail_msg("the writer never succeeded");
 }
 
+/* ---------------------------------------------------------------- listing into the writer */
+
+/* ListObjectsV2 of bucket "pages": 3 pages of 2 objects, tokens "t1" and "t2", keys
+ * "+"-encoded; "notoken": a truncated page without NextContinuationToken; "denied": 403. */
+static void list_handler(void *user, const s3i_lb_request *req, s3i_lb_response *resp)
+{
+	(void)user;
+	static const char head[] = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ListBucketResult "
+		"xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Name>b</Name><EncodingType>url"
+		"</EncodingType>";
+	static char bodies[4][2048];
+	int page = strstr(req->target, "continuation-token=t2") ? 2
+		: strstr(req->target, "continuation-token=t1") ? 1 : 0;
+	if (!strncmp(req->target, "/denied", 7)) {
+		resp->status = 403;
+		resp->body = "<Error><Code>AccessDenied</Code><Message>Access Denied</Message>"
+			"<RequestId>R403</RequestId></Error>";
+		resp->body_len = strlen(resp->body);
+		return;
+	}
+	int notoken = !strncmp(req->target, "/notoken", 8);
+	char *b = bodies[notoken ? 3 : page];
+	snprintf(b, sizeof(bodies[0]), "%s<IsTruncated>%s</IsTruncated>%s"
+		"<Contents><Key>page+%d/a%%2Cb</Key><LastModified>2024-08-21T15:28:26.000Z</LastModified>"
+		"<ETag>&quot;abc&quot;</ETag><Size>%d</Size><StorageClass>STANDARD</StorageClass></Contents>"
+		"<Contents><Key>page+%d/c</Key><LastModified>2024-08-21T15:28:27.000Z</LastModified>"
+		"<ETag>&quot;def-2&quot;</ETag><Size>7</Size><Owner><ID>me</ID></Owner>"
+		"<StorageClass>GLACIER</StorageClass></Contents></ListBucketResult>", head,
+		notoken || page < 2 ? "true" : "false",
+		notoken ? "" : page == 0 ? "<NextContinuationToken>t1</NextContinuationToken>"
+		: page == 1 ? "<NextContinuationToken>t2</NextContinuationToken>" : "",
+		page, page, page);
+	resp->body = b;
+	resp->body_len = strlen(b);
+	snprintf(resp->headers, sizeof(resp->headers), "Content-Type: application/xml\r\n");
+}
+
+static void t_list_pages(void **state)
+{
+	(void)state;
+	s3i_loopback *lb;
+	assert_int_equal(s3i_loopback_start(&lb, list_handler, NULL), 0);
+	s3i_ctx_options o = S3I_CTX_OPTIONS_INIT;
+	o.allocator = s3i_test_alloc();
+	o.endpoint_url = s3i_loopback_url(lb);
+	o.region = "us-east-1";
+	o.access_key_id = "AKIDEXAMPLE";
+	o.secret_access_key = "secret";
+	o.max_attempts = 1;
+	s3i_ctx *ctx = NULL;
+	assert_int_equal(s3i_ctx_new(&ctx, &o), S3I_OK);
+	s3i_svc svc = { s3i_ctx_client(ctx), NULL, NULL };
+	s3i_errinfo e;
+	s3i_errinfo_init(&e);
+	store s = { .keep = 1 };
+	s3i_snapshot_spec sp = spec_for(0, 0);
+	sp.source_bucket = "pages";
+	s3i_snapshot_writer *w;
+	/* every page, in order, through the tokens */
+	assert_int_equal(s3i_snapshot_writer_new(&w, s3i_test_alloc(), &sp, store_put, &s, &e), 0);
+	assert_int_equal(s3i_snapshot_list(w, &svc, "pages", 2, 0, &e), 0);
+	assert_int_equal(s3i_snapshot_writer_rows(w), 6);
+	assert_int_equal(s3i_snapshot_writer_bytes(w), 0 + 7 + 1 + 7 + 2 + 7);
+	assert_int_equal(s3i_snapshot_writer_finish(w, &e), 0);
+	s3i_snapshot_writer_free(w);
+	got g = { 0 };
+	s3i_buf_init(&g.text, s3i_test_alloc());
+	read_report(&s, 0, 1, &g);
+	assert_string_equal(s3i_buf_cstr(&g.text),
+		"pages|page 0/a,b|0|2024-08-21T15:28:26.000Z|abc|STANDARD|false|||||||||||\n"
+		"pages|page 0/c|7|2024-08-21T15:28:27.000Z|def-2|GLACIER|true||||||||||me|\n"
+		"pages|page 1/a,b|1|2024-08-21T15:28:26.000Z|abc|STANDARD|false|||||||||||\n"
+		"pages|page 1/c|7|2024-08-21T15:28:27.000Z|def-2|GLACIER|true||||||||||me|\n"
+		"pages|page 2/a,b|2|2024-08-21T15:28:26.000Z|abc|STANDARD|false|||||||||||\n"
+		"pages|page 2/c|7|2024-08-21T15:28:27.000Z|def-2|GLACIER|true||||||||||me|\n");
+	s3i_buf_dispose(&g.text);
+	store_free(&s);
+	/* the entry limit stops the listing in the middle of a page, without an error */
+	assert_int_equal(s3i_snapshot_writer_new(&w, s3i_test_alloc(), &sp, store_put, &s, &e), 0);
+	assert_int_equal(s3i_snapshot_list(w, &svc, "pages", 2, 3, &e), 0);
+	assert_int_equal(s3i_snapshot_writer_rows(w), 3);
+	s3i_snapshot_writer_free(w);
+	/* a truncated page without a token would never end */
+	assert_int_equal(s3i_snapshot_writer_new(&w, s3i_test_alloc(), &sp, store_put, &s, &e), 0);
+	assert_int_equal(s3i_snapshot_list(w, &svc, "notoken", 2, 0, &e), S3I_EPARSE);
+	assert_non_null(strstr(e.message, "NextContinuationToken"));
+	assert_non_null(strstr(e.message, "notoken"));
+	s3i_snapshot_writer_free(w);
+	/* the listing's own error, naming the bucket */
+	assert_int_equal(s3i_snapshot_writer_new(&w, s3i_test_alloc(), &sp, store_put, &s, &e), 0);
+	assert_int_equal(s3i_snapshot_list(w, &svc, "denied", 0, 0, &e), S3I_EAUTH);
+	assert_string_equal(e.aws_code, "AccessDenied");
+	assert_non_null(strstr(e.message, "denied"));
+	assert_int_equal(s3i_snapshot_list(w, &svc, "denied", 1001, 0, &e), S3I_EINVALID);
+	s3i_snapshot_writer_free(w);
+	/* a put that fails while the listing runs stops it with the put's error */
+	sp.file_bytes = 10;
+	s.fail_at = 2;
+	assert_int_equal(s3i_snapshot_writer_new(&w, s3i_test_alloc(), &sp, store_put, &s, &e), 0);
+	assert_int_equal(s3i_snapshot_list(w, &svc, "pages", 2, 0, &e), S3I_EAUTH);
+	assert_non_null(strstr(e.message, "PutObject"));
+	assert_int_equal(s3i_snapshot_writer_rows(w), 2);
+	s3i_snapshot_writer_free(w);
+	store_free(&s);
+	s3i_ctx_release(ctx);
+	s3i_loopback_stop(lb);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -473,6 +583,7 @@ int main(void)
 		S3I_TEST(t_memory_flat),
 		S3I_TEST(t_errors),
 		S3I_TEST(t_oom),
+		S3I_TEST(t_list_pages),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
