@@ -614,7 +614,8 @@ int s3i_part_manifest(s3i_run *run, const s3i_part_target *t, const s3i_manifest
 	if ((rc = s3i_state_files_list(state, run_id, t->account, t->bucket, counted_add, &done,
 		err)))
 		goto out;
-	qsort(done.keys, done.n, sizeof(char *), cmp_str);
+	if (done.n)
+		qsort(done.keys, done.n, sizeof(char *), cmp_str);
 
 	/* the files left, in manifest order, a batch of `concurrency` at a time */
 	size_t nleft = 0, *left = s3i_calloc(a, m->n_files ? m->n_files : 1, sizeof(size_t));
