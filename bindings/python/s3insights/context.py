@@ -148,7 +148,12 @@ class Context(Handle):
         ptr = ctypes.c_void_p()
         errors.check(lib.s3i_ctx_new(byref(ptr), byref(o)))
         super().__init__(ptr.value)
-        self.s3 = S3(self)
+
+    @property
+    def s3(self):
+        """The S3 calls on this context (an S3 object holding the context; no cycle, so
+        dropping the last reference to the context frees it at once)."""
+        return S3(self)
 
     @property
     def region(self):

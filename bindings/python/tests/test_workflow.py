@@ -141,6 +141,17 @@ class Lifetimes(unittest.TestCase):
                 gc.collect()
             gc.collect()
 
+    def test_dropping_the_last_reference_frees(self):
+        import weakref
+        ctx = s3i.Context(max_attempts=1)
+        s3 = ctx.s3
+        ref = weakref.ref(ctx)
+        del ctx
+        self.assertIsNotNone(ref())  # the S3 object keeps it
+        s3.create_bucket("pydrop")
+        del s3
+        self.assertIsNone(ref())  # freed without the cycle collector
+
     def test_listing_outlives_context(self):
         ctx = s3i.Context(max_attempts=1)
         ctx.s3.create_bucket("pylife")
