@@ -116,6 +116,7 @@ S3I_API int s3i_ingest_new(s3i_ingest **out, s3i_deployment *d, const s3i_ingest
  * S3I_INGEST_DLQ_NONE, one short poll of the dead-letter queue. Work that would pass the
  * deadline is left for the next step (the message is made visible again at once; nothing
  * counted is lost or counted twice).
+ * @param st           the stage.
  * @param deadline_ms  wall-clock ms since the epoch by which the step returns; 0: none.
  * @param finished     receives 1 when the central queue gave no message in this step (there
  *                     is nothing to do right now; more may come later), else 0.
@@ -133,6 +134,7 @@ S3I_API int s3i_ingest_run(s3i_ingest *st);
 
 /**
  * What this handle did so far.
+ * @param st   the stage.
  * @param out  its struct_size set by the caller (S3I_INGEST_STATS_INIT); filled up to it.
  * @return S3I_OK, S3I_EINVALID for NULL arguments.  @since 0.1
  */

@@ -53,6 +53,7 @@ S3I_API int s3i_partition_new(s3i_partition **out, s3i_run *run,
 /**
  * Finish the partition of the run's claimed manifests, one bucket after the other, until the
  * deadline.
+ * @param st           the stage.
  * @param deadline_ms  wall-clock ms since the epoch by which the step returns (a bucket not
  *                     finished is taken up again by the next step); 0: no deadline.
  * @param finished     receives 1 when no bucket of the run has a claimed manifest with files
