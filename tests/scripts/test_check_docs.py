@@ -99,5 +99,8 @@ class CheckDocs(unittest.TestCase):
 
 if __name__ == "__main__":
     if len(sys.argv) > 1:
-        DOXYGEN = sys.argv.pop(1) or None
+        # CMake passes "S3I_DOXYGEN-NOTFOUND" (or "") when doxygen is not installed.
+        DOXYGEN = sys.argv.pop(1)
+        if not os.path.isfile(DOXYGEN):
+            DOXYGEN = None
     unittest.main(verbosity=2)
