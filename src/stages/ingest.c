@@ -20,7 +20,7 @@
 #include "stages/s3_event.h"
 
 #define MAX_RUNS 32
-#define RECEIVE_MARGIN_S 2
+#define RECEIVE_MARGIN_S 3   /* a long poll leaves this much of the step for the work */
 #define DEFAULT_WAIT_S 20
 #define DLQ_VISIBILITY_S 60
 
