@@ -195,6 +195,34 @@ class S3Calls(unittest.TestCase):
         with self.assertRaises(s3i.NotFoundError):
             self.s3.delete_bucket("pybkt")
 
+    def test_threads_share_a_context(self):
+        import threading
+        failures = []
+
+        def work(n):
+            try:
+                for i in range(10):
+                    key = f"t{n}/k{i}"
+                    self.s3.put_object("pybkt", key, key.encode() * 100)
+                    if self.s3.get_object("pybkt", key) != key.encode() * 100:
+                        failures.append(key)
+                if len(list(self.s3.list_objects("pybkt", prefix=f"t{n}/"))) != 10:
+                    failures.append(f"listing of t{n}/")
+                try:
+                    self.s3.get_object("pybkt", f"t{n}/missing")
+                except s3i.NotFoundError as e:  # this thread's detail, not another's
+                    if f"t{n}/missing" not in e.message:
+                        failures.append(e.message)
+            except Exception as e:  # reported below
+                failures.append(repr(e))
+
+        threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(failures, [])
+
     def test_log_callback(self):
         lines = []
         with s3i.Context(log=lambda level, line: lines.append((level, line)),
