@@ -878,6 +878,7 @@ int s3i_partition_step(s3i_partition *st, int64_t deadline_ms, int *finished)
 		rc = s3i_err(&st->err, S3I_ENOMEM, run_id, "partition of run '%s': out of memory",
 			run_id);
 	size_t left = l.n;
+	int transient = S3I_OK;          /* the first failure that may pass, of any bucket */
 	for (size_t i = 0; !rc && i < l.n; i++) {
 		pending_bucket *b = &l.items[i];
 		if (deadline_ms && s3i_deployment_now_ms(d) + FILE_MARGIN_MS >= deadline_ms)
@@ -889,44 +890,68 @@ int s3i_partition_step(s3i_partition *st, int64_t deadline_ms, int *finished)
 				"name for region '%s'", run_id, b->region);
 			break;
 		}
+		s3i_errinfo e;
+		s3i_errinfo_init(&e);
 		s3i_manifest m;
-		rc = s3i_part_fetch_manifest(d, b->region, staging, b->manifest_key,
-			S3I_PART_DEFAULT_MANIFEST_WAIT_MS, deadline_ms, &m, &st->err);
-		if (rc == S3I_ECHECKSUM || rc == S3I_EPARSE || rc == S3I_ENOTFOUND) {
+		int brc = s3i_part_fetch_manifest(d, b->region, staging, b->manifest_key,
+			S3I_PART_DEFAULT_MANIFEST_WAIT_MS, deadline_ms, &m, &e);
+		if (brc == S3I_ECHECKSUM || brc == S3I_EPARSE || brc == S3I_ENOTFOUND) {
 			/* the manifest this bucket claimed is gone or no longer verifies: no retry
 			 * brings it back */
 			char reason[1400];
 			snprintf(reason, sizeof(reason), "the claimed manifest cannot be read again: %s",
-				st->err.message);
+				e.message);
 			rc = s3i_part_fail_bucket(st->run, b->account, b->bucket, reason, &st->err);
 			s3i_manifest_dispose(&m);
 			left--;
 			continue;
 		}
-		if (rc) {
-			s3i_manifest_dispose(&m);
-			break;
+		if (!brc) {
+			s3i_part_target t = { b->account, b->region, b->bucket, staging, b->manifest_key };
+			s3i_part_outcome outcome = S3I_PART_UNFINISHED;
+			brc = s3i_part_manifest(st->run, &t, &m, &st->cfg, deadline_ms, &outcome, NULL, &e);
+			if (!brc && outcome != S3I_PART_UNFINISHED)
+				left--;
 		}
-		s3i_part_target t = { b->account, b->region, b->bucket, staging, b->manifest_key };
-		s3i_part_outcome outcome;
-		rc = s3i_part_manifest(st->run, &t, &m, &st->cfg, deadline_ms, &outcome, NULL,
-			&st->err);
 		s3i_manifest_dispose(&m);
-		if (!rc && outcome != S3I_PART_UNFINISHED)
-			left--;
+		if (brc) {
+			/* this bucket waits for the next step; the others go on */
+			s3i_log(logger_of(d), S3I_LOG_WARN, "partition of run %s: bucket '%s' of account "
+				"%s left for the next step: %s", run_id, b->bucket, b->account, e.message);
+			if (!transient) {
+				transient = brc;
+				s3i_errinfo_copy(&st->err, &e);
+			}
+		}
 	}
 	s3i_free(st->alloc, l.items);
 	if (!rc)
 		*finished = left == 0;
-	return rc;
+	return rc ? rc : transient;
 }
+
+/* Steps in a row that may fail (with a failure that may pass) before run gives up. */
+#define RUN_ATTEMPTS 3
 
 int s3i_partition_run(s3i_partition *st)
 {
-	int finished = 0, rc;
-	while (!(rc = s3i_partition_step(st, 0, &finished)) && !finished)
-		;
-	return rc;
+	if (!st)
+		return s3i_err(NULL, S3I_EINVALID, "partition", "s3i_partition_run: st is required");
+	int finished = 0, rc, failures = 0;
+	for (;;) {
+		rc = s3i_partition_step(st, 0, &finished);
+		if (!rc && finished)
+			return S3I_OK;
+		if (rc) {
+			if (!s3i_status_is_retryable(rc) || ++failures >= RUN_ATTEMPTS)
+				return rc;
+			s3i_client_sleep_ms(s3i_deployment_client(s3i_run_deployment(st->run)),
+				s3i_client_backoff_ms(s3i_deployment_client(s3i_run_deployment(st->run)),
+				failures));
+		} else {
+			failures = 0;
+		}
+	}
 }
 
 const s3i_error *s3i_partition_error(const s3i_partition *st)
