@@ -59,13 +59,16 @@ S3I_API int s3i_partition_new(s3i_partition **out, s3i_run *run,
  * @param finished     receives 1 when no bucket of the run has a claimed manifest with files
  *                     left to count, else 0.
  * @return S3I_OK (look at *finished), also when buckets failed (recorded on them); the error
- *         when the stage cannot work (the state table unreachable). Detail in
- *         s3i_partition_error().  @since 0.1
+ *         when the stage cannot work (the state table unreachable); or, after the other
+ *         buckets were worked on, the first failure that may pass (network, throttling, 5xx)
+ *         of a bucket left for the next step. Detail in s3i_partition_error().  @since 0.1
  */
 S3I_API int s3i_partition_step(s3i_partition *st, int64_t deadline_ms, int *finished);
 
 /**
- * Step until finished, without a deadline.
+ * Step until finished, without a deadline. A step failing for a reason that may pass is
+ * retried, up to 3 in a row, after the client's backoff.
+ * @param st  the stage.
  * @return S3I_OK when the stage finished, else the failing step's status.  @since 0.1
  */
 S3I_API int s3i_partition_run(s3i_partition *st);
