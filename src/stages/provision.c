@@ -348,6 +348,10 @@ static int list_account(s3i_provision *st, const char *account)
 	if (rc) {
 		if (rc == S3I_ENOMEM)
 			return oom(st);
+		if (s3i_status_is_retryable(rc)) {   /* STS throttled or unreachable: try again */
+			s3i_errinfo_copy(&st->err, &e);
+			return rc;
+		}
 		return record_account_failure(st, account, e.message);
 	}
 	list_ctx lc = { .st = st };
