@@ -290,6 +290,42 @@ static void test_failed_statement_fails_the_run(void **state)
 	fx_close(&f);
 }
 
+/* ORC reports: one typed table (no raw table, no view), partitions on it. */
+static void test_orc_typed_table(void **state)
+{
+	(void)state;
+	fx f;
+	fx_open(&f, "{\"run_id\":\"r1\",\"accounts\":[{\"id\":\"" HOST "\"}],\"athena_queries\":[],"
+		"\"sender_email_address\":\"" SENDER "\",\"recipient_email_addresses\":[\"o@example.com\"],"
+		"\"inventory_format\":\"ORC\",\"object_versions\":\"Current\","
+		"\"athena_database_name\":\"inv_db\",\"athena_table_name\":\"objects\"}");
+	seed_data_bucket(&f, HOST, "us-east-1", "orc-bucket", 1, 1, 7, 70);
+	s3i_table *st = NULL;
+	CHECK_OK(s3i_table_new(&st, f.run, NULL));
+	CHECK_OK(s3i_table_run(st));
+	s3i_table_free(st);
+	s3i_ddl_table t = { "inv_db", "objects", "s3://dep1-123456789012-consolidated/inventory/r1/",
+		S3I_FORMAT_ORC, 0 };
+	s3i_ddl_partition p = { HOST, "us-east-1", "orc-bucket" };
+	char *want[3];
+	s3i_buf b;
+	s3i_buf_init(&b, NULL);
+	CHECK_OK(s3i_ddl_create_database(&b, "inv_db"));
+	want[0] = strdup(s3i_buf_cstr(&b));
+	s3i_buf_clear(&b);
+	CHECK_OK(s3i_ddl_create_table(&b, &t));
+	want[1] = strdup(s3i_buf_cstr(&b));
+	s3i_buf_clear(&b);
+	CHECK_OK(s3i_ddl_add_partitions(&b, &t, &p, 1));
+	want[2] = strdup(s3i_buf_cstr(&b));
+	s3i_buf_dispose(&b);
+	assert_non_null(strstr(want[1], "ORC"));
+	assert_executed(&f, want, 3);
+	for (int i = 0; i < 3; i++)
+		free(want[i]);
+	fx_close(&f);
+}
+
 static void test_bad_arguments(void **state)
 {
 	(void)state;
@@ -325,6 +361,7 @@ int main(void)
 		S3I_TEST(test_partitions_in_batches_of_100),
 		S3I_TEST(test_resume_polls_the_running_statement),
 		S3I_TEST(test_failed_statement_fails_the_run),
+		S3I_TEST(test_orc_typed_table),
 		S3I_TEST(test_bad_arguments),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
