@@ -478,6 +478,56 @@ static void test_copy_error_in_200_leaves_the_message(void **state)
 	fx_close(&f);
 }
 
+/* A step whose deadline leaves no time for the files claims the manifest, copies nothing and
+ * makes the message visible again at once; the next step finishes it. */
+static void test_deadline_requeues_the_message(void **state)
+{
+	(void)state;
+	fx f;
+	fx_open(&f);
+	s3i_run_input *in = NULL;
+	s3i_run *run = start_run(&f, "r1", &in);
+	add_region(&f, "r1", "us-east-1");
+	add_bucket(&f, run, HOST, "us-east-1", "src-dl");
+	row *r = seeded(6, "src-dl", 15);
+	data_file fd[1] = { { r, 6, 0, 0, 0, "" } };
+	delivery dd = { "r1", HOST, "us-east-1", "src-dl", "2026-12-04T00-00Z", fd, 1, 0, 0, "", 0 };
+	write_delivery(&f, &dd);
+	send_checksum_event(&f, &dd, 0, NULL);
+
+	s3i_ingest *st = new_ingest(&f, NULL);           /* visibility timeout 30 s */
+	int finished = 1;
+	int64_t now = s3i_deployment_now_ms(f.d);
+	CHECK_OK(s3i_ingest_step(st, now + 1500, &finished));
+	assert_false(finished);
+	s3i_ingest_stats stats = S3I_INGEST_STATS_INIT;
+	CHECK_OK(s3i_ingest_get_stats(st, &stats));
+	assert_int_equal(stats.messages_received, 1);
+	assert_int_equal(stats.messages_deleted, 0);
+	assert_int_equal(stats.manifests_claimed, 1);
+	assert_int_equal(stats.files_copied, 0);
+	s3i_state_bucket b;
+	get_bucket(&f, "r1", HOST, "src-dl", &b);
+	assert_int_equal(b.status, S3I_BUCKET_INGESTING);
+	assert_int_equal(b.partitioned_files, 0);
+	/* visible again at once, not after 30 s */
+	CHECK_OK(s3i_ingest_step(st, 0, &finished));
+	assert_false(finished);
+	get_bucket(&f, "r1", HOST, "src-dl", &b);
+	assert_int_equal(b.status, S3I_BUCKET_DONE);
+	assert_int_equal(b.objects, 6);
+	ingest_until_empty(st);
+	CHECK_OK(s3i_ingest_get_stats(st, &stats));
+	assert_int_equal(stats.messages_deleted, 1);
+	assert_int_equal(stats.files_copied, 1);
+
+	s3i_ingest_free(st);
+	free_rows(r, 6);
+	s3i_run_free(run);
+	s3i_run_input_free(in);
+	fx_close(&f);
+}
+
 /* SIGKILL at a crash point in a child, then resume with a fresh handle in the parent: exactly
  * the seeded rows, nothing missing, nothing twice. */
 static void crash_and_resume(const char *point, int finish_with_partition, int short_schema)
@@ -616,6 +666,7 @@ int main(void)
 		S3I_TEST(test_two_runs_interleave_on_one_queue),
 		S3I_TEST(test_poison_message_goes_to_dlq_and_fails_its_bucket),
 		S3I_TEST(test_copy_error_in_200_leaves_the_message),
+		S3I_TEST(test_deadline_requeues_the_message),
 		S3I_TEST(test_crash_after_copy),
 		S3I_TEST(test_crash_before_delete_message),
 		S3I_TEST(test_crash_after_manifest_check_then_partition),
