@@ -152,6 +152,7 @@ static int prepare(s3i_notify *st)
 	s3i_run *run = st->run;
 	s3i_deployment *d = s3i_run_deployment(run);
 	const char *rid = s3i_run_id(run);
+	st->nsent_batches = 0;   /* a failed earlier prepare: read them again */
 	s3i_state_run rec;
 	int rc = s3i_state_run_get(s3i_run_state(run), rid, &rec, &st->err);
 	if (rc) {

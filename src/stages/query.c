@@ -137,6 +137,11 @@ static int on_recorded(void *user, const s3i_state_query *q)
 static int prepare(s3i_query *st)
 {
 	const s3i_run_input *in = s3i_run_get_input(st->run);
+	/* a failed earlier prepare: start afresh */
+	s3i_free(st->alloc, st->q);
+	s3i_free(st->alloc, st->results_location);
+	st->q = NULL;
+	st->results_location = NULL;
 	st->n = s3i_run_input_get_query_count(in);
 	st->q = s3i_calloc(st->alloc, st->n ? st->n : 1, sizeof(*st->q));
 	if (!st->q)

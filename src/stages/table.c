@@ -206,9 +206,23 @@ static int on_item(void *user, const char *sortkey, const s3i_ddb_item *it)
 	return 0;
 }
 
+/* Forget what a failed prepare left behind, so the next step starts it afresh. */
+static void unprepare(s3i_table *st)
+{
+	for (size_t i = 0; i < st->n; i++)
+		s3i_free(st->alloc, st->stmts[i].sql);
+	s3i_free(st->alloc, st->stmts);
+	st->stmts = NULL;
+	st->n = 0;
+	st->next = 0;
+	s3i_free(st->alloc, st->results_location);
+	st->results_location = NULL;
+}
+
 static int prepare(s3i_table *st)
 {
 	s3i_run *run = st->run;
+	unprepare(st);
 	const s3i_run_input *in = s3i_run_get_input(run);
 	const char *rid = s3i_run_id(run);
 	s3i_buf loc, sql;

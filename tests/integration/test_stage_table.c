@@ -290,6 +290,37 @@ static void test_failed_statement_fails_the_run(void **state)
 	fx_close(&f);
 }
 
+/* A step whose reading of the buckets fails (the state table's documented error, served)
+ * returns the error; the next step builds the statements afresh, not twice. */
+static void test_failed_step_is_redone_cleanly(void **state)
+{
+	(void)state;
+	fx f;
+	char *json = input_json("[]", "[\"ops@example.com\"]");
+	fx_open(&f, json);
+	free(json);
+	seed_estate(&f);
+	assert_int_equal(s3i_moto_add_fault(moto, "{\"target\":\"DynamoDB_20120810.Query\","
+		"\"status\":400,\"count\":1,\"content_type\":\"application/x-amz-json-1.0\","
+		"\"body\":\"{\\\"__type\\\":\\\"com.amazon.coral.validate#ValidationException\\\","
+		"\\\"message\\\":\\\"injected\\\"}\"}"), 0);
+	s3i_table *st = NULL;
+	CHECK_OK(s3i_table_new(&st, f.run, NULL));
+	int finished = 1;
+	int rc = s3i_table_step(st, 0, &finished);
+	assert_int_not_equal(rc, S3I_OK);
+	assert_int_equal(finished, 0);
+	assert_non_null(strstr(s3i_table_error(st)->message, "reading its buckets"));
+	s3i_check_faults_used(moto);
+	CHECK_OK(s3i_table_step(st, 0, &finished));
+	assert_int_equal(finished, 1);
+	s3i_table_free(st);
+	static char ids[EXEC_CAP][S3I_ATHENA_ID_SIZE];
+	assert_int_equal(list_executions(&f, ids, EXEC_CAP), 4);
+	assert_phase(&f, "table");
+	fx_close(&f);
+}
+
 /* ORC reports: one typed table (no raw table, no view), partitions on it. */
 static void test_orc_typed_table(void **state)
 {
@@ -361,6 +392,7 @@ int main(void)
 		S3I_TEST(test_partitions_in_batches_of_100),
 		S3I_TEST(test_resume_polls_the_running_statement),
 		S3I_TEST(test_failed_statement_fails_the_run),
+		S3I_TEST(test_failed_step_is_redone_cleanly),
 		S3I_TEST(test_orc_typed_table),
 		S3I_TEST(test_bad_arguments),
 	};
