@@ -30,6 +30,7 @@
 #ifndef S3INSIGHTS_STAGE_INGEST_H
 #define S3INSIGHTS_STAGE_INGEST_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include "common.h"
 #include "deployment.h"
@@ -109,6 +110,42 @@ typedef struct s3i_ingest_stats {
  *         naming it), S3I_ENOMEM. Detail in s3i_error_last().  @since 0.1
  */
 S3I_API int s3i_ingest_new(s3i_ingest **out, s3i_deployment *d, const s3i_ingest_options *opts);
+
+/** What s3i_ingest_process_message made of a message. @since 0.1 */
+typedef enum s3i_ingest_outcome {
+	/** Its work is recorded, or there was nothing to do (a test event, another key, not an
+	 * S3 event at all): the caller deletes the message. */
+	S3I_INGEST_MESSAGE_DONE = 0,
+	/** Its work was cut short by the deadline and goes on from where it stopped: let the
+	 * message come back (at once if the caller can). */
+	S3I_INGEST_MESSAGE_UNFINISHED = 1,
+	/** Its work failed for a reason that may pass: leave the message on its queue (it comes
+	 * back after its visibility timeout, and goes to the dead-letter queue in the end). */
+	S3I_INGEST_MESSAGE_RETRY = 2
+} s3i_ingest_outcome;
+
+/** s3i_ingest_process_message flags: the message comes from the dead-letter queue; the
+ * bucket it names is marked `failed` instead of its work being done. @since 0.1 */
+#define S3I_INGEST_MESSAGE_DEAD_LETTER 1
+
+/**
+ * Do the work of one message received by someone else (an SQS-triggered Lambda function gets
+ * its messages in the event, not from ReceiveMessage): exactly what s3i_ingest_step does with
+ * each message it receives, without receiving or deleting anything. The caller deletes (or
+ * reports as processed) the messages whose outcome is S3I_INGEST_MESSAGE_DONE.
+ * @param st           the stage (its queue options are not used).
+ * @param message_id   the SQS message id, for the log and error messages.
+ * @param body         the message body (raw S3 event or SNS envelope); body_len bytes.
+ * @param deadline_ms  wall-clock ms since the epoch by which the work stops; 0: none.
+ * @param flags        0, or S3I_INGEST_MESSAGE_DEAD_LETTER.
+ * @param outcome      receives what became of the message.
+ * @return S3I_OK (look at *outcome), also when the message or its bucket failed (that is
+ *         recorded); the error when the stage cannot work at all (the state table
+ *         unreachable: *outcome is then S3I_INGEST_MESSAGE_RETRY). Detail in
+ *         s3i_ingest_error().  @since 0.1
+ */
+S3I_API int s3i_ingest_process_message(s3i_ingest *st, const char *message_id, const char *body,
+	size_t body_len, int64_t deadline_ms, int flags, s3i_ingest_outcome *outcome);
 
 /**
  * Receive one batch of messages (a long poll bounded by the deadline), do their work, record

@@ -643,3 +643,36 @@ int s3i_ingest_run(s3i_ingest *st)
 		;
 	return rc;
 }
+
+int s3i_ingest_process_message(s3i_ingest *st, const char *message_id, const char *body,
+	size_t body_len, int64_t deadline_ms, int flags, s3i_ingest_outcome *outcome)
+{
+	if (outcome)
+		*outcome = S3I_INGEST_MESSAGE_RETRY;
+	if (!st || !outcome || (!body && body_len))
+		return s3i_err(st ? &st->err : NULL, S3I_EINVALID, "ingest",
+			"s3i_ingest_process_message: st, outcome and body are required");
+	s3i_errinfo_clear(&st->err);
+	/* The same work as a received message; the handle's copies only live for this call. */
+	held_msg m = { (char *)(message_id ? message_id : "(no id)"), (char *)"",
+		(char *)(body ? body : ""), body_len, 0 };
+	int stage_failed = 0, disp;
+	if (flags & S3I_INGEST_MESSAGE_DEAD_LETTER) {
+		st->stats.dlq_messages++;
+		disp = dead_letter(st, &m);
+	} else {
+		st->stats.messages_received++;
+		disp = process_message(st, &m, deadline_ms, &stage_failed);
+		if (stage_failed)
+			disp = DISP_KEEP;
+		if (disp == DISP_DELETE)
+			st->stats.messages_deleted++;
+		else
+			st->stats.messages_retried++;
+	}
+	*outcome = disp == DISP_DELETE ? S3I_INGEST_MESSAGE_DONE :
+		disp == DISP_REQUEUE ? S3I_INGEST_MESSAGE_UNFINISHED : S3I_INGEST_MESSAGE_RETRY;
+	if (stage_failed)
+		return st->err.pub.code < 0 ? st->err.pub.code : S3I_ERROR;
+	return S3I_OK;
+}
