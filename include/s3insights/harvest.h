@@ -66,6 +66,39 @@ S3I_API int s3i_harvest_run(s3i_run *run, const s3i_harvest_options *opts);
  */
 S3I_API int s3i_cleanup_run(s3i_run *run, const s3i_harvest_options *opts);
 
+/** Where the wait for inventory reports stands (s3i_harvest_wait_check). @since 0.1 */
+typedef struct s3i_harvest_wait {
+	uint32_t struct_size;
+	int over;                 /**< 1: the wait is over (nothing pending, or the deadline passed
+	                               and the pending buckets are now `timed_out`) */
+	int64_t pending;          /**< buckets not yet in a terminal status (0 when over) */
+	int64_t timed_out;        /**< buckets this call recorded as `timed_out` */
+	int64_t deadline_ms;      /**< when the wait gives up (wall-clock ms since the epoch) */
+	int64_t now_ms;           /**< the time the check used */
+} s3i_harvest_wait;
+
+#define S3I_HARVEST_WAIT_INIT { sizeof(s3i_harvest_wait), 0, 0, 0, 0, 0 }
+
+/**
+ * One look at the wait for inventory reports, for a caller that waits elsewhere (a state
+ * machine's Wait state) while ingest runs on its own (an SQS-triggered function). The same
+ * decision s3i_harvest_run takes between its ingest steps: records the run's phase `waiting`
+ * and its inventory deadline (now + inventory_timeout_hours) the first time; the wait is over
+ * when no bucket is pending; when the deadline has passed, the pending buckets are recorded
+ * as `timed_out` (the run goes on without them) and the wait is over. Idempotent.
+ * @return S3I_OK, or the state table's error (detail in s3i_error_last()).  @since 0.1
+ */
+S3I_API int s3i_harvest_wait_check(s3i_run *run, s3i_harvest_wait *out);
+
+/**
+ * Record that `run` failed in `stage` with `message` (phase `failed`), as s3i_harvest_run
+ * does when a stage fails; for a caller that runs the stages itself (a state machine's Catch).
+ * A failure report and Cleanup follow as for any failed run (s3i_notify on a failed run sends
+ * the failure report; s3i_teardown removes the resources). A finished run is left alone.
+ * @return S3I_OK, or the state table's error (detail in s3i_error_last()).  @since 0.1
+ */
+S3I_API int s3i_harvest_record_failure(s3i_run *run, const char *stage, const char *message);
+
 S3I_END_DECLS
 
 #endif

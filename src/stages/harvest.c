@@ -40,6 +40,7 @@ static int report(harvest *h, const char *stage, int force)
 	if (!force && now - h->last_progress_ms < interval)
 		return S3I_OK;
 	h->last_progress_ms = now;
+	h->status.struct_size = sizeof(h->status);
 	if (s3i_run_status_read(h->run, &h->status, NULL, NULL))
 		return S3I_OK;     /* a progress display is not worth failing the run for */
 	s3i_harvest_progress p = { sizeof(p), stage, &h->status, now - h->started_ms,
@@ -92,9 +93,10 @@ static int do_teardown(harvest *h, int keep_phase)
 }
 
 typedef struct expire_walk {
-	harvest *h;
+	s3i_run *run;
 	int64_t now;
 	const char *reason;
+	int64_t expired;
 	int rc;
 } expire_walk;
 
@@ -103,32 +105,78 @@ static int expire_one(void *user, const s3i_state_bucket *b)
 	expire_walk *w = user;
 	if (s3i_bucket_state_is_terminal(b->status))
 		return 0;
-	int rc = s3i_state_bucket_set_status(w->h->state, s3i_run_id(w->h->run), b->account,
-		b->bucket, S3I_BUCKET_TIMED_OUT, w->reason, w->now, NULL, NULL);
+	int moved = 0;
+	int rc = s3i_state_bucket_set_status(s3i_run_state(w->run), s3i_run_id(w->run), b->account,
+		b->bucket, S3I_BUCKET_TIMED_OUT, w->reason, w->now, &moved, NULL);
 	if (rc) {
 		w->rc = rc;
 		return 1;
 	}
+	w->expired += moved != 0;
 	return 0;
+}
+
+/* The wait's decision, shared by do_wait and s3i_harvest_wait_check: the deadline recorded
+ * once, over when nothing is pending, or when the deadline passed (the rest timed out). */
+static int wait_check(s3i_run *run, s3i_harvest_wait *w)
+{
+	s3i_deployment *d = s3i_run_deployment(run);
+	s3i_state *state = s3i_run_state(run);
+	const char *run_id = s3i_run_id(run);
+	int64_t timeout_ms = s3i_run_input_get_inventory_timeout_ms(s3i_run_get_input(run));
+	w->over = 0;
+	w->timed_out = 0;
+	w->now_ms = s3i_deployment_now_ms(d);
+	s3i_state_run rec;
+	int rc = s3i_state_run_get(state, run_id, &rec, NULL);
+	if (rc)
+		return rc;
+	w->deadline_ms = rec.inventory_deadline_ms;
+	s3i_state_run_dispose(&rec);
+	if (!w->deadline_ms) {
+		if ((rc = s3i_state_run_set_deadline(state, run_id, w->now_ms + timeout_ms, NULL)))
+			return rc;
+		/* the first value written stays: read back the one that won */
+		if ((rc = s3i_state_run_get(state, run_id, &rec, NULL)))
+			return rc;
+		w->deadline_ms = rec.inventory_deadline_ms;
+		s3i_state_run_dispose(&rec);
+	}
+	s3i_run_status s;
+	if ((rc = s3i_run_status_read(run, &s, NULL, NULL)))
+		return rc;
+	w->pending = s.buckets_pending;
+	if (w->pending == 0) {
+		w->over = 1;
+		return S3I_OK;
+	}
+	if (w->now_ms < w->deadline_ms)
+		return S3I_OK;
+	char reason[160];
+	snprintf(reason, sizeof(reason),
+		"no complete inventory report within inventory_timeout_hours (%lld h)",
+		(long long)(timeout_ms / 3600000));
+	expire_walk ew = { run, w->now_ms, reason, 0, 0 };
+	rc = s3i_state_buckets_list(state, run_id, expire_one, &ew, NULL);
+	if (ew.rc)
+		rc = ew.rc;
+	w->timed_out = ew.expired;
+	if (!rc) {
+		w->over = 1;
+		w->pending = 0;
+	}
+	return rc;
 }
 
 /* Wait for the reports: ingest (which also partitions) until no bucket is pending, or the
  * inventory deadline passes and the rest are recorded as timed out. */
 static int do_wait(harvest *h)
 {
-	const char *run_id = s3i_run_id(h->run);
-	s3i_state_run rec;
-	int rc = s3i_state_run_get(h->state, run_id, &rec, NULL);
+	s3i_harvest_wait w = S3I_HARVEST_WAIT_INIT;
+	int rc = wait_check(h->run, &w);
 	if (rc)
 		return rc;
-	h->wait_deadline_ms = rec.inventory_deadline_ms;
-	s3i_state_run_dispose(&rec);
-	if (!h->wait_deadline_ms) {
-		h->wait_deadline_ms = now_ms(h) +
-			s3i_run_input_get_inventory_timeout_ms(s3i_run_get_input(h->run));
-		if ((rc = s3i_state_run_set_deadline(h->state, run_id, h->wait_deadline_ms, NULL)))
-			return rc;
-	}
+	h->wait_deadline_ms = w.deadline_ms;
 	/* Manifests claimed before a crash whose files are not all counted yet. */
 	if ((rc = do_partition(h)))
 		return rc;
@@ -137,27 +185,11 @@ static int do_wait(harvest *h)
 	if ((rc = s3i_ingest_new(&ing, h->d, NULL)))
 		return rc;
 	for (;;) {
-		s3i_run_status s;
-		if ((rc = s3i_run_status_read(h->run, &s, NULL, NULL)))
+		if ((rc = wait_check(h->run, &w)) || w.over)
 			break;
-		if (s.buckets_pending == 0)
-			break;
-		int64_t now = now_ms(h);
-		if (now >= h->wait_deadline_ms) {
-			char reason[160];
-			snprintf(reason, sizeof(reason),
-				"no complete inventory report within inventory_timeout_hours (%lld h)",
-				(long long)(s3i_run_input_get_inventory_timeout_ms(s3i_run_get_input(h->run)) /
-					3600000));
-			expire_walk w = { h, now, reason, 0 };
-			rc = s3i_state_buckets_list(h->state, run_id, expire_one, &w, NULL);
-			if (w.rc)
-				rc = w.rc;
-			break;
-		}
 		if ((rc = report(h, "wait", 0)))
 			break;
-		int64_t slice = now + INGEST_SLICE_MS;
+		int64_t slice = w.now_ms + INGEST_SLICE_MS;
 		if (slice > h->wait_deadline_ms)
 			slice = h->wait_deadline_ms;
 		int finished = 0;
@@ -167,6 +199,38 @@ static int do_wait(harvest *h)
 		}
 	}
 	s3i_ingest_free(ing);
+	return rc;
+}
+
+int s3i_harvest_wait_check(s3i_run *run, s3i_harvest_wait *out)
+{
+	if (!run || !out || out->struct_size < sizeof(uint32_t))
+		return s3i_err(NULL, S3I_EINVALID, "wait",
+			"s3i_harvest_wait_check: run and out (with its struct_size) are required");
+	s3i_harvest_wait w = S3I_HARVEST_WAIT_INIT;
+	/* the phase `waiting` has no stage of its own to move it (never moves backwards) */
+	int rc = s3i_state_run_set_phase(s3i_run_state(run), s3i_run_id(run), S3I_PHASE_WAITING,
+		s3i_deployment_now_ms(s3i_run_deployment(run)), NULL, NULL);
+	if (!rc)
+		rc = wait_check(run, &w);
+	if (rc)
+		s3i_err_prefix(NULL, "run %s: checking the wait for inventory reports: ",
+			s3i_run_id(run));
+	uint32_t size = out->struct_size < sizeof(w) ? out->struct_size : (uint32_t)sizeof(w);
+	memcpy(out, &w, size);
+	out->struct_size = size;
+	return rc;
+}
+
+int s3i_harvest_record_failure(s3i_run *run, const char *stage, const char *message)
+{
+	if (!run || !stage || !message)
+		return s3i_err(NULL, S3I_EINVALID, "run",
+			"s3i_harvest_record_failure: run, stage and message are required");
+	int rc = s3i_state_run_fail(s3i_run_state(run), s3i_run_id(run), stage, message,
+		s3i_deployment_now_ms(s3i_run_deployment(run)), NULL);
+	if (rc)
+		s3i_err_prefix(NULL, "run %s: recording its failure in %s: ", s3i_run_id(run), stage);
 	return rc;
 }
 
