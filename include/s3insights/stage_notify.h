@@ -1,4 +1,5 @@
-/*
+/**
+ * @file
  * libs3insights: the notify stage (DESIGN §4.7) — the run's report by e-mail.
  *
  * It moves the run to the `notifying` phase (a failed run stays `failed`) and sends, through
@@ -33,7 +34,7 @@ typedef struct s3i_notify s3i_notify;
 
 /** Options of s3i_notify_new. Fields are only ever appended (STYLE R6). @since 0.1 */
 typedef struct s3i_notify_options {
-	uint32_t struct_size;
+	uint32_t struct_size;         /**< sizeof the struct, set by the INIT macro */
 	/** Result rows shown per query; 0: 10; -1: none. */
 	int32_t rows_per_query;
 	/** Buckets listed one by one at most (the totals always count every bucket; the rest
@@ -61,6 +62,7 @@ S3I_API int s3i_notify_new(s3i_notify **out, s3i_run *run, const s3i_notify_opti
 /**
  * Read the run's state, build the report (once per handle) and send the batches not yet
  * recorded as sent, until all are sent or the deadline comes.
+ * @param st           the stage.
  * @param deadline_ms  wall-clock ms since the epoch by which the step returns; 0: none.
  * @param finished     receives 1 when every batch is sent and recorded, else 0.
  * @return S3I_OK (look at *finished); or the error that stopped it (SES refused the sender

@@ -1,16 +1,17 @@
-/*
+/**
+ * @file
  * libs3insights: the create-table stage (DESIGN §4.5).
  *
  * It moves the run to the `table` phase and runs, through Athena in the host region, one
  * statement after the other, each started and polled until it ends:
- *  - CREATE DATABASE IF NOT EXISTS <database>;
+ *  - `CREATE DATABASE IF NOT EXISTS <database>`;
  *  - for CSV reports the raw table `<table>_raw` (string columns, OpenCSVSerde, at
- *    s3://<consolidated>/inventory/<R>/, partitioned by account, region, bucketname) and the
+ *    `s3://<consolidated>/inventory/<R>/`, partitioned by account, region, bucketname) and the
  *    typed view `<table>` with S3Insights' column names and types; for ORC/Parquet reports
  *    the typed table `<table>`;
  *  - ALTER TABLE ... ADD IF NOT EXISTS PARTITION, at most 100 partitions per statement, for
  *    every source bucket with data in the consolidated layout (docs/stages.md says which).
- * Query results go to s3://<consolidated>/athena/<R>/.
+ * Query results go to `s3://<consolidated>/athena/<R>/`.
  *
  * Every statement is idempotent (IF NOT EXISTS / OR REPLACE), and each one's execution id and
  * end state are recorded in the state table before the step goes on, so a resumed stage polls
@@ -33,7 +34,7 @@ typedef struct s3i_table s3i_table;
 
 /** Options of s3i_table_new. Fields are only ever appended (STYLE R6). @since 0.1 */
 typedef struct s3i_table_options {
-	uint32_t struct_size;
+	uint32_t struct_size;         /**< sizeof the struct, set by the INIT macro */
 	/** First pause between two GetQueryExecution polls of a statement (pauses double up to
 	 * max_poll_interval_ms); 0: 250 ms. */
 	int64_t poll_interval_ms;
@@ -61,6 +62,7 @@ S3I_API int s3i_table_new(s3i_table **out, s3i_run *run, const s3i_table_options
 /**
  * Run statements until all succeeded or the deadline comes, recording each one's execution
  * in the state table.
+ * @param st           the stage.
  * @param deadline_ms  wall-clock ms since the epoch by which the step returns (a statement
  *                     still running is polled again by the next step); 0: no deadline.
  * @param finished     receives 1 when every statement succeeded, else 0.
