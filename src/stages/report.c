@@ -144,6 +144,9 @@ static int group_cmp(const void *a, const void *b)
 
 static const char *nz(const char *s) { return s ? s : ""; }
 
+/* "s" unless n is 1: "1 bucket", "2 buckets", "0 buckets" */
+static const char *plural(int64_t n) { return n == 1 ? "" : "s"; }
+
 /* Totals per account and region, sorted; *n groups in a block the caller frees. */
 static group *make_groups(const s3i_allocator *a, const s3i_report *r, size_t *n)
 {
@@ -250,7 +253,8 @@ static void write_totals(writer *w, const s3i_report *r, const group *g, size_t 
 		t_val(w, acct, NAME_MAX_CHARS);
 		t_printf(w, "  ");
 		t_val(w, reg, NAME_MAX_CHARS);
-		t_printf(w, ": %s buckets, %s objects, %s (%" PRId64 " bytes)\n", c1, c2, c3, by);
+		t_printf(w, ": %s bucket%s, %s object%s, %s (%" PRId64 " bytes)\n", c1, plural(nb), c2,
+			plural(no), c3, by);
 		h_raw(w, i < ng ? "<tr>" : "<tr style=\"font-weight:bold\">");
 		h_cell(w, acct, NAME_MAX_CHARS, 0);
 		h_cell(w, reg, NAME_MAX_CHARS, 0);
@@ -288,7 +292,7 @@ static void write_buckets(writer *w, const s3i_report *r)
 		t_val(w, b->bucket, NAME_MAX_CHARS);
 		t_printf(w, ": ");
 		t_val(w, b->status, NAME_MAX_CHARS);
-		t_printf(w, ", %s objects, %s", c1, c2);
+		t_printf(w, ", %s object%s, %s", c1, plural(b->objects), c2);
 		if (b->reason && *b->reason) {
 			t_printf(w, " - ");
 			t_val(w, b->reason, REASON_MAX_CHARS);
@@ -327,7 +331,10 @@ static void write_rows(writer *w, const s3i_report_query *q)
 	}
 	if (!q->ncolumns || !q->columns)
 		return;
-	t_printf(w, q->nrows ? "    first %zu rows:\n" : "    no rows\n", q->nrows);
+	if (q->nrows)
+		t_printf(w, "    first %zu row%s:\n", q->nrows, plural((int64_t)q->nrows));
+	else
+		t_printf(w, "    no rows\n");
 	h_raw(w, "<table border=\"1\" cellpadding=\"4\" cellspacing=\"0\">\n<tr>");
 	t_printf(w, "      ");
 	for (size_t c = 0; c < q->ncolumns; c++) {
@@ -383,7 +390,7 @@ static void write_queries(writer *w, const s3i_report *r)
 		char c1[32], c2[32];
 		if (q->rows >= 0) {
 			s3i_report_format_count(c1, sizeof(c1), q->rows);
-			t_printf(w, ", %s rows", c1);
+			t_printf(w, ", %s row%s", c1, plural(q->rows));
 			h_raw(w, "; rows: ");
 			h_val(w, c1, 0);
 		}
@@ -460,7 +467,8 @@ int s3i_report_build(const s3i_report *r, s3i_buf *subject, s3i_buf *text, s3i_b
 		if (!w.rc)
 			w.rc = put_clean(subject, nz(r->error_stage), NAME_MAX_CHARS, 0);
 	} else if (!w.rc) {
-		w.rc = s3i_buf_printf(subject, "): %zu buckets, %s objects, %s", r->nbuckets, c1, c2);
+		w.rc = s3i_buf_printf(subject, "): %zu bucket%s, %s object%s, %s", r->nbuckets,
+			plural((int64_t)r->nbuckets), c1, plural(objects), c2);
 	}
 
 	/* heading */

@@ -310,9 +310,9 @@ static void test_report_sent_once_per_batch(void **state)
 		has(from, SENDER);
 		if (i == 0) {
 			/* totals per account and region */
-			has(m.text, "  111111111111  ap-northeast-1: 1 buckets, 4 objects, 4.0 KiB (4096 bytes)");
+			has(m.text, "  111111111111  ap-northeast-1: 1 bucket, 4 objects, 4.0 KiB (4096 bytes)");
 			has(m.text, "  111111111111  eu-west-1: 2 buckets, 5 objects, 500 B (500 bytes)");
-			has(m.text, "  123456789012  eu-west-1: 1 buckets, 2 objects, 2.0 KiB (2048 bytes)");
+			has(m.text, "  123456789012  eu-west-1: 1 bucket, 2 objects, 2.0 KiB (2048 bytes)");
 			has(m.text, "  123456789012  us-east-1: 3 buckets, 3 objects, 300 B (300 bytes)");
 			has(m.text, "  all  all: 7 buckets, 14 objects, 6.8 KiB (6944 bytes)");
 			/* every bucket with status and reason */
@@ -326,7 +326,7 @@ static void test_report_sent_once_per_batch(void **state)
 				"60 hours");
 			/* every query: state, rows, scanned, console link, first rows */
 			has(m.text, "  big objects: SUCCEEDED, 2 rows, 0 B scanned");
-			has(m.text, "    first 1 rows:\n      bucket | key\n      a2-failed | "
+			has(m.text, "    first 1 row:\n      bucket | key\n      a2-failed | "
 				"<script>alert(1)</script>\n");
 			lacks(m.text, "a1-data-east | NULL");
 			has(m.text, "  failing: FAILED, 0 rows, 0 B scanned\n    reason: SYNTAX_ERROR: "

@@ -190,9 +190,9 @@ static void test_report(void **state)
 	lacks(&o.subject, "\n");
 
 	/* totals per account and region, sorted, and for the run */
-	has(&o.text, "  111111111111  ap-northeast-1: 1 buckets, 0 objects, 0 B (0 bytes)\n");
+	has(&o.text, "  111111111111  ap-northeast-1: 1 bucket, 0 objects, 0 B (0 bytes)\n");
 	has(&o.text, "  111111111111  eu-west-1: 2 buckets, 27 objects, 3.0 MiB (3146428 bytes)\n");
-	has(&o.text, "  123456789012  eu-west-1: 1 buckets, 5 objects, 2.0 KiB (2048 bytes)\n");
+	has(&o.text, "  123456789012  eu-west-1: 1 bucket, 5 objects, 2.0 KiB (2048 bytes)\n");
 	has(&o.text, "  123456789012  us-east-1: 3 buckets, 10 objects, 1000 B (1000 bytes)\n");
 	has(&o.text, "  all  all: 7 buckets, 42 objects, 3.0 MiB (3149476 bytes)\n");
 	const char *t = s3i_buf_cstr(&o.text);
