@@ -304,7 +304,7 @@ static int print_bucket(void *user, const s3i_bucket_status *b)
 
 static int print_status(s3i_run *run)
 {
-	s3i_run_status s;
+	s3i_run_status s = { .struct_size = sizeof(s) };
 	table_walk w = { 1 };
 	if (g.json)
 		printf("{\"buckets\":[");

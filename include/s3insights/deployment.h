@@ -1,8 +1,9 @@
-/*
- * libs3insights: a deployment — one installation of the system (DESIGN §2): its name, host
- * account and host region, the names of its resources, and `init`, which creates the host
- * resources a standalone runner needs (the state table, the consolidated bucket, the queue and
- * its dead-letter queue).
+/**
+ * @file deployment.h
+ * A deployment — one installation of the system (DESIGN §2): its name, host account and host
+ * region, the names of its resources, and `init`, which creates the host resources a
+ * standalone runner needs (the state table, the consolidated bucket, the queue and its
+ * dead-letter queue).
  */
 #ifndef S3INSIGHTS_DEPLOYMENT_H
 #define S3INSIGHTS_DEPLOYMENT_H
@@ -20,7 +21,7 @@ typedef struct s3i_deployment s3i_deployment;
 
 /** Options of s3i_deployment_open. Fields are only ever appended. @since 0.1 */
 typedef struct s3i_deployment_options {
-	uint32_t struct_size;
+	uint32_t struct_size;         /**< sizeof(s3i_deployment_options) as the caller compiled it */
 	const char *name;             /**< D: 4-15 chars [a-z0-9]; NULL: $S3I_DEPLOYMENT */
 	const char *host_region;      /**< NULL: the context's region */
 	const char *host_account_id;  /**< NULL: from STS GetCallerIdentity */
@@ -55,10 +56,21 @@ S3I_API int s3i_deployment_init(s3i_deployment *d);
  * cap is too small, or an AWS error. Detail in s3i_error_last().  @since 0.1
  */
 S3I_API int s3i_deployment_queue_url(s3i_deployment *d, char *out, size_t cap);
-/** The dead-letter queue's URL, as s3i_deployment_queue_url. @since 0.1 */
+/**
+ * The dead-letter queue's URL, as s3i_deployment_queue_url.
+ * @return S3I_OK, S3I_ENOTFOUND, S3I_EINVALID or an AWS error, as s3i_deployment_queue_url.
+ * @since 0.1
+ */
 S3I_API int s3i_deployment_dlq_url(s3i_deployment *d, char *out, size_t cap);
 
-/** Names (DESIGN §2). Valid while d lives. @since 0.1 */
+/**
+ * @name Names
+ * The deployment's names (DESIGN §2): D, the host region and account, the state table
+ * `D_configuration_table`, the consolidated bucket, the queue
+ * `D-sqs-consolidate-inventory-files` and the dead-letter queue `D-sqs-dlq`. Each returns
+ * a string valid while d lives, or NULL when d is NULL. Thread-safe.  @since 0.1
+ * @{
+ */
 S3I_API const char *s3i_deployment_name(const s3i_deployment *d);
 S3I_API const char *s3i_deployment_host_region(const s3i_deployment *d);
 S3I_API const char *s3i_deployment_host_account(const s3i_deployment *d);
@@ -66,6 +78,7 @@ S3I_API const char *s3i_deployment_state_table(const s3i_deployment *d);
 S3I_API const char *s3i_deployment_consolidated_bucket(const s3i_deployment *d);
 S3I_API const char *s3i_deployment_queue_name(const s3i_deployment *d);
 S3I_API const char *s3i_deployment_dlq_name(const s3i_deployment *d);
+/** @} */
 
 /** Free the handle (and its reference on the context). NULL is a no-op. @since 0.1 */
 S3I_API void s3i_deployment_free(s3i_deployment *d);

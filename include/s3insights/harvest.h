@@ -1,5 +1,6 @@
-/*
- * libs3insights: the whole Harvester in one process — the stages of DESIGN §4 composed in
+/**
+ * @file harvest.h
+ * The whole Harvester in one process — the stages of DESIGN §4 composed in
  * order, with the wait for inventory reports in between — and the Cleanup workflow.
  *
  * This is what the `s3insights run` and `cleanup` commands and the Python binding call. Every

@@ -142,7 +142,7 @@ static int wait_check(s3i_run *run, s3i_harvest_wait *w)
 		w->deadline_ms = rec.inventory_deadline_ms;
 		s3i_state_run_dispose(&rec);
 	}
-	s3i_run_status s;
+	s3i_run_status s = { .struct_size = sizeof(s) };
 	if ((rc = s3i_run_status_read(run, &s, NULL, NULL)))
 		return rc;
 	w->pending = s.buckets_pending;

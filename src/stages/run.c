@@ -1,5 +1,6 @@
 /* A run: its record in the state table, its input, status read-back, crash points. */
 #include <signal.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -188,6 +189,13 @@ int s3i_run_status_read(s3i_run *run, s3i_run_status *out, s3i_bucket_status_fn 
 {
 	if (!run || !out)
 		return s3i_err(NULL, S3I_EINVALID, NULL, "run status: run and out are required");
+	/* Fields up to `phase` at least, so a caller always gets the run id and phase. */
+	size_t min = offsetof(s3i_run_status, phase) + sizeof(out->phase);
+	if (out->struct_size < min)
+		return s3i_err(NULL, S3I_EINVALID, "struct_size",
+			"run %s status: struct_size %u is too small (set it to sizeof(s3i_run_status))",
+			run->run_id, (unsigned)out->struct_size);
+	size_t size = out->struct_size < sizeof(*out) ? out->struct_size : sizeof(*out);
 	s3i_state_run rec;
 	int rc = s3i_state_run_get(s3i_run_state(run), run->run_id, &rec, NULL);
 	if (rc)
@@ -197,18 +205,20 @@ int s3i_run_status_read(s3i_run *run, s3i_run_status *out, s3i_bucket_status_fn 
 	snprintf(run->error, sizeof(run->error), "%s", rec.error);
 	snprintf(run->error_stage, sizeof(run->error_stage), "%s", rec.error_stage);
 	pthread_mutex_unlock(&run->lock);
-	memset(out, 0, sizeof(*out));
-	out->struct_size = sizeof(*out);
-	out->run_id = run->run_id;
-	out->phase = run->phase;
-	out->finished = rec.finished;
-	out->error = run->error;
-	out->error_stage = run->error_stage;
-	out->created_ms = rec.created_ms;
-	out->updated_ms = rec.updated_ms;
+	s3i_run_status full;
+	memset(&full, 0, sizeof(full));
+	full.struct_size = (uint32_t)size;
+	full.run_id = run->run_id;
+	full.phase = run->phase;
+	full.finished = rec.finished;
+	full.error = run->error;
+	full.error_stage = run->error_stage;
+	full.created_ms = rec.created_ms;
+	full.updated_ms = rec.updated_ms;
 	s3i_state_run_dispose(&rec);
-	status_walk w = { out, fn, user, 0 };
+	status_walk w = { &full, fn, user, 0 };
 	rc = s3i_state_buckets_list(s3i_run_state(run), run->run_id, on_bucket, &w, NULL);
+	memcpy(out, &full, size);
 	if (rc && w.stopped)
 		return s3i_err(NULL, S3I_EUSER, run->run_id, "run %s: status callback stopped the walk",
 			run->run_id);

@@ -218,7 +218,7 @@ static void test_run_start_resume_refuse_status(void **state)
 
 	/* resuming with the same input works and sees the recorded buckets */
 	CHECK_OK(s3i_run_start(&run, d, in));
-	s3i_run_status status;
+	s3i_run_status status = { .struct_size = sizeof(status) };
 	seen s = { 0 };
 	CHECK_OK(s3i_run_status_read(run, &status, collect, &s));
 	assert_string_equal(status.run_id, "r1");
@@ -249,6 +249,17 @@ static void test_run_start_resume_refuse_status(void **state)
 	assert_int_equal(rc, S3I_EEXISTS);
 	assert_non_null(strstr(s3i_error_last()->message, "finished"));
 	CHECK_OK(s3i_run_open(&run, d, "r1"));
+	/* an older caller's smaller struct: nothing past it is written */
+	struct { s3i_run_status st; char guard[8]; } small;
+	memset(&small, 0x5a, sizeof(small));
+	small.st.struct_size = offsetof(s3i_run_status, finished);
+	CHECK_OK(s3i_run_status_read(run, &small.st, NULL, NULL));
+	assert_string_equal(small.st.phase, "done");
+	const unsigned char *tail = (const unsigned char *)&small.st + offsetof(s3i_run_status, finished);
+	for (size_t i = 0; i < sizeof(small) - offsetof(s3i_run_status, finished); i++)
+		assert_int_equal(tail[i], 0x5a);
+	small.st.struct_size = 4;
+	assert_int_equal(s3i_run_status_read(run, &small.st, NULL, NULL), S3I_EINVALID);
 	CHECK_OK(s3i_run_status_read(run, &status, NULL, NULL));
 	assert_string_equal(status.phase, "done");
 	assert_int_equal(status.finished, 1);
