@@ -40,9 +40,14 @@ typedef struct s3i_harvest_options {
 	int32_t no_failure_report;          /**< 1: a failed run sends no failure e-mail */
 	int32_t no_cleanup_on_failure;      /**< 1: a failed run keeps its transient resources
 	                                         (for inspection; run cleanup later) */
+	/** Seconds a message taken from the queue stays hidden while this process works on it;
+	 * 0: 60. Short, so that after a crash the messages it held come back soon; a manifest
+	 * that takes longer may be taken up by another consumer too, which is harmless (files
+	 * are counted once). Lambda consumers use the queue's own timeout instead. */
+	int32_t ingest_visibility_timeout_s;
 } s3i_harvest_options;
 
-#define S3I_HARVEST_OPTIONS_INIT { sizeof(s3i_harvest_options), NULL, NULL, 0, 0, 0 }
+#define S3I_HARVEST_OPTIONS_INIT { sizeof(s3i_harvest_options), NULL, NULL, 0, 0, 0, 0 }
 
 /**
  * Run (or resume) the Harvester for `run`: provision, configure inventory (or list snapshot),

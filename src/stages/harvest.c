@@ -17,6 +17,7 @@
 /* One ingest step polls the queue this long at most, so progress and the inventory deadline
  * are looked at in between. */
 #define INGEST_SLICE_MS 5000
+#define DEFAULT_VISIBILITY_S 60
 
 typedef struct harvest {
 	s3i_run *run;
@@ -182,7 +183,10 @@ static int do_wait(harvest *h)
 		return rc;
 
 	s3i_ingest *ing = NULL;
-	if ((rc = s3i_ingest_new(&ing, h->d, NULL)))
+	s3i_ingest_options io = S3I_INGEST_OPTIONS_INIT;
+	io.visibility_timeout = h->o.ingest_visibility_timeout_s > 0
+		? h->o.ingest_visibility_timeout_s : DEFAULT_VISIBILITY_S;
+	if ((rc = s3i_ingest_new(&ing, h->d, &io)))
 		return rc;
 	for (;;) {
 		if ((rc = wait_check(h->run, &w)) || w.over)
