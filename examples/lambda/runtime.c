@@ -347,6 +347,7 @@ int s3i_lambda_run(const s3i_lambda_handler *handlers)
 		;
 	rc = 1;
 out:
+	s3i_lambda_handlers_shutdown();
 	s3i_ctx_release(ctx);
 	curl_easy_cleanup(rt.curl);
 	curl_global_cleanup();

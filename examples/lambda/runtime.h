@@ -50,6 +50,10 @@ int s3i_lambda_fail(s3i_lambda_result *out, const char *type, const char *fmt, .
 /* How many library contexts this process created (the debug counter the tests read). */
 int s3i_lambda_contexts_created(void);
 
+/* Free what the handlers keep warm across invocations (handlers.c); the runtime calls it once,
+ * before it releases the context and returns. */
+void s3i_lambda_handlers_shutdown(void);
+
 /* Run the loop with `handlers` (terminated by a {NULL, NULL} entry). Returns only on a fatal
  * error (Runtime API unreachable, init error posted): the process exit status. */
 int s3i_lambda_run(const s3i_lambda_handler *handlers);
