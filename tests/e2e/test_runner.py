@@ -12,7 +12,9 @@ Environment: S3I_RUNNER (the runner binary), S3I_SOURCE_DIR (the source tree),
 S3I_E2E_SCALE (objects in a typical bucket; default 20), S3I_E2E_ONLY (a test name filter).
 """
 
+import calendar
 import csv
+import hashlib
 import gzip
 import io
 import json
@@ -53,7 +55,7 @@ class Moto:
         self.dir = tempfile.mkdtemp(prefix="s3i-e2e-")
         port_file = os.path.join(self.dir, "port")
         self.log = open(os.path.join(self.dir, "moto.log"), "w")
-        env = dict(os.environ, S3_UPLOAD_PART_MIN_SIZE="5242880")
+        env = dict(os.environ, S3_UPLOAD_PART_MIN_SIZE="64")
         for k in list(env):
             if k.startswith("AWS_"):
                 del env[k]
@@ -274,6 +276,148 @@ class RunnerTest(unittest.TestCase):
         again = self.cli("run", inp)
         self.assertNotEqual(again.returncode, 0)
         self.assertIn("finished", again.stderr)
+
+    def write_delivery(self, account, bucket, cfg, stamp, extra_rows=(), multipart=False):
+        """A delivery in S3 Inventory's own layout and order, built here from the bucket's
+        listing with the csv/gzip/hashlib modules (not by the library): data files with
+        quoted fields and +-encoded keys (the first uploaded by multipart when asked), then
+        the dated folder's manifest.json, then manifest.checksum, then hive/.../symlink.txt."""
+        dest = cfg["Destination"]["S3BucketDestination"]
+        staging = dest["Bucket"].split(":::", 1)[1]
+        base = "%s/%s/%s" % (dest["Prefix"], bucket, cfg["Id"])
+        src = aws("s3", self.region_of[(account, bucket)], account=account)
+        rows = []
+        for page in src.get_paginator("list_object_versions").paginate(Bucket=bucket):
+            for v in page.get("Versions", []):
+                # S3 Inventory leaves VersionId empty for objects stored while unversioned
+                vid = "" if v["VersionId"] == "null" else v["VersionId"]
+                rows.append([bucket, urllib.parse.quote_plus(v["Key"], safe="/"), vid,
+                             str(v["IsLatest"]).lower(), "false", str(v["Size"]),
+                             v["LastModified"].strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+                             v["ETag"].strip('"'), v.get("StorageClass", "STANDARD")])
+            for d in page.get("DeleteMarkers", []):
+                rows.append([bucket, urllib.parse.quote_plus(d["Key"], safe="/"), d["VersionId"],
+                             str(d["IsLatest"]).lower(), "true", "", 
+                             d["LastModified"].strftime("%Y-%m-%dT%H:%M:%S.000Z"), "", ""])
+        rows += list(extra_rows)
+        st = aws("s3", "us-east-1")
+        files = []
+        half = max(1, len(rows) // 2)
+        for n, chunk in enumerate((rows[:half], rows[half:])):
+            if not chunk:
+                continue
+            out = io.StringIO()
+            csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\n").writerows(chunk)
+            body = gzip.compress(out.getvalue().encode("utf-8"))
+            key = "%s/data/%s-%d.csv.gz" % (base, stamp, n)
+            if multipart and n == 0:
+                up = st.create_multipart_upload(Bucket=staging, Key=key)
+                cut = max(1, len(body) // 2)
+                parts = []
+                for i, piece in enumerate((body[:cut], body[cut:]), 1):
+                    r = st.upload_part(Bucket=staging, Key=key, PartNumber=i,
+                                       UploadId=up["UploadId"], Body=piece)
+                    parts.append({"PartNumber": i, "ETag": r["ETag"]})
+                st.complete_multipart_upload(Bucket=staging, Key=key, UploadId=up["UploadId"],
+                                             MultipartUpload={"Parts": parts})
+            else:
+                st.put_object(Bucket=staging, Key=key, Body=body)
+            files.append({"key": key, "size": len(body),
+                          "MD5checksum": hashlib.md5(body).hexdigest()})
+        when = time.strptime(stamp, "%Y-%m-%dT%H-%MZ")
+        manifest = json.dumps({
+            "sourceBucket": bucket, "destinationBucket": dest["Bucket"], "version": "2016-11-30",
+            "creationTimestamp": str(int(calendar.timegm(when)) * 1000), "fileFormat": "CSV",
+            "fileSchema": "Bucket, Key, VersionId, IsLatest, IsDeleteMarker, Size, "
+                          "LastModifiedDate, ETag, StorageClass",
+            "files": files}).encode()
+        st.put_object(Bucket=staging, Key="%s/%s/manifest.json" % (base, stamp), Body=manifest)
+        checksum_key = "%s/%s/manifest.checksum" % (base, stamp)
+        st.put_object(Bucket=staging, Key=checksum_key,
+                      Body=hashlib.md5(manifest).hexdigest().encode())
+        st.put_object(Bucket=staging, Key="%s/hive/dt=%s/symlink.txt" % (
+            base, time.strftime("%Y-%m-%d-%H-%M", when)),
+            Body="".join("s3://%s/%s\n" % (staging, f["key"]) for f in files).encode())
+        return staging, checksum_key
+
+    def test_inventory_path_from_a_realistic_delivery(self):
+        inp = self.seed("v1", scale=max(5, SCALE // 2))
+        with open(inp) as f:
+            doc = json.load(f)
+        doc["snapshot"] = "inventory"
+        with open(inp, "w") as f:
+            json.dump(doc, f)
+        self.region_of = {(b["account"], b["bucket"]): b["region"] for b in self.expect["buckets"]}
+        self.init()
+        proc = subprocess.Popen([RUNNER, "--quiet", "--json", "run", inp], env=self.env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.time() + 300
+            while True:
+                p = self.cli("--json", "status", "--run", "v1")
+                st = json.loads(p.stdout) if p.returncode == 0 else {"phase": "not started"}
+                if st["phase"] == "waiting":
+                    break
+                self.assertIsNone(proc.poll(), proc.stderr.read() if proc.poll() else "")
+                self.assertLess(time.time(), deadline, "never reached the wait: %s" % st)
+                time.sleep(1)
+            waiting = [(b["account"], b["bucket"]) for b in st["buckets"]
+                       if b["status"] == "in_progress"]
+            expected = sorted((b["account"], b["bucket"]) for b in self.expect["buckets"]
+                              if b["expect"] == "done")
+            self.assertEqual(sorted(waiting), expected)
+            cfgs = {}
+            for account, bucket in waiting:
+                s3 = aws("s3", self.region_of[(account, bucket)], account=account)
+                lst = s3.list_bucket_inventory_configurations(Bucket=bucket)
+                cfgs[(account, bucket)] = lst["InventoryConfigurationList"][0]
+            # a test event first, as S3 sends when a notification is put
+            sqs = aws("sqs")
+            qurl = sqs.get_queue_url(QueueName="%s-sqs-consolidate-inventory-files" % DEPLOYMENT)["QueueUrl"]
+            sqs.send_message(QueueUrl=qurl, MessageBody=json.dumps(
+                {"Service": "Amazon S3", "Event": "s3:TestEvent", "Time": "2026-12-04T00:00:00.000Z",
+                 "Bucket": "x", "RequestId": "1", "HostId": "2"}))
+            first = waiting[0]
+            staging, ck = self.write_delivery(*first, cfgs[first], "2026-12-04T00-00Z", multipart=True)
+            while self.bucket_status("v1", first) != "done":
+                self.assertIsNone(proc.poll())
+                time.sleep(1)
+            # a later delivery for the same bucket: recorded and ignored
+            ghost = [first[1], "ghost.txt", "v-ghost", "true", "false", "1",
+                     "2026-12-04T00:00:00.000Z", "x", "STANDARD"]
+            self.write_delivery(*first, cfgs[first], "2026-12-05T00-00Z", extra_rows=[ghost])
+            for n, key in enumerate(waiting[1:]):
+                staging, ck = self.write_delivery(*key, cfgs[key], "2026-12-04T00-00Z",
+                                                  multipart=(n == 0))
+                if n == 1:
+                    # the same event once more inside an SNS envelope (as without raw delivery)
+                    event = {"Records": [{"eventVersion": "2.1", "eventSource": "aws:s3",
+                             "awsRegion": "us-east-1", "eventName": "ObjectCreated:Put",
+                             "s3": {"bucket": {"name": staging, "arn": "arn:aws:s3:::" + staging},
+                                    "object": {"key": urllib.parse.quote_plus(ck, safe="/"),
+                                               "size": 32}}}]}
+                    sqs.send_message(QueueUrl=qurl, MessageBody=json.dumps(
+                        {"Type": "Notification", "MessageId": "m-1",
+                         "TopicArn": "arn:aws:sns:us-east-1:%s:t" % HOST,
+                         "Subject": "Amazon S3 Notification", "Message": json.dumps(event),
+                         "Timestamp": "2026-12-04T00:00:00.000Z"}))
+            out, err = proc.communicate(timeout=600)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+        self.assertEqual(proc.returncode, 0, err[-3000:])
+        st = json.loads(out)
+        self.assertEqual(st["phase"], "done")
+        self.check_statuses(st)
+        self.check_rows_exactly_once("v1")
+        self.check_nothing_transient_left("v1")
+
+    def bucket_status(self, run_id, key):
+        for b in self.status(run_id)["buckets"]:
+            if (b["account"], b["bucket"]) == key:
+                return b["status"]
+        return None
 
     def test_bad_input_lists_every_problem_and_creates_nothing(self):
         bad = {"run_id": "Bad-Run", "accounts": [{"id": "12345"}],
