@@ -36,5 +36,14 @@
 #include "run_input.h"
 #include "deployment.h"
 #include "run.h"
+#include "stage_provision.h"
+#include "stage_configure.h"
+#include "stage_ingest.h"
+#include "stage_partition.h"
+#include "stage_table.h"
+#include "stage_query.h"
+#include "stage_notify.h"
+#include "stage_teardown.h"
+#include "harvest.h"
 
 #endif
