@@ -332,6 +332,21 @@ static void test_current_versions_parquet_markers_are_empty(void **state)
 	seed_region(&f, "us-east-1", st_use1);
 	seed_markers_only(&f, OTHER, "us-east-1", "cfg-markers");
 	seed_bucket(&f, OTHER, "us-east-1", "cfg-other", 2, 1);
+	{
+		/* a crash after the PUT but before the state write left a configuration of the run's
+		 * id behind (here a stale one): the rerun replaces it */
+		s3i_credprov *hold;
+		s3i_svc svc = svc_of(&f, OTHER, "us-east-1", &hold);
+		char id[128];
+		CHECK_OK(s3i_names_inventory_id(id, sizeof(id), DEP, "r1"));
+		s3i_s3_inventory_config old = { .id = id, .enabled = 0,
+			.destination_bucket_arn = "arn:aws:s3:::somewhere-else",
+			.destination_prefix = "old", .format = S3I_S3_INVENTORY_CSV,
+			.versions = S3I_S3_INVENTORY_VERSIONS_ALL, .frequency = S3I_S3_INVENTORY_WEEKLY,
+			.optional_fields = S3I_S3_INVENTORY_FIELD_SIZE | S3I_S3_INVENTORY_FIELD_ETAG };
+		CHECK_OK(s3i_s3_put_bucket_inventory_configuration_op(&svc, "cfg-other", &old, NULL));
+		release(hold);
+	}
 	/* a region provision did not record: its bucket fails with the reason */
 	seed_bucket(&f, HOST, "eu-west-1", "cfg-noregion", 1, 1);
 	s3i_configure *st = NULL;
