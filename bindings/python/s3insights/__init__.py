@@ -22,7 +22,9 @@ from .errors import (AWSError, AuthError, ChecksumError, ConflictError, Error, E
                      NotFoundError, ParseError, ServiceError, StoppedError, ThrottledError,
                      TimeoutError_, UnknownOptionError, strerror)
 from .inputs import Account, CleanupInput, Problem, Query, RunInput, query_substitute
-from .workflow import BucketStatus, Deployment, Run, RunStatus
+from .stages import (Configure, Ingest, IngestStats, Notify, Partition, Provision, Query,
+                     QueryInfo, Row, Stage, Table, Teardown, now_ms)
+from .workflow import BucketStatus, Deployment, HarvestProgress, Run, RunStatus
 
 FEATURE_THREADS = 1 << 0
 FEATURE_HTTPS = 1 << 1
@@ -46,4 +48,4 @@ def features():
 
 
 __all__ = [n for n in dir() if not n.startswith("_") and n not in ("context", "inputs",
-                                                                    "workflow")]
+                                                                    "workflow", "stages")]

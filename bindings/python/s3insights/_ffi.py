@@ -139,6 +139,96 @@ class s3i_run_status(Structure):
 BUCKET_STATUS_FN = CFUNCTYPE(c_int, c_void_p, POINTER(s3i_bucket_status))
 
 
+class s3i_harvest_progress(Structure):
+    _fields_ = [("struct_size", c_uint32), ("stage", c_char_p),
+                ("status", POINTER(s3i_run_status)), ("elapsed_ms", c_int64),
+                ("wait_deadline_ms", c_int64)]
+
+
+HARVEST_PROGRESS_FN = CFUNCTYPE(c_int, c_void_p, POINTER(s3i_harvest_progress))
+
+
+class s3i_harvest_options(Structure):
+    _fields_ = [("struct_size", c_uint32), ("progress", HARVEST_PROGRESS_FN),
+                ("progress_user", c_void_p), ("progress_interval_ms", c_int32),
+                ("no_failure_report", c_int32), ("no_cleanup_on_failure", c_int32)]
+
+
+# The stages' options (stage_*.h), in the headers' order.
+class s3i_provision_options(Structure):
+    _fields_ = [("struct_size", c_uint32), ("max_in_flight", c_int32),
+                ("stack_timeout_ms", c_int64), ("staging_retention_days", c_int32),
+                ("skip_sender_check", c_int)]
+
+
+class s3i_configure_options(Structure):
+    _fields_ = [("struct_size", c_uint32), ("concurrency", c_int32),
+                ("snapshot_file_bytes", c_int64), ("snapshot_page_size", c_int32),
+                ("snapshot_gzip_level", c_int32), ("snapshot_max_objects", c_int64)]
+
+
+class s3i_ingest_options(Structure):
+    _fields_ = [("struct_size", c_uint32), ("queue_url", c_char_p), ("queue_name", c_char_p),
+                ("max_messages", c_int32), ("visibility_timeout", c_int32),
+                ("wait_seconds", c_int32), ("concurrency", c_int32), ("dlq_mode", c_int32),
+                ("dlq_url", c_char_p), ("copy_threshold", c_int64),
+                ("manifest_wait_ms", c_int64)]
+
+
+class s3i_ingest_stats(Structure):
+    _fields_ = [("struct_size", c_uint32), ("messages_received", c_int64),
+                ("messages_deleted", c_int64), ("messages_skipped", c_int64),
+                ("messages_retried", c_int64), ("manifests_claimed", c_int64),
+                ("deliveries_ignored", c_int64), ("files_copied", c_int64),
+                ("files_rewritten", c_int64), ("files_already_done", c_int64),
+                ("buckets_done", c_int64), ("buckets_failed", c_int64),
+                ("dlq_messages", c_int64)]
+
+
+class s3i_partition_options(Structure):
+    _fields_ = [("struct_size", c_uint32), ("concurrency", c_int32),
+                ("copy_threshold", c_int64)]
+
+
+class s3i_table_options(Structure):
+    _fields_ = [("struct_size", c_uint32), ("poll_interval_ms", c_int64),
+                ("max_poll_interval_ms", c_int64), ("statement_timeout_ms", c_int64),
+                ("workgroup", c_char_p)]
+
+
+class s3i_query_options(Structure):
+    _fields_ = [("struct_size", c_uint32), ("poll_interval_ms", c_int64),
+                ("max_poll_interval_ms", c_int64), ("query_timeout_ms", c_int64),
+                ("max_concurrent", c_int32), ("workgroup", c_char_p)]
+
+
+class s3i_notify_options(Structure):
+    _fields_ = [("struct_size", c_uint32), ("rows_per_query", c_int32),
+                ("max_buckets_listed", c_int32), ("recipients_per_message", c_int32),
+                ("configuration_set", c_char_p)]
+
+
+class s3i_teardown_options(Structure):
+    _fields_ = [("struct_size", c_uint32), ("stack_timeout_ms", c_int64),
+                ("keep_phase", c_int), ("cleanup", c_int)]
+
+
+class s3i_query_info(Structure):
+    _fields_ = [("struct_size", c_uint32), ("index", c_size_t), ("name", c_char_p),
+                ("execution_id", c_char_p), ("state", c_char_p), ("reason", c_char_p),
+                ("rows", c_int64), ("scanned_bytes", c_int64), ("output_location", c_char_p)]
+
+
+class s3i_query_row(Structure):
+    # values as void pointers: an SQL NULL is a NULL pointer, read one by one.
+    _fields_ = [("struct_size", c_uint32), ("index", c_int64), ("count", c_size_t),
+                ("values", POINTER(c_char_p)), ("columns", POINTER(c_char_p))]
+
+
+QUERY_INFO_FN = CFUNCTYPE(c_int, c_void_p, POINTER(s3i_query_info))
+QUERY_ROW_FN = CFUNCTYPE(c_int, c_void_p, POINTER(s3i_query_row))
+
+
 def new(struct):
     """A zeroed struct with struct_size set, as the S3I_*_INIT macros give."""
     s = struct()
@@ -258,7 +348,32 @@ _PROTOTYPES = {
     "s3i_run_get_input": (_P, [_P]),
     "s3i_run_status_read": (c_int, [_P, POINTER(s3i_run_status), BUCKET_STATUS_FN, c_void_p]),
     "s3i_run_free": (None, [_P]),
+    # harvest.h
+    "s3i_harvest_run": (c_int, [_P, POINTER(s3i_harvest_options)]),
+    "s3i_cleanup_run": (c_int, [_P, POINTER(s3i_harvest_options)]),
+    # stage_ingest.h (on a deployment)
+    "s3i_ingest_get_stats": (c_int, [_P, POINTER(s3i_ingest_stats)]),
+    # stage_notify.h
+    "s3i_notify_sent": (c_int64, [_P]),
+    # stage_query.h (reading back)
+    "s3i_query_list": (c_int, [_P, QUERY_INFO_FN, c_void_p]),
+    "s3i_query_results": (c_int, [_P, _S, c_int64, QUERY_ROW_FN, c_void_p]),
 }
+
+#: The stages (stage_<name>.h) with their options struct; each has s3i_<name>_new, _step,
+#: _run, _error and _free of the same shapes.
+STAGES = {
+    "provision": s3i_provision_options, "configure": s3i_configure_options,
+    "ingest": s3i_ingest_options, "partition": s3i_partition_options,
+    "table": s3i_table_options, "query": s3i_query_options, "notify": s3i_notify_options,
+    "teardown": s3i_teardown_options,
+}
+for _stage, _opts in STAGES.items():
+    _PROTOTYPES[f"s3i_{_stage}_new"] = (c_int, [_PP, _P, POINTER(_opts)])
+    _PROTOTYPES[f"s3i_{_stage}_step"] = (c_int, [_P, c_int64, POINTER(c_int)])
+    _PROTOTYPES[f"s3i_{_stage}_run"] = (c_int, [_P])
+    _PROTOTYPES[f"s3i_{_stage}_error"] = (POINTER(s3i_error), [_P])
+    _PROTOTYPES[f"s3i_{_stage}_free"] = (None, [_P])
 
 missing = []
 for _name, (_restype, _argtypes) in _PROTOTYPES.items():

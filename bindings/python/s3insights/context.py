@@ -58,6 +58,13 @@ def _stream(start, context, page=1000):
     most `page` items, so a listing of any size is never held whole. Leaving the loop early
     stops the listing (the callback returns non-zero)."""
     ctx = lib.s3i_ctx_acquire(context._p())
+    yield from stream(start, ctx, lambda: lib.s3i_ctx_release(ctx), page)
+
+
+def stream(start, ctx, release, page=1000):
+    """The worker-thread iteration of _stream for any C handle (a generator):
+    `start(emit, ctx)` makes the C call on `ctx`; `release()` runs once when the iteration
+    ends, however it ends (it drops what kept `ctx` alive)."""
     q = queue.Queue(maxsize=page)
     stop = threading.Event()
     done = object()
@@ -102,7 +109,7 @@ def _stream(start, context, page=1000):
                 q.get(timeout=0.05)
             except queue.Empty:
                 pass
-        lib.s3i_ctx_release(ctx)
+        release()
 
 
 class Context(Handle):

@@ -4,7 +4,7 @@ import ctypes
 from collections import namedtuple
 from ctypes import byref
 
-from . import _ffi, errors
+from . import _ffi, errors, stages
 from ._handle import Handle, dec, enc
 from .inputs import RunInput
 
@@ -19,6 +19,17 @@ RunStatus = namedtuple("RunStatus", "run_id phase finished error error_stage cre
                                     "updated_ms buckets_total buckets_pending objects bytes "
                                     "buckets")
 RunStatus.__doc__ = "A run as a whole, with the list of its BucketStatus in `buckets`."
+HarvestProgress = namedtuple("HarvestProgress", "stage status elapsed_ms wait_deadline_ms")
+HarvestProgress.__doc__ = ("Where a harvest is: stage (provision, configure, wait, table, "
+                           "query, notify, teardown, cleanup), status (a RunStatus with "
+                           "buckets=[], or None), elapsed_ms, wait_deadline_ms (0 outside the "
+                           "wait for reports).")
+
+
+def _run_status(st, buckets):
+    return RunStatus(dec(st.run_id), dec(st.phase), bool(st.finished), dec(st.error),
+                     dec(st.error_stage), st.created_ms, st.updated_ms, st.buckets_total,
+                     st.buckets_pending, st.objects, st.bytes, buckets)
 
 
 def _ffi_fn(name):
@@ -126,9 +137,77 @@ class Run(Handle):
         st = _ffi.new(_ffi.s3i_run_status)
         cb = _ffi.BUCKET_STATUS_FN(on_bucket)
         errors.check(_ffi_fn("s3i_run_status_read")(self._p(), byref(st), cb, None))
-        return RunStatus(dec(st.run_id), dec(st.phase), bool(st.finished), dec(st.error),
-                         dec(st.error_stage), st.created_ms, st.updated_ms, st.buckets_total,
-                         st.buckets_pending, st.objects, st.bytes, found)
+        return _run_status(st, found)
+
+    def _harvest(self, fn, progress, progress_interval_ms, failure_report, cleanup_on_failure):
+        o = _ffi.new(_ffi.s3i_harvest_options)
+        o.progress_interval_ms = int(progress_interval_ms)
+        o.no_failure_report = 0 if failure_report else 1
+        o.no_cleanup_on_failure = 0 if cleanup_on_failure else 1
+        failure = []
+        stopped = []
+        cb = None
+        if progress is not None:
+            def on_progress(user, p):
+                try:
+                    h = p.contents
+                    status = _run_status(h.status.contents, []) if h.status else None
+                    if progress(HarvestProgress(dec(h.stage), status, h.elapsed_ms,
+                                                h.wait_deadline_ms)) is False:
+                        stopped.append(True)
+                        return 1
+                    return 0
+                except BaseException as e:  # stops the harvest; re-raised below
+                    failure.append(e)
+                    return 1
+            # Kept referenced (cb, and o through it) until the call returns: the library calls
+            # it from inside s3i_harvest_run on this thread.
+            cb = _ffi.HARVEST_PROGRESS_FN(on_progress)
+            o.progress = cb
+        rc = _ffi_fn(fn)(self._p(), byref(o))
+        del cb
+        if rc < 0:
+            err = errors.last_error(rc)
+            if failure:
+                raise failure[0] from err
+            raise err
+
+    def harvest(self, progress=None, progress_interval_ms=0, failure_report=True,
+                cleanup_on_failure=True):
+        """Run (or resume) the whole Harvester for this run in one call (harvest.h): every
+        stage in order, with the wait for reports, until the run is done.
+
+        progress: a callable taking a HarvestProgress, called on this thread between stages
+        and about every progress_interval_ms (0: 1 s) while waiting. Returning False stops
+        the harvest (StoppedError; resumable by calling harvest() again); an exception it
+        raises stops the harvest too and is re-raised with the library's error as its
+        __cause__. failure_report=False: a failed run sends no e-mail;
+        cleanup_on_failure=False: a failed run keeps its transient resources.
+        Raises ExistsError when the run had finished before, ConflictError when it had failed
+        (call cleanup())."""
+        self._harvest("s3i_harvest_run", progress, progress_interval_ms, failure_report,
+                      cleanup_on_failure)
+
+    def cleanup(self, progress=None, progress_interval_ms=0):
+        """The Cleanup workflow (s3i_cleanup_run): remove every transient resource of the
+        run; an unfinished run is first recorded as failed. Safe to call any number of
+        times."""
+        self._harvest("s3i_cleanup_run", progress, progress_interval_ms, True, True)
+
+    def queries(self):
+        """The run's recorded queries (QueryInfo), in input order; queries the query stage
+        has not reached yet are left out."""
+        return stages.query_list(self)
+
+    def query_results(self, query, max_rows=0, as_dict=False):
+        """Iterate the result rows of a SUCCEEDED query (its name, or its index in
+        athena_queries): stages.Row tuples with ``columns`` and access by column name, or
+        dicts with as_dict=True; None for an SQL NULL. Streamed page by page through a worker
+        thread; leaving the loop early stops reading (no further GetQueryResults page).
+        max_rows: stop after that many (0: all). The iterator keeps the run alive.
+        Raises NotFoundError (no such query, never started) or InvalidError (it did not
+        succeed: the message gives its state and reason)."""
+        return stages.query_rows(self, query, max_rows, as_dict)
 
 
-__all__ = ["Deployment", "Run", "RunStatus", "BucketStatus"]
+__all__ = ["Deployment", "Run", "RunStatus", "BucketStatus", "HarvestProgress"]
