@@ -195,6 +195,7 @@ struct s3i_signer {
 	const s3i_allocator *alloc;
 	digest work;
 	digest body;                  /* the payload, when the signer hashes it */
+	char body_hex[S3I_SHA256_HEX_LEN + 1];  /* its hash, when needed before signing */
 	digest creq_dg;               /* the canonical request */
 	digest ipad, opad;            /* pads of the cached signing key, already hashed */
 	digest sts_head;              /* ipad plus the first block of the string to sign */
@@ -317,7 +318,6 @@ typedef struct job {
 	size_t body_done;             /* bytes of it hashed so far */
 	size_t body_step;             /* bytes per body_step() */
 	int body_failed;
-	char body_hex[S3I_SHA256_HEX_LEN + 1];
 	size_t creq_k;                /* leading blocks of the canonical request in s->creq_dg */
 	int creq_rel;                 /* it begins as the last one did: 1, 0, -1 not known yet */
 	size_t sts_done;              /* bytes of the string to sign in s->work */
@@ -485,11 +485,11 @@ static int job_init(s3i_signer *s, job *j, const s3i_sigv4_request *req,
 		j->hash = req->payload_hash;
 	} else if (req->payload) {
 		/* hashed while signing, or (its hash needed early) now */
-		j->hash = j->body_hex;
+		j->hash = s->body_hex;
 		j->hlen = S3I_SHA256_HEX_LEN;
 		if (!j->body) {
 			body_begin(s, j, req->payload, req->payload_len);
-			if ((rc = body_finish(s, j, j->body_hex)))
+			if ((rc = body_finish(s, j, s->body_hex)))
 				return rc;
 		}
 	} else if (req->payload_len) {
@@ -1412,32 +1412,32 @@ static int signing_key(s3i_signer *s, const job *j)
  * buffers are swapped, nothing is copied).
  *
  * In two parts: creq_hash_begin hashes (or finds kept) the leading full blocks that do not
- * depend on a payload hash still being computed, creq_hash_end the rest once it is in. */
+ * depend on a payload hash still being computed, and creq_hash_end the rest once it is in.
+ * What comes between them (the start of the string to sign, the Authorization header) then
+ * runs while those blocks are being hashed, which pays even without a payload (a GET). */
 static int creq_hash_begin(s3i_signer *s, job *j)
 {
 	const char *c = s->creq.ptr, *prev = s->prev_creq.ptr;
 	size_t n = s->creq.size, full = n / 64, stable = (j->body ? n - S3I_SHA256_HEX_LEN : n) / 64;
 	digest *d = &s->creq_dg;
 	j->creq_k = 0;
-	j->creq_rel = -1;
+	j->creq_rel = -1;             /* creq_hash_end decides everything */
 	if (full > PREFIX_BLOCKS)
 		full = PREFIX_BLOCKS;
-	if (dg_init(d))
-		goto fail;
 	if (!stable)
-		return S3I_OK;            /* creq_hash_end decides everything */
+		return S3I_OK;
 	size_t k = 0;
 	while (k < s->creq_states && k < stable && k < full && !memcmp(c + 64 * k, prev + 64 * k, 64))
 		k++;
 	j->creq_rel = k > 0 || (s->prev_creq.size >= 64 && !memcmp(c, prev, 64));
 	if (!j->creq_rel) {           /* unrelated: nothing to record, and nothing kept is for it */
 		s->creq_states = 0;
-		if (dg_update(d, c, 64 * stable))
+		if (dg_init(d) || dg_update(d, c, 64 * stable))
 			goto fail;
 		j->creq_k = stable;
 		return S3I_OK;
 	}
-	if (k && dg_copy(d, &s->creq_state[k - 1]))
+	if (k ? dg_copy(d, &s->creq_state[k - 1]) : dg_init(d))
 		goto fail;
 	if (k < stable && k < full) {
 		s->creq_states = k;
@@ -1467,7 +1467,7 @@ static int creq_hash_end(s3i_signer *s, job *j, unsigned char out[32])
 			m++;
 		if (j->creq_rel < 0)
 			j->creq_rel = m > 0 || (full > 0 && s->prev_creq.size >= 64 && !memcmp(c, prev, 64));
-		if (m > k && dg_copy(d, &s->creq_state[m - 1]))
+		if (m > k ? dg_copy(d, &s->creq_state[m - 1]) : !k && dg_init(d))
 			goto fail;
 		k = m;
 		s->creq_states = k;
