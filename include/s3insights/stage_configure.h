@@ -1,5 +1,6 @@
-/*
- * libs3insights: the configure stage (DESIGN §4.2) — after provision, before the wait.
+/**
+ * @file
+ * The configure stage (DESIGN §4.2) — after provision, before the wait.
  *
  * It moves the run to the `configuring` phase, sets the run's inventory deadline (now +
  * `inventory_timeout_hours`, once) and then takes every source bucket the state table holds
