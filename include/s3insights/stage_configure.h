@@ -11,7 +11,7 @@
  *    markers is not empty; ListObjectsV2 with one key for current versions), then
  *    PutBucketInventoryConfiguration `D-R-s3-inventory`: daily, enabled, the input's versions
  *    and format, every optional field S3 offers, destination the staging bucket of the
- *    bucket's region (`arn:aws:s3:::D-R-dest-<host>-<region>`, account the host's, prefix
+ *    bucket's region (the ARN of `D-R-dest-<host>-<region>`, account the host's, prefix
  *    `<account>/<region>`). The bucket becomes `in_progress` with `inventory_configured`.
  *  - `"snapshot": "list"` (DESIGN §5.2): the bucket is listed (ListObjectVersions for all
  *    versions, ListObjectsV2 for current ones; at most 1,000 entries in a smoke test) and a
@@ -47,7 +47,7 @@ typedef struct s3i_configure s3i_configure;
 
 /** Options of s3i_configure_new. Fields are only ever appended (STYLE R6). @since 0.1 */
 typedef struct s3i_configure_options {
-	uint32_t struct_size;
+	uint32_t struct_size;  /**< sizeof(s3i_configure_options) as the caller was compiled */
 	/** Buckets worked on at once (each by its own worker thread of the step); 0: 8; at
 	 * most 64. */
 	int32_t concurrency;
@@ -81,6 +81,7 @@ S3I_API int s3i_configure_new(s3i_configure **out, s3i_run *run,
 /**
  * Configure (or snapshot) a bounded number of buckets and record each outcome in the state
  * table before returning.
+ * @param st           the stage.
  * @param deadline_ms  wall-clock ms since the epoch after which no further bucket is started
  *                     (buckets already started finish first; every step makes progress on
  *                     at least one bucket); 0: no deadline, every discovered bucket is done.
