@@ -92,6 +92,7 @@ S3I_API int s3i_configure_new(s3i_configure **out, s3i_run *run,
  *         whole (the state table unreachable, the run unreadable) the error. Problems with single buckets are
  *         recorded on them and do not fail the step. Detail in s3i_configure_error().
  *         Runs its worker threads inside the call; none is left running when it returns.
+ *         The context's log callback may be called from them during the call.
  *         @since 0.1
  */
 S3I_API int s3i_configure_step(s3i_configure *st, int64_t deadline_ms, int *finished);

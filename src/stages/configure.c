@@ -134,7 +134,7 @@ static int is_empty(s3i_configure *st, const s3i_svc *svc, const char *bucket, i
 	return rc;
 }
 
-/* 1: the bucket's outcome is recorded; a negative status: the stage failed. */
+/* S3I_OK: the bucket's outcome is recorded; a negative status: the stage failed. */
 static int configure_inventory(s3i_configure *st, const cfg_bucket *b, const s3i_svc *svc,
 	const char *staging, s3i_errinfo *err)
 {
