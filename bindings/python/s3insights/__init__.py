@@ -22,8 +22,9 @@ from .errors import (AWSError, AuthError, ChecksumError, ConflictError, Error, E
                      NotFoundError, ParseError, ServiceError, StoppedError, ThrottledError,
                      TimeoutError_, UnknownOptionError, strerror)
 from .inputs import Account, CleanupInput, Problem, Query, RunInput, query_substitute
-from .stages import (Configure, Ingest, IngestStats, Notify, Partition, Provision, Query,
-                     QueryInfo, Row, Stage, Table, Teardown, now_ms)
+from .stages import (ConfigureStage, IngestStage, IngestStats, NotifyStage, PartitionStage,
+                     ProvisionStage, QueryInfo, QueryStage, Row, Stage, TableStage,
+                     TeardownStage, now_ms)
 from .workflow import BucketStatus, Deployment, HarvestProgress, Run, RunStatus
 
 FEATURE_THREADS = 1 << 0

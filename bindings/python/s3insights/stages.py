@@ -36,10 +36,10 @@ def now_ms():
 
 
 class Stage(Handle):
-    """One stage of a run: ``with s3i.Provision(run) as st: st.run()``.
+    """One stage of a run: ``with s3i.ProvisionStage(run) as st: st.run()``.
 
     Keyword arguments are the fields of the stage's options struct (s3i_<stage>_options:
-    e.g. ``Configure(run, concurrency=4)``, ``Query(run, workgroup="wg")``); strings are
+    e.g. ``ConfigureStage(run, concurrency=4)``, ``QueryStage(run, workgroup="wg")``); strings are
     copied by the library. Failures raise errors.Error subclasses carrying the detail of
     ``s3i_<stage>_error()``. One thread at a time per handle (as in C)."""
 
@@ -108,17 +108,17 @@ class Stage(Handle):
         return f"<{type(self).__name__} stage{' (closed)' if self.closed else ''}>"
 
 
-class Provision(Stage):
+class ProvisionStage(Stage):
     """The provision stage (stage_provision.h): discover buckets, deploy regional stacks."""
     stage = "provision"
 
 
-class Configure(Stage):
+class ConfigureStage(Stage):
     """The configure stage (stage_configure.h): inventory configurations or list snapshots."""
     stage = "configure"
 
 
-class Ingest(Stage):
+class IngestStage(Stage):
     """The ingest stage (stage_ingest.h), made on a Deployment: consumes its central queue
     for every run. ``step()`` returns True when the queue gave no message."""
     stage = "ingest"
@@ -134,24 +134,25 @@ class Ingest(Stage):
         return IngestStats(*(getattr(st, f) for f in IngestStats._fields))
 
 
-class Partition(Stage):
+class PartitionStage(Stage):
     """The partition stage (stage_partition.h): finish the partitioning of claimed
     manifests from the state table alone."""
     stage = "partition"
 
 
-class Table(Stage):
+class TableStage(Stage):
     """The table stage (stage_table.h): the run's Athena database, table and partitions."""
     stage = "table"
 
 
-class Query(Stage):
+class QueryStage(Stage):
     """The query stage (stage_query.h): run the input's athena_queries and record them.
-    Read them back with Run.queries() and Run.query_results()."""
+    Read them back with Run.queries() and Run.query_results() (s3insights.Query is
+    a query of a run input, not this stage)."""
     stage = "query"
 
 
-class Notify(Stage):
+class NotifyStage(Stage):
     """The notify stage (stage_notify.h): e-mail the run's report."""
     stage = "notify"
 
@@ -161,13 +162,13 @@ class Notify(Stage):
         return _ffi.require("s3i_notify_sent")(self._p())
 
 
-class Teardown(Stage):
+class TeardownStage(Stage):
     """The teardown stage (stage_teardown.h): remove the run's transient resources."""
     stage = "teardown"
 
 
-STAGES = {c.stage: c for c in (Provision, Configure, Ingest, Partition, Table, Query, Notify,
-                               Teardown)}
+STAGES = {c.stage: c for c in (ProvisionStage, ConfigureStage, IngestStage, PartitionStage,
+                               TableStage, QueryStage, NotifyStage, TeardownStage)}
 
 # ---------------------------------------------------------------- query rows
 
@@ -257,6 +258,6 @@ def query_list(run):
     return found
 
 
-__all__ = ["Stage", "Provision", "Configure", "Ingest", "Partition", "Table", "Query",
-           "Notify", "Teardown", "STAGES", "IngestStats", "QueryInfo", "Row", "now_ms",
+__all__ = ["Stage", "ProvisionStage", "ConfigureStage", "IngestStage", "PartitionStage",
+           "TableStage", "QueryStage", "NotifyStage", "TeardownStage", "STAGES", "IngestStats", "QueryInfo", "Row", "now_ms",
            "NO_DEADLINE"]

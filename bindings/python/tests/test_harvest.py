@@ -82,12 +82,12 @@ class Base(unittest.TestCase):
 
     def stages_until_table(self, run):
         """provision, configure, ingest until no bucket is pending, partition, table."""
-        with s3i.Provision(run) as st:
+        with s3i.ProvisionStage(run) as st:
             st.run()
-        with s3i.Configure(run, concurrency=2) as st:
+        with s3i.ConfigureStage(run, concurrency=2) as st:
             self.assertTrue(st.step())
             self.assertIsNone(st.error)
-        with s3i.Ingest(self.d, wait_seconds=1) as ing:
+        with s3i.IngestStage(self.d, wait_seconds=1) as ing:
             for _ in range(30):
                 ing.step(timeout=10)
                 if run.status().buckets_pending == 0:
@@ -96,9 +96,9 @@ class Base(unittest.TestCase):
         self.assertEqual((stats.manifests_claimed, stats.buckets_done, stats.buckets_failed),
                          (2, 2, 0))
         self.assertGreaterEqual(stats.files_copied + stats.files_rewritten, 2)
-        with s3i.Partition(run) as st:
+        with s3i.PartitionStage(run) as st:
             st.run()
-        with s3i.Table(run) as st:
+        with s3i.TableStage(run) as st:
             st.run()
 
 
@@ -155,7 +155,7 @@ class Harvest(Base):
 
     def test_cleanup_of_an_unfinished_run(self):
         with s3i.Run.start(self.d, run_input("h3")) as run:
-            with s3i.Provision(run) as st:
+            with s3i.ProvisionStage(run) as st:
                 st.run()
             self.assertTrue(self.staging_buckets("h3"))
             stages_seen = []
@@ -179,7 +179,7 @@ class StagesAndRows(Base):
         canned(self.moto, self.ROWS, ["bucket", "key", "size"])
         canned(self.moto, [["8"]], ["_col0"])
         self.assertEqual(run.queries(), [])  # the query stage has not run
-        with s3i.Query(run, poll_interval_ms=10) as q:
+        with s3i.QueryStage(run, poll_interval_ms=10) as q:
             q.run()
             self.assertIsNone(q.error)
         qs = run.queries()
@@ -204,10 +204,10 @@ class StagesAndRows(Base):
             list(run.query_results("nosuch"))
 
         # the rest of the harvest: notify (the e-mail shows the rows) and teardown
-        with s3i.Notify(run) as n:
+        with s3i.NotifyStage(run) as n:
             n.run()
             self.assertGreaterEqual(n.sent, 1)
-        with s3i.Teardown(run) as t:
+        with s3i.TeardownStage(run) as t:
             t.run()
         self.assertEqual(run.status().phase, "done")
         self.assertEqual(self.staging_buckets("s1"), [])
@@ -219,7 +219,7 @@ class StagesAndRows(Base):
         many = [["py-alpha", f"k{i}.pem", str(i)] for i in range(2500)]
         canned(self.moto, many, ["bucket", "key", "size"])
         canned(self.moto, [], ["_col0"])
-        with s3i.Query(run) as q:
+        with s3i.QueryStage(run) as q:
             q.run()
         calls = []
         real = _ffi.QUERY_ROW_FN
@@ -249,17 +249,17 @@ class StagesAndRows(Base):
     def test_stage_errors_carry_the_detail(self):
         run = s3i.Run.start(self.d, run_input("s3"))
         with self.assertRaises(TypeError):
-            s3i.Query(run, no_such_option=1)
+            s3i.QueryStage(run, no_such_option=1)
         with self.assertRaises(s3i.InvalidError) as cm:
-            s3i.Configure(run, concurrency=1000)
+            s3i.ConfigureStage(run, concurrency=1000)
         self.assertIn("concurrency", cm.exception.message)
-        with s3i.Provision(run) as st:
+        with s3i.ProvisionStage(run) as st:
             st.run()
         self.moto.add_fault({"target": "AmazonAthena.StartQueryExecution", "status": 400,
                              "count": -1, "content_type": "application/x-amz-json-1.1",
                              "body": json.dumps({"__type": "InvalidRequestException",
                                                  "Message": "injected: no Athena today"})})
-        with s3i.Table(run) as t:
+        with s3i.TableStage(run) as t:
             with self.assertRaises(s3i.Error) as cm:
                 t.run()
             self.assertIn("no Athena today", cm.exception.message)
@@ -284,7 +284,7 @@ class StageLifetimes(Base):
             ctx = s3i.Context(max_attempts=1)
             d = s3i.Deployment(ctx, name="pyharv", host_account_id=HOST)
             run = s3i.Run.open(d, "l1")
-            objs = [ctx, d, run, s3i.Teardown(run), s3i.Ingest(d)]
+            objs = [ctx, d, run, s3i.TeardownStage(run), s3i.IngestStage(d)]
             objs.append(run.query_results("secrets"))  # never started: holds the run
             del ctx, d, run
             for i in order:
@@ -295,7 +295,7 @@ class StageLifetimes(Base):
         ctx = s3i.Context(max_attempts=1)
         d = s3i.Deployment(ctx, name="pyharv")
         run = s3i.Run.start(d, run_input("l2"))
-        st = s3i.Provision(run)
+        st = s3i.ProvisionStage(run)
         ctx.close()
         d.close()
         run.close()
