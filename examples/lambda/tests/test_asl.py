@@ -198,7 +198,7 @@ class AslTest(unittest.TestCase):
         d = copy.deepcopy(self.cleanup)
         it = d["States"]["Runs"]["ItemProcessor"]["States"]
         it["CleanupFinished?"]["Choices"][0]["Next"] = "Cleanup"
-        it["CleanupFailedDone"] = {"Type": "Pass", "Next": "CleanupFailed"}
+        it["CleanupFailed"] = {"Type": "Pass", "Next": "Cleanup"}
         self.assertIn("top/Runs/Cleaned: not reachable from Cleanup", problems(d))
         self.assertTrue(any("no terminal state" in p for p in problems(d)))
 
