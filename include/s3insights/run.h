@@ -43,6 +43,21 @@ S3I_API const char *s3i_run_id(const s3i_run *run);
 /** The run's input as recorded. Valid while run lives. @since 0.1 */
 S3I_API const s3i_run_input *s3i_run_get_input(const s3i_run *run);
 
+/**
+ * The Athena database the run uses: the input's `athena_database_name`, or for a smoke test
+ * (`is_smoke_test`) the random name chosen when the run was first recorded
+ * (`s3i_smoke_` and 10 characters of a-z and 0-9), the same for every handle of the run.
+ * A smoke test's database is dropped by its teardown.
+ * @return the name ([a-z0-9_]{1,64}), valid while run lives; NULL for NULL.  @since 0.1
+ */
+S3I_API const char *s3i_run_get_database(const s3i_run *run);
+/**
+ * The Athena table the run uses: the input's `athena_table_name`, or for a smoke test the
+ * random name chosen with the database (`smoke_` and the same 10 characters).
+ * @return the name ([a-z0-9_]{1,64}), valid while run lives; NULL for NULL.  @since 0.1
+ */
+S3I_API const char *s3i_run_get_table(const s3i_run *run);
+
 /** One source bucket's recorded state. Strings valid during the callback. @since 0.1 */
 typedef struct s3i_bucket_status {
 	uint32_t struct_size;      /**< sizeof(s3i_bucket_status) as the library filled it */

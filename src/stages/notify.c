@@ -366,8 +366,8 @@ static int build(s3i_notify *st)
 	r.error = rec.error[0] ? rec.error : "(no message recorded)";
 	r.region = s3i_deployment_host_region(d);
 	r.partition = s3i_deployment_partition(d);
-	r.database = s3i_run_input_get_database(in);
-	r.table = s3i_run_input_get_table(in);
+	r.database = s3i_run_get_database(run);
+	r.table = s3i_run_get_table(run);
 	r.data_location = s3i_buf_cstr(&data_loc);
 	r.results_location = s3i_buf_cstr(&results_loc);
 	r.buckets = s.buckets;

@@ -200,7 +200,9 @@ static int start(s3i_query *st, size_t i, const s3i_svc *svc)
 	qslot *s = &st->q[i];
 	s3i_buf sql;
 	s3i_buf_init(&sql, st->alloc);
-	if (s3i_run_input_render_query(in, i, &sql)) {
+	/* the run's names: a smoke test's are its random ones, not the input's */
+	if (s3i_query_substitute(&sql, s3i_run_input_get_query_text(in, i),
+	        s3i_run_get_database(st->run), s3i_run_get_table(st->run))) {
 		s3i_buf_dispose(&sql);
 		return oom(st);
 	}
@@ -210,7 +212,7 @@ static int start(s3i_query *st, size_t i, const s3i_svc *svc)
 		token[0] = 0;
 	s3i_athena_query q = { 0 };
 	q.query = s3i_buf_cstr(&sql);
-	q.database = s3i_run_input_get_database(in);
+	q.database = s3i_run_get_database(st->run);
 	q.output_location = st->results_location;
 	q.workgroup = st->workgroup;
 	q.client_request_token = token[0] ? token : NULL;

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <pthread.h>
+#include <openssl/rand.h>
 
 #include "stages/run_internal.h"
 #include "core/alloc.h"
@@ -21,7 +22,65 @@ struct s3i_run {
 	char phase[32];
 	char error[1024];
 	char error_stage[32];
+	char smoke_database[72];       /* a smoke test's recorded random names; "" otherwise */
+	char smoke_table[72];
 };
+
+#define SMOKE_SUFFIX_CHARS 10
+
+/* n random characters of [a-z0-9] and a NUL; a byte of 252 or more is drawn again, so every
+ * character is equally likely. */
+static int random_suffix(char *out, size_t n)
+{
+	static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+	size_t i = 0;
+	while (i < n) {
+		unsigned char b[32];
+		if (RAND_bytes(b, (int)sizeof(b)) != 1)
+			return S3I_ERROR;
+		for (size_t j = 0; j < sizeof(b) && i < n; j++)
+			if (b[j] < 252)
+				out[i++] = alphabet[b[j] % 36];
+	}
+	out[n] = '\0';
+	return S3I_OK;
+}
+
+/*
+ * A smoke test's database and table names (DESIGN §3: random, so the test changes nothing
+ * lasting): chosen once, when the run is first recorded, and kept on its run item; every
+ * later handle (resume, open) reads the same names back. A run recorded without them (a
+ * crash right after s3i_state_run_create) gets them now; two handles racing here agree,
+ * because the first names written stay.
+ */
+static int smoke_names(s3i_run *run)
+{
+	s3i_state *st = s3i_deployment_state(run->d);
+	s3i_state_run rec;
+	int rc = s3i_state_run_get(st, run->run_id, &rec, NULL);
+	if (!rc && !rec.smoke_database[0]) {
+		s3i_state_run_dispose(&rec);
+		char suffix[SMOKE_SUFFIX_CHARS + 1], db[72], tb[72];
+		if (random_suffix(suffix, SMOKE_SUFFIX_CHARS))
+			return s3i_err(NULL, S3I_ERROR, run->run_id,
+				"run %s: no random bytes for the smoke test's names (OpenSSL RAND_bytes)",
+				run->run_id);
+		snprintf(db, sizeof(db), "s3i_smoke_%s", suffix);
+		snprintf(tb, sizeof(tb), "smoke_%s", suffix);
+		if ((rc = s3i_state_run_set_smoke_names(st, run->run_id, db, tb, NULL)))
+			return rc;
+		rc = s3i_state_run_get(st, run->run_id, &rec, NULL);
+	}
+	if (rc)
+		return rc;
+	if (!rec.smoke_database[0] || !rec.smoke_table[0])
+		rc = s3i_err(NULL, S3I_EPARSE, run->run_id,
+			"run %s: the state table holds no names for its smoke test", run->run_id);
+	snprintf(run->smoke_database, sizeof(run->smoke_database), "%s", rec.smoke_database);
+	snprintf(run->smoke_table, sizeof(run->smoke_table), "%s", rec.smoke_table);
+	s3i_state_run_dispose(&rec);
+	return rc;
+}
 
 static int run_new(s3i_run **out, s3i_deployment *d, const char *run_id, s3i_run_input *input)
 {
@@ -36,6 +95,13 @@ static int run_new(s3i_run **out, s3i_deployment *d, const char *run_id, s3i_run
 	snprintf(run->run_id, sizeof(run->run_id), "%s", run_id);
 	run->input = input;
 	pthread_mutex_init(&run->lock, NULL);
+	if (s3i_run_input_is_smoke_test(input)) {
+		int rc = smoke_names(run);
+		if (rc) {
+			s3i_run_free(run);
+			return rc;
+		}
+	}
 	*out = run;
 	return S3I_OK;
 }
@@ -136,6 +202,20 @@ void s3i_run_free(s3i_run *run)
 
 const char *s3i_run_id(const s3i_run *run) { return run ? run->run_id : NULL; }
 const s3i_run_input *s3i_run_get_input(const s3i_run *run) { return run ? run->input : NULL; }
+
+const char *s3i_run_get_database(const s3i_run *run)
+{
+	if (!run)
+		return NULL;
+	return run->smoke_database[0] ? run->smoke_database : s3i_run_input_get_database(run->input);
+}
+
+const char *s3i_run_get_table(const s3i_run *run)
+{
+	if (!run)
+		return NULL;
+	return run->smoke_table[0] ? run->smoke_table : s3i_run_input_get_table(run->input);
+}
 s3i_deployment *s3i_run_deployment(const s3i_run *run) { return run->d; }
 s3i_state *s3i_run_state(const s3i_run *run) { return s3i_deployment_state(run->d); }
 

@@ -317,6 +317,8 @@ int s3i_state_run_get(s3i_state *s, const char *run_id, s3i_state_run *out, s3i_
 	out->created_ms = get_i64(it, "created_ms", 0);
 	out->updated_ms = get_i64(it, "updated_ms", 0);
 	out->inventory_deadline_ms = get_i64(it, "inventory_deadline_ms", 0);
+	copy_str(out->smoke_database, sizeof(out->smoke_database), get_s(it, "smoke_database"));
+	copy_str(out->smoke_table, sizeof(out->smoke_table), get_s(it, "smoke_table"));
 out:
 	s3i_ddb_item_free(it);
 	s3i_ddb_item_free(key);
@@ -460,6 +462,40 @@ int s3i_state_run_set_deadline(s3i_state *s, const char *run_id, int64_t deadlin
 	rc = s3i_ddb_update_item_op(&s->svc, s->table, key, &wo, NULL, err);
 	if (rc == S3I_ECONFLICT) {
 		/* Already set (first value stays) or no such run. */
+		s3i_state_run cur;
+		rc = s3i_state_run_get(s, run_id, &cur, err);
+		s3i_state_run_dispose(&cur);
+	}
+out:
+	s3i_ddb_item_free(vals);
+	s3i_ddb_item_free(key);
+	s3i_free(s->alloc, pk);
+	return rc;
+}
+
+int s3i_state_run_set_smoke_names(s3i_state *s, const char *run_id, const char *database,
+	const char *table, s3i_errinfo *err)
+{
+	int rc;
+	if ((rc = check_id(err, "run_id", run_id)) || (rc = check_id(err, "database", database))
+	    || (rc = check_id(err, "table", table)))
+		return rc;
+	char *pk = run_pk(s, run_id);
+	s3i_ddb_item *key = pk ? key_item(s, pk, "#run") : NULL;
+	s3i_ddb_item *vals = new_item(s);
+	if (!key || !vals || s3i_ddb_item_set_s(vals, ":db", database)
+	    || s3i_ddb_item_set_s(vals, ":tb", table)) {
+		rc = oom(err);
+		goto out;
+	}
+	s3i_ddb_write_opts wo = {
+		.update = "SET smoke_database = :db, smoke_table = :tb",
+		.condition = "attribute_exists(sortkey) AND attribute_not_exists(smoke_database)",
+		.values = vals,
+	};
+	rc = s3i_ddb_update_item_op(&s->svc, s->table, key, &wo, NULL, err);
+	if (rc == S3I_ECONFLICT) {
+		/* Already recorded (the first names stay) or no such run. */
 		s3i_state_run cur;
 		rc = s3i_state_run_get(s, run_id, &cur, err);
 		s3i_state_run_dispose(&cur);

@@ -61,6 +61,8 @@ typedef struct s3i_state_run {
 	int64_t created_ms;
 	int64_t updated_ms;
 	int64_t inventory_deadline_ms;   /* 0: not set yet */
+	char smoke_database[72];     /* a smoke test's random names; "" until recorded */
+	char smoke_table[72];
 	const s3i_allocator *alloc;
 } s3i_state_run;
 
@@ -83,6 +85,12 @@ int s3i_state_run_fail(s3i_state *s, const char *run_id, const char *stage, cons
 /* Set the inventory wait deadline once (the first value written stays). */
 int s3i_state_run_set_deadline(s3i_state *s, const char *run_id, int64_t deadline_ms,
 	s3i_errinfo *err);
+
+/* Record a smoke test's random database and table names once: the first names written stay,
+ * a later call changes nothing (read the names that won back with s3i_state_run_get).
+ * S3I_ENOTFOUND when there is no such run. */
+int s3i_state_run_set_smoke_names(s3i_state *s, const char *run_id, const char *database,
+	const char *table, s3i_errinfo *err);
 
 typedef int (*s3i_state_run_fn)(void *user, const char *run_id, s3i_run_phase phase,
 	int finished);

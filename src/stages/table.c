@@ -239,8 +239,8 @@ static int prepare(s3i_table *st)
 		goto done;
 	}
 	s3i_ddl_table t = { 0 };
-	t.database = s3i_run_input_get_database(in);
-	t.table = s3i_run_input_get_table(in);
+	t.database = s3i_run_get_database(run);   /* a smoke test's random names */
+	t.table = s3i_run_get_table(run);
 	t.location = s3i_buf_cstr(&loc);
 	switch (s3i_run_input_get_inventory_format(in)) {
 	case S3I_INVENTORY_FORMAT_ORC: t.format = S3I_FORMAT_ORC; break;
@@ -363,14 +363,13 @@ static int fail(s3i_table *st, int rc, int final)
 static int start(s3i_table *st, size_t i, const s3i_svc *svc)
 {
 	stmt *s = &st->stmts[i];
-	const s3i_run_input *in = s3i_run_get_input(st->run);
 	char token[160];
 	if (s3i_stage_request_token(st->run, STAGE, (int)i, s->attempt, s->sql, token,
 		sizeof(token)))
 		token[0] = 0;
 	s3i_athena_query q = { 0 };
 	q.query = s->sql;
-	q.database = i ? s3i_run_input_get_database(in) : NULL;   /* CREATE DATABASE: none yet */
+	q.database = i ? s3i_run_get_database(st->run) : NULL;   /* CREATE DATABASE: none yet */
 	q.output_location = st->results_location;
 	q.workgroup = st->workgroup;
 	q.client_request_token = token[0] ? token : NULL;
