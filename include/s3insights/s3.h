@@ -298,6 +298,35 @@ S3I_API int s3i_s3_delete_objects(s3i_ctx *ctx, const char *bucket,
 	const s3i_s3_object_id *objects, size_t count, s3i_s3_delete_error_fn on_error,
 	void *payload);
 
+/** One object tag: a key (1 to 128 characters) and a value (0 to 256 characters; NULL is
+ * ""), both UTF-8. @since 0.1 */
+typedef struct s3i_s3_tag {
+	const char *key;     /**< the tag's key */
+	const char *value;   /**< the tag's value; NULL: "" */
+} s3i_s3_tag;
+
+/** Most tags S3 keeps on one object. @since 0.1 */
+#define S3I_S3_MAX_OBJECT_TAGS 10
+
+/**
+ * Replace the whole tag set of an object with `tags` (PutObjectTagging, with the Content-MD5
+ * S3 requires). A count of 0 removes every tag (DeleteObjectTagging). Tags are checked before
+ * anything is sent. To add a tag to those an object has, read them first: this call does
+ * not merge.
+ * @param ctx         the context.
+ * @param bucket      the object's bucket.
+ * @param key         the object's key.
+ * @param version_id  the version to tag; NULL or "": the current version.
+ * @param tags        `count` tags (may be NULL when count is 0); copied into the request.
+ * @param count       at most S3I_S3_MAX_OBJECT_TAGS.
+ * @return S3I_OK; S3I_EINVALID (an empty bucket or key, more than 10 tags, an empty, too
+ * long, repeated or invalid UTF-8 tag key, a too long or invalid UTF-8 value; the message
+ * names the tag); S3I_ENOTFOUND (bucket, key or version); or another status. Detail in
+ * s3i_error_last(). Thread-safe.  @since 0.1
+ */
+S3I_API int s3i_s3_put_object_tagging(s3i_ctx *ctx, const char *bucket, const char *key,
+	const char *version_id, const s3i_s3_tag *tags, size_t count);
+
 S3I_END_DECLS
 
 #endif

@@ -1144,6 +1144,109 @@ int s3i_s3_delete_objects_op(const s3i_svc *svc, const char *bucket,
 	return rc;
 }
 
+/* ---- object tagging ---- */
+
+/* Characters (code points) of valid UTF-8, or -1 when it is not valid. */
+static long utf8_chars(const char *s)
+{
+	size_t len = strlen(s);
+	if (!s3i_utf8_valid(s, len))
+		return -1;
+	long n = 0;
+	for (size_t i = 0; i < len; i++)
+		n += ((unsigned char)s[i] & 0xC0) != 0x80;
+	return n;
+}
+
+int s3i_s3_tagging_body(s3i_buf *out, const s3i_s3_tag *tags, size_t count, const char *what,
+	s3i_errinfo *err)
+{
+	if (!err)
+		err = s3i_errinfo_thread();
+	if (count > S3I_S3_MAX_OBJECT_TAGS)
+		return s3i_err(err, S3I_EINVALID, "tags", "%s: %zu tags; S3 keeps at most %d on an "
+			"object", what, count, S3I_S3_MAX_OBJECT_TAGS);
+	if (count && !tags)
+		return s3i_err(err, S3I_EINVALID, "tags", "%s: no tags given", what);
+	for (size_t i = 0; i < count; i++) {
+		const char *k = tags[i].key, *v = tags[i].value ? tags[i].value : "";
+		long kn = k ? utf8_chars(k) : 0, vn = utf8_chars(v);
+		if (!k || !*k)
+			return s3i_err(err, S3I_EINVALID, "tags", "%s: tag %zu has an empty key", what, i);
+		char shown[160];
+		snprintf(shown, sizeof(shown), "%s", k);
+		s3i_str_one_line(shown, strlen(shown) + 1, shown);
+		if (kn < 0 || kn > 128)
+			return s3i_err(err, S3I_EINVALID, shown, "%s: tag %zu key '%s' is %s", what, i,
+				shown, kn < 0 ? "not valid UTF-8" : "longer than 128 characters");
+		if (vn < 0 || vn > 256)
+			return s3i_err(err, S3I_EINVALID, shown, "%s: the value of tag '%s' is %s", what,
+				shown, vn < 0 ? "not valid UTF-8" : "longer than 256 characters");
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(tags[j].key, k))
+				return s3i_err(err, S3I_EINVALID, shown, "%s: tag key '%s' given twice", what,
+					shown);
+	}
+	int rc = s3i_buf_printf(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Tagging xmlns=\""
+		S3_XMLNS "\"><TagSet>");
+	for (size_t i = 0; i < count && !rc; i++) {
+		rc = s3i_buf_puts(out, "<Tag>");
+		if (!rc)
+			rc = s3i_xml_element(out, "Key", tags[i].key);
+		if (!rc)
+			rc = s3i_xml_element(out, "Value", tags[i].value ? tags[i].value : "");
+		if (!rc)
+			rc = s3i_buf_puts(out, "</Tag>");
+	}
+	if (!rc)
+		rc = s3i_buf_puts(out, "</TagSet></Tagging>");
+	if (rc)
+		return s3i_err(err, rc, "tags", "%s: out of memory", what);
+	return S3I_OK;
+}
+
+int s3i_s3_put_object_tagging_op(const s3i_svc *svc, const char *bucket, const char *key,
+	const char *version_id, const s3i_s3_tag *tags, size_t count, s3i_errinfo *err)
+{
+	if (!err)
+		err = s3i_errinfo_thread();
+	int rc = s3i_s3_check_names("PutObjectTagging", bucket, key, 1, err);
+	if (rc)
+		return rc;
+	char res[RES_MAX], what[RES_MAX + 40];
+	s3i_s3_describe(res, sizeof(res), bucket, key);
+	snprintf(what, sizeof(what), "PutObjectTagging on %s", res);
+	const s3i_allocator *a = s3i_client_alloc(svc->client);
+	s3i_buf body;
+	s3i_buf_init(&body, a);
+	s3i_params q;
+	s3i_params_init(&q, a);
+	if ((rc = s3i_s3_tagging_body(&body, tags, count, what, err)))
+		goto out;
+	if ((rc = s3i_params_add(&q, "tagging", NULL)) || (version_id && *version_id &&
+		(rc = s3i_params_add(&q, "versionId", version_id)))) {
+		rc = s3i_err(err, rc, res, "%s: out of memory", what);
+		goto out;
+	}
+	if (!count) {
+		/* No tags at all: DeleteObjectTagging, the call S3 has for it (an empty TagSet is
+		 * what some S3 implementations, moto among them, fail on) */
+		s3i_call call = { .operation = "DeleteObjectTagging", .method = "DELETE",
+			.bucket = bucket, .key = key, .params = &q, .resource = res };
+		rc = simple(svc, &call, err);
+		goto out;
+	}
+	/* requestChecksumRequired in botocore's model: AWS refuses the call without it */
+	s3i_call call = { .operation = "PutObjectTagging", .method = "PUT", .bucket = bucket,
+		.key = key, .params = &q, .resource = res, .body = body.ptr, .body_len = body.size,
+		.content_type = "application/xml", .content_md5 = 1 };
+	rc = simple(svc, &call, err);
+out:
+	s3i_params_free(&q);
+	s3i_buf_dispose(&body);
+	return rc;
+}
+
 /* ---- small result documents ---- */
 
 typedef struct result_parse {
@@ -1542,6 +1645,15 @@ int s3i_s3_delete_objects(s3i_ctx *ctx, const char *bucket, const s3i_s3_object_
 	REQUIRE_CTX(ctx);
 	s3i_svc s = ctx_svc(ctx);
 	return s3i_s3_delete_objects_op(&s, bucket, objects, count, 1, on_error, NULL, payload, NULL,
+		s3i_errinfo_thread());
+}
+
+int s3i_s3_put_object_tagging(s3i_ctx *ctx, const char *bucket, const char *key,
+	const char *version_id, const s3i_s3_tag *tags, size_t count)
+{
+	REQUIRE_CTX(ctx);
+	s3i_svc s = ctx_svc(ctx);
+	return s3i_s3_put_object_tagging_op(&s, bucket, key, version_id, tags, count,
 		s3i_errinfo_thread());
 }
 

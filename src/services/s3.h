@@ -113,6 +113,17 @@ int s3i_s3_delete_objects_op(const s3i_svc *svc, const char *bucket,
 	const s3i_s3_object_id *objects, size_t count, int quiet, s3i_s3_delete_error_fn on_error,
 	s3i_s3_deleted_fn on_deleted, void *payload, s3i_s3_delete_stats *stats, s3i_errinfo *err);
 
+/* ---- object tagging ---- */
+
+/* The PutObjectTagging body for `tags` (checked first: count, key and value lengths in
+ * characters, UTF-8, repeated keys; S3I_EINVALID naming the tag, with `what` in front). */
+int s3i_s3_tagging_body(s3i_buf *out, const s3i_s3_tag *tags, size_t count, const char *what,
+	s3i_errinfo *err);
+/* PutObjectTagging (Content-MD5, as botocore's model requires); no tags: DeleteObjectTagging.
+ * version_id may be NULL. */
+int s3i_s3_put_object_tagging_op(const s3i_svc *svc, const char *bucket, const char *key,
+	const char *version_id, const s3i_s3_tag *tags, size_t count, s3i_errinfo *err);
+
 /* ---- uploads and copies (s3_multipart.c) ---- */
 
 /* The settings in force: zero fields of opts replaced by the defaults (opts may be NULL). */
