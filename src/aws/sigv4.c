@@ -1411,10 +1411,9 @@ static int signing_key(s3i_signer *s, const job *j)
  * just a 64-byte compare. Afterwards the request just hashed becomes s->prev_creq (the two
  * buffers are swapped, nothing is copied).
  *
- * In two parts: creq_hash_begin hashes (or finds kept) the leading full blocks that do not
- * depend on a payload hash still being computed, and creq_hash_end the rest once it is in.
- * What comes between them (the start of the string to sign, the Authorization header) then
- * runs while those blocks are being hashed, which pays even without a payload (a GET). */
+ * In two parts while the payload is still being hashed: creq_hash_begin hashes (or finds kept)
+ * the leading full blocks, which do not depend on its hash, and creq_hash_end the rest once it
+ * is in. Otherwise creq_hash_end does it all, in one go. */
 static int creq_hash_begin(s3i_signer *s, job *j)
 {
 	const char *c = s->creq.ptr, *prev = s->prev_creq.ptr;
@@ -1424,7 +1423,7 @@ static int creq_hash_begin(s3i_signer *s, job *j)
 	j->creq_rel = -1;             /* creq_hash_end decides everything */
 	if (full > PREFIX_BLOCKS)
 		full = PREFIX_BLOCKS;
-	if (!stable)
+	if (!j->body || !stable)
 		return S3I_OK;
 	size_t k = 0;
 	while (k < s->creq_states && k < stable && k < full && !memcmp(c + 64 * k, prev + 64 * k, 64))
@@ -1546,7 +1545,7 @@ static int sign_finish(s3i_signer *s, job *j, char *out)
 	return S3I_OK;
 }
 
-/* The signature in hex into j->sig (presigning). */
+/* The signature in hex into j->sig. */
 static int signature(s3i_signer *s, job *j)
 {
 	int rc;
@@ -1593,13 +1592,30 @@ static int put_authorization(s3i_signer *s, job *j)
 	return S3I_OK;
 }
 
-/* Everything that does not need the payload's hash is done between shares of it (body_step is
- * a no-op without one), in pieces small enough to run while the blocks before them are being
- * hashed; then the canonical request's hash, the string to sign's HMAC, and the signature into
- * its place. */
+/* A session token that is not signed goes in after signing. */
+static int put_unsigned_token(job *j)
+{
+	if (j->token && !j->token_signed &&
+		header_put(j->req->headers, j, SP_TOKEN, j->token, j->tlen))
+		return s3i_err(j->err, S3I_ENOMEM, NULL, "SigV4: out of memory setting headers");
+	return S3I_OK;
+}
+
 static int sign_steps(s3i_signer *s, job *j)
 {
 	int rc;
+	if (!j->body) {               /* no payload to hash: one step after the other */
+		if ((rc = collect_headers(s, j)) || (rc = set_signed_headers(s, j)) ||
+			(rc = canonical_request(s, j)) || (rc = signature(s, j)) ||
+			(rc = put_authorization(s, j)))
+			return rc;
+		memcpy(j->auth_sig, j->sig, S3I_SHA256_HEX_LEN);
+		return put_unsigned_token(j);
+	}
+	/* Everything that does not need the payload's hash is done between shares of it, in
+	 * pieces small enough to run while the blocks before them are being hashed (see
+	 * body_step); then the canonical request's last blocks, the string to sign's HMAC, and the
+	 * signature into its place in the Authorization header. */
 	body_step(s, j);
 	if ((rc = collect_headers(s, j)))
 		return rc;
@@ -1619,13 +1635,10 @@ static int sign_steps(s3i_signer *s, job *j)
 	if ((rc = put_authorization(s, j)))
 		return rc;
 	body_step(s, j);
-	if (j->body && (rc = body_finish(s, j, s->creq.ptr + s->creq.size - S3I_SHA256_HEX_LEN)))
+	if ((rc = body_finish(s, j, s->creq.ptr + s->creq.size - S3I_SHA256_HEX_LEN)) ||
+		(rc = sign_finish(s, j, j->auth_sig)))
 		return rc;
-	if ((rc = sign_finish(s, j, j->auth_sig)))
-		return rc;
-	if (j->token && !j->token_signed && header_put(j->req->headers, j, SP_TOKEN, j->token, j->tlen))
-		return s3i_err(j->err, S3I_ENOMEM, NULL, "SigV4: out of memory setting headers");
-	return S3I_OK;
+	return put_unsigned_token(j);
 }
 
 int s3i_sigv4_sign(s3i_signer *s, const s3i_sigv4_request *req, const s3i_sigv4_creds *creds,
