@@ -91,6 +91,10 @@ class s3i_s3_delete_error(Structure):
 
 
 DELETE_ERROR_FN = CFUNCTYPE(c_int, c_void_p, POINTER(s3i_s3_delete_error))
+
+
+class s3i_s3_tag(Structure):
+    _fields_ = [("key", c_char_p), ("value", c_char_p)]
 READ_FN = CFUNCTYPE(c_int, c_void_p, POINTER(c_char), c_size_t, POINTER(c_size_t))
 WRITE_FN = CFUNCTYPE(c_int, c_void_p, POINTER(c_char), c_size_t)
 RESET_FN = CFUNCTYPE(c_int, c_void_p)
@@ -283,6 +287,7 @@ _PROTOTYPES = {
                                    POINTER(s3i_s3_object_meta)]),
     "s3i_s3_delete_objects": (c_int, [_P, _S, POINTER(s3i_s3_object_id), c_size_t,
                                       DELETE_ERROR_FN, c_void_p]),
+    "s3i_s3_put_object_tagging": (c_int, [_P, _S, _S, _S, POINTER(s3i_s3_tag), c_size_t]),
     # run_input.h
     "s3i_run_input_parse": (c_int, [_PP, c_char_p, c_size_t, c_void_p, _PP]),
     "s3i_run_input_free": (None, [_P]),

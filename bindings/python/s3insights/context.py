@@ -408,6 +408,19 @@ class S3:
                                      enc(dst_key, "dst_key"), byref(o), byref(meta)))
         return _meta(meta)
 
+    def put_object_tagging(self, bucket, key, tags, version_id=None):
+        """Replace the object's whole tag set with `tags` (a dict or (key, value) pairs; at
+        most 10; empty: remove every tag). The tags the object had are gone afterwards."""
+        items = list(tags.items()) if isinstance(tags, dict) else [tuple(t) for t in tags]
+        arr = (_ffi.s3i_s3_tag * max(1, len(items)))()
+        keep = []
+        for i, (k, v) in enumerate(items):
+            kb, vb = enc(k, "tag key"), enc(v, "tag value")
+            keep += [kb, vb]
+            arr[i].key, arr[i].value = kb, vb
+        _call(lib.s3i_s3_put_object_tagging(self._c(), enc(bucket, "bucket"), enc(key, "key"),
+                                            enc(version_id, "version_id"), arr, len(items)))
+
     def delete_objects(self, bucket, keys):
         """Delete keys (str, or (key, version_id) pairs) in batches of 1000. Raises
         DeleteObjectsError listing every key S3 did not delete."""

@@ -195,6 +195,29 @@ class S3Calls(unittest.TestCase):
         with self.assertRaises(s3i.NotFoundError):
             self.s3.delete_bucket("pybkt")
 
+    def test_put_object_tagging(self):
+        import boto3
+        cli = boto3.client("s3", endpoint_url=self.moto.url, region_name="us-east-1",
+                           aws_access_key_id="testing", aws_secret_access_key="testing")
+        key = "dir/ファイル +1.pem"
+        self.s3.put_object("pybkt", key, b"x")
+
+        def tags():
+            return sorted((t["Key"], t["Value"]) for t in
+                          cli.get_object_tagging(Bucket="pybkt", Key=key)["TagSet"])
+        self.s3.put_object_tagging("pybkt", key, {"s3insights": "secret", "größe": "ü"})
+        self.assertEqual(tags(), [("größe", "ü"), ("s3insights", "secret")])
+        self.s3.put_object_tagging("pybkt", key, [("only", "one")])   # replaces the set
+        self.assertEqual(tags(), [("only", "one")])
+        self.s3.put_object_tagging("pybkt", key, {})
+        self.assertEqual(tags(), [])
+        with self.assertRaises(s3i.InvalidError) as cm:
+            self.s3.put_object_tagging("pybkt", key, {f"k{i}": "v" for i in range(11)})
+        self.assertIn("11 tags", cm.exception.message)
+        with self.assertRaises(s3i.NotFoundError) as cm:
+            self.s3.put_object_tagging("pybkt", "missing", {"a": "b"})
+        self.assertEqual(cm.exception.aws_code, "NoSuchKey")
+
     def test_threads_share_a_context(self):
         import threading
         failures = []
