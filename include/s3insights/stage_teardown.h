@@ -6,8 +6,11 @@
  * from every source bucket that still has one (as the bucket's account); then, region by
  * region, empties the staging bucket (every object version and delete marker) and deletes
  * it, deletes the regional stack and waits for DELETE_COMPLETE, deletes the staging topic if
- * it is still there, and removes the staging bucket's message route; finally the run's phase
- * becomes `done` (or `cleaned` when the run had failed).
+ * it is still there, and removes the staging bucket's message route. A smoke test
+ * (`is_smoke_test`) changes nothing lasting: its view, table and database (the run's random
+ * names, s3i_run_get_database) are then dropped through Athena and its consolidated data and
+ * query results deleted; a normal run's table and data stay. Finally the run's phase becomes
+ * `done` (or `cleaned` when the run had failed).
  *
  * Safe to run any number of times, on a run in any phase (a half-provisioned run included):
  * whatever is already gone counts as removed.

@@ -273,3 +273,10 @@ int s3i_ddl_drop(s3i_buf *out, const s3i_ddl_table *t, int view)
 	return s3i_buf_printf(out, "DROP TABLE IF EXISTS `%s`.`%s%s`", t->database, t->table,
 		t->format == S3I_FORMAT_CSV ? "_raw" : "");
 }
+
+int s3i_ddl_drop_database(s3i_buf *out, const char *database)
+{
+	if (!valid_ident(database))
+		return S3I_EINVALID;
+	return s3i_buf_printf(out, "DROP DATABASE IF EXISTS `%s` CASCADE", database);
+}

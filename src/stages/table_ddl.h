@@ -62,5 +62,8 @@ int s3i_ddl_add_partitions(s3i_buf *out, const s3i_ddl_table *t, const s3i_ddl_p
 
 /* DROP VIEW / DROP TABLE IF EXISTS, for the smoke test's cleanup. */
 int s3i_ddl_drop(s3i_buf *out, const s3i_ddl_table *t, int view);
+/* DROP DATABASE IF EXISTS `<database>` CASCADE (its tables and views with it), for the smoke
+ * test's cleanup. */
+int s3i_ddl_drop_database(s3i_buf *out, const char *database);
 
 #endif

@@ -9,6 +9,12 @@
  * the run's phase becomes done / cleaned last. A removal that fails is logged and the rest
  * goes on; the step then returns the first failure, unfinished, so a later step (or a later
  * Cleanup) tries again.
+ *
+ * A smoke test changes nothing lasting (DESIGN §3): after the regions, its view, table and
+ * database (the run's random names) are dropped through Athena, each statement recorded as
+ * run#R / drop#<nnn> (statement, execution_id, state, attempt) so a resumed teardown polls a
+ * running one instead of starting it again and skips what succeeded; then the run's
+ * consolidated data (inventory/R/) and query results (athena/R/) are deleted.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,17 +26,22 @@
 #include "core/buf.h"
 #include "core/errinfo.h"
 #include "core/log.h"
+#include "services/athena.h"
 #include "services/cloudformation.h"
 #include "services/s3.h"
 #include "services/s3_bucket.h"
 #include "services/sns.h"
 #include "stages/names.h"
 #include "stages/run_internal.h"
+#include "stages/stage_athena.h"
 #include "stages/state.h"
+#include "stages/table_ddl.h"
 
 #define STAGE "teardown"
 #define DEFAULT_STACK_TIMEOUT_MS (30 * 60 * 1000)
 #define MAX_REGIONS 64
+#define DROP_TIMEOUT_MS (10 * 60 * 1000)
+#define DROP_MAX 3
 
 typedef struct region_wait {
 	char region[32];
@@ -54,6 +65,7 @@ struct s3i_teardown {
 	int regions_handled;
 	region_wait waits[MAX_REGIONS];
 	size_t nwaits;
+	int smoke_done;              /* a smoke test's database and data are gone */
 };
 
 /* ------------------------------------------------------------------ helpers */
@@ -286,11 +298,11 @@ static int on_version(void *payload, const s3i_s3_version_info *v)
 	return 0;
 }
 
-/* Empty a staging bucket, every version and delete marker, a listing page (and one
- * DeleteObjects) at a time. *gone = 1 when the bucket does not exist. *done = 0 when the
- * deadline came first. */
+/* Empty a staging bucket (or only what is under prefix, when not NULL), every version and
+ * delete marker, a listing page (and one DeleteObjects) at a time. *gone = 1 when the bucket
+ * does not exist. *done = 0 when the deadline came first. */
 static int empty_bucket(s3i_teardown *st, const s3i_svc *svc, const char *bucket,
-	int64_t deadline_ms, int *gone, int *done, s3i_errinfo *e)
+	const char *prefix, int64_t deadline_ms, int *gone, int *done, s3i_errinfo *e)
 {
 	*gone = 0;
 	*done = 0;
@@ -307,6 +319,7 @@ static int empty_bucket(s3i_teardown *st, const s3i_svc *svc, const char *bucket
 		s3i_buf_clear(&b.text);
 		s3i_s3_list_options lo = S3I_S3_LIST_OPTIONS_INIT;
 		lo.max_keys = S3I_S3_DELETE_BATCH;
+		lo.prefix = prefix;
 		/* deleting what a page listed moves the listing on: always start from the top */
 		rc = s3i_s3_list_object_versions_page_op(svc, bucket, &lo, on_version, &b, &page, e);
 		if (rc == S3I_EUSER && b.rc)
@@ -339,8 +352,8 @@ static int empty_bucket(s3i_teardown *st, const s3i_svc *svc, const char *bucket
 	if (rc == S3I_ENOMEM)
 		s3i_err(e, S3I_ENOMEM, bucket, "emptying staging bucket %s: out of memory", bucket);
 	if (deleted)
-		s3i_log(st->log, S3I_LOG_INFO, "teardown %s: %lld objects deleted from %s",
-			st->run_id, (long long)deleted, bucket);
+		s3i_log(st->log, S3I_LOG_INFO, "teardown %s: %lld objects deleted from %s/%s",
+			st->run_id, (long long)deleted, bucket, prefix ? prefix : "");
 	s3i_s3_list_page_free(&page);
 	s3i_buf_dispose(&b.text);
 	s3i_free(st->alloc, b.ids);
@@ -373,7 +386,8 @@ static int teardown_region(s3i_teardown *st, s3i_state_region *r, int64_t deadli
 	const char *what = "staging bucket";
 	if (r->staging_bucket[0]) {
 		for (int attempt = 0; attempt < 2 && !gone; attempt++) {
-			rc = empty_bucket(st, &svc, r->staging_bucket, deadline_ms, &gone, &emptied, &e);
+			rc = empty_bucket(st, &svc, r->staging_bucket, NULL, deadline_ms, &gone, &emptied,
+				&e);
 			if (rc || !emptied)
 				break;
 			if (gone)
@@ -455,6 +469,288 @@ static int keep_region(void *user, const s3i_state_region *r)
 	return 0;
 }
 
+/* ------------------------------------------------------------------ smoke test */
+
+typedef struct drop_stmt {
+	char *sql;
+	char what[96];
+	char execution_id[S3I_ATHENA_ID_SIZE];
+	char state[32];              /* "" (not started), QUEUED, RUNNING, SUCCEEDED, ... */
+	int attempt;
+	int64_t started_ms;
+} drop_stmt;
+
+typedef struct drop_plan {
+	drop_stmt s[DROP_MAX];
+	size_t n;                    /* the last one is DROP DATABASE ... CASCADE */
+	const s3i_allocator *alloc;
+} drop_plan;
+
+static void drop_plan_dispose(drop_plan *p)
+{
+	for (size_t i = 0; i < p->n; i++)
+		s3i_free(p->alloc, p->s[i].sql);
+	p->n = 0;
+}
+
+static int drop_add(drop_plan *p, s3i_buf *sql, const char *what)
+{
+	drop_stmt *s = &p->s[p->n];
+	memset(s, 0, sizeof(*s));
+	if (!(s->sql = s3i_buf_detach(sql)))
+		return S3I_ENOMEM;
+	snprintf(s->what, sizeof(s->what), "%s", what);
+	p->n++;
+	return S3I_OK;
+}
+
+/* The statements undoing the create-table stage, with the run's (random) names: for CSV the
+ * view and the raw table, for ORC/Parquet the typed table, then the database with CASCADE,
+ * which takes whatever is left in it. */
+static int drop_plan_build(s3i_teardown *st, drop_plan *p, s3i_errinfo *e)
+{
+	const s3i_run_input *in = s3i_run_get_input(st->run);
+	s3i_buf loc, sql;
+	s3i_buf_init(&loc, st->alloc);
+	s3i_buf_init(&sql, st->alloc);
+	s3i_ddl_table t = { 0 };
+	t.database = s3i_run_get_database(st->run);
+	t.table = s3i_run_get_table(st->run);
+	switch (s3i_run_input_get_inventory_format(in)) {
+	case S3I_INVENTORY_FORMAT_ORC: t.format = S3I_FORMAT_ORC; break;
+	case S3I_INVENTORY_FORMAT_PARQUET: t.format = S3I_FORMAT_PARQUET; break;
+	default: t.format = S3I_FORMAT_CSV; break;
+	}
+	if (s3i_run_input_get_snapshot(in) == S3I_SNAPSHOT_LIST)
+		t.format = S3I_FORMAT_CSV;   /* as the create-table stage decides */
+	char what[96];
+	int rc = s3i_stage_data_location(st->run, &loc);
+	t.location = s3i_buf_cstr(&loc);
+	if (!rc && t.format == S3I_FORMAT_CSV) {
+		snprintf(what, sizeof(what), "DROP VIEW %s.%s", t.database, t.table);
+		if (!(rc = s3i_ddl_drop(&sql, &t, 1)))
+			rc = drop_add(p, &sql, what);
+	}
+	if (!rc) {
+		snprintf(what, sizeof(what), "DROP TABLE %s.%s%s", t.database, t.table,
+			t.format == S3I_FORMAT_CSV ? "_raw" : "");
+		if (!(rc = s3i_ddl_drop(&sql, &t, 0)))
+			rc = drop_add(p, &sql, what);
+	}
+	if (!rc) {
+		snprintf(what, sizeof(what), "DROP DATABASE %s", t.database);
+		if (!(rc = s3i_ddl_drop_database(&sql, t.database)))
+			rc = drop_add(p, &sql, what);
+	}
+	if (rc)
+		rc = s3i_err(e, rc, t.database, "cannot write the statements dropping %s.%s", t.database,
+			t.table);
+	s3i_buf_dispose(&loc);
+	s3i_buf_dispose(&sql);
+	return rc;
+}
+
+/* Take over a recorded statement when it is the same statement. */
+static int on_drop_item(void *user, const char *sortkey, const s3i_ddb_item *it)
+{
+	(void)sortkey;
+	drop_plan *p = user;
+	int64_t index = -1, attempt = 0, started = 0;
+	if (s3i_ddb_item_get_i64(it, "index", &index) || index < 0 || (size_t)index >= p->n)
+		return 0;
+	drop_stmt *s = &p->s[index];
+	const char *sql = s3i_ddb_item_get_s(it, "statement");
+	const char *id = s3i_ddb_item_get_s(it, "execution_id");
+	const char *state = s3i_ddb_item_get_s(it, "state");
+	s3i_ddb_item_get_i64(it, "attempt", &attempt);
+	s3i_ddb_item_get_i64(it, "started_ms", &started);
+	if (!sql || strcmp(sql, s->sql) || !id || !*id || strlen(id) >= sizeof(s->execution_id))
+		return 0;
+	s->attempt = (int)attempt;
+	if (state && (!strcmp(state, "FAILED") || !strcmp(state, "CANCELLED"))) {
+		s->attempt++;   /* a new attempt: a new token, a new execution */
+		return 0;
+	}
+	snprintf(s->state, sizeof(s->state), "%s", state ? state : "");
+	if (strcmp(s->state, "SUCCEEDED")) {
+		snprintf(s->execution_id, sizeof(s->execution_id), "%s", id);
+		s->started_ms = started;
+	}
+	return 0;
+}
+
+static int drop_record(s3i_teardown *st, size_t i, const drop_stmt *s, const char *reason,
+	s3i_errinfo *e)
+{
+	s3i_ddb_item *it = NULL;
+	char sk[32];
+	snprintf(sk, sizeof(sk), "drop#%03zu", i);
+	int rc = s3i_ddb_item_new(&it, st->alloc);
+	if (!rc)
+		rc = s3i_ddb_item_set_n_i64(it, "index", (int64_t)i);
+	if (!rc)
+		rc = s3i_ddb_item_set_s(it, "what", s->what);
+	if (!rc)
+		rc = s3i_ddb_item_set_s(it, "statement", s->sql);
+	if (!rc)
+		rc = s3i_ddb_item_set_s(it, "execution_id", s->execution_id);
+	if (!rc)
+		rc = s3i_ddb_item_set_s(it, "state", s->state);
+	if (!rc)
+		rc = s3i_ddb_item_set_s(it, "reason", reason ? reason : "");
+	if (!rc)
+		rc = s3i_ddb_item_set_n_i64(it, "attempt", s->attempt);
+	if (!rc)
+		rc = s3i_ddb_item_set_n_i64(it, "started_ms", s->started_ms);
+	if (rc)
+		rc = s3i_err(e, S3I_ENOMEM, sk, "out of memory recording %s", sk);
+	else
+		rc = s3i_stage_item_put(st->run, sk, it, e);
+	s3i_ddb_item_free(it);
+	return rc;
+}
+
+/* Start statement i (unless it runs already) and poll it to its end. *ended = 0 when the
+ * deadline came first (the next step polls the recorded execution). */
+static int drop_one(s3i_teardown *st, drop_plan *p, size_t i, const s3i_svc *svc,
+	const char *results, int64_t deadline_ms, int *ended, s3i_errinfo *e)
+{
+	drop_stmt *s = &p->s[i];
+	*ended = 0;
+	int rc;
+	if (!s->execution_id[0]) {
+		char token[160];
+		if (s3i_stage_request_token(st->run, "drop", (int)i, s->attempt, s->sql, token,
+		        sizeof(token)))
+			token[0] = 0;
+		s3i_athena_query q = { 0 };
+		q.query = s->sql;
+		q.output_location = results;
+		q.workgroup = "primary";
+		q.client_request_token = token[0] ? token : NULL;
+		if ((rc = s3i_athena_start_query_op(svc, &q, s->execution_id, e))) {
+			s->execution_id[0] = 0;
+			return rc;
+		}
+		s->started_ms = now_ms(st);
+		snprintf(s->state, sizeof(s->state), "QUEUED");
+		/* recorded before the first poll: a resumed teardown polls this execution */
+		if ((rc = drop_record(st, i, s, NULL, e)))
+			return rc;
+	}
+	int64_t delay = 250;
+	s3i_athena_execution ex;
+	for (;;) {
+		if ((rc = s3i_athena_get_execution_op(svc, s->execution_id, &ex, e)))
+			return rc;
+		snprintf(s->state, sizeof(s->state), "%s", s3i_athena_state_name(ex.state));
+		if (s3i_athena_state_is_terminal(ex.state))
+			break;
+		if (s->started_ms > 0 && now_ms(st) - s->started_ms > DROP_TIMEOUT_MS) {
+			s3i_athena_stop_query_op(svc, s->execution_id, NULL);
+			snprintf(s->state, sizeof(s->state), "CANCELLED");
+			snprintf(ex.reason, sizeof(ex.reason), "did not end within %d s; it was stopped",
+				DROP_TIMEOUT_MS / 1000);
+			break;
+		}
+		if (past(st, deadline_ms))
+			return S3I_OK;
+		s3i_stage_sleep(st->run, delay, deadline_ms);
+		delay = delay * 2 > 5000 ? 5000 : delay * 2;
+	}
+	*ended = 1;
+	if ((rc = drop_record(st, i, s, ex.reason, e)))
+		return rc;
+	if (!strcmp(s->state, "SUCCEEDED"))
+		return S3I_OK;
+	return s3i_err(e, S3I_EAWS, s->execution_id, "%s, query execution '%s', %s: %s", s->what,
+		s->execution_id, s->state, ex.reason[0] ? ex.reason : "no reason given");
+}
+
+/* Delete what is under an s3://<bucket>/<prefix> location of the consolidated bucket. */
+static int delete_location(s3i_teardown *st, const s3i_svc *svc, const char *location,
+	int64_t deadline_ms, int *done, s3i_errinfo *e)
+{
+	const char *bucket = location + 5;   /* after "s3://" */
+	const char *slash = strchr(bucket, '/');
+	char name[64];
+	if (!slash || (size_t)(slash - bucket) >= sizeof(name))
+		return s3i_err(e, S3I_EINVALID, location, "malformed location %s", location);
+	memcpy(name, bucket, (size_t)(slash - bucket));
+	name[slash - bucket] = '\0';
+	int gone = 0;
+	int rc = empty_bucket(st, svc, name, slash + 1, deadline_ms, &gone, done, e);
+	if (rc)
+		s3i_err_prefix(e, "deleting %s: ", location);
+	return rc;
+}
+
+/* Drop the smoke test's view, table and database, then delete its consolidated data and
+ * query results. *done = 0 when the deadline came first. A DROP of the view or table that
+ * fails is only logged when the DROP DATABASE ... CASCADE that follows succeeds (it takes
+ * them with it; a run that failed before CREATE DATABASE has nothing to drop either). */
+static int drop_smoke(s3i_teardown *st, int64_t deadline_ms, int *done)
+{
+	*done = 0;
+	s3i_errinfo e;
+	s3i_errinfo_init(&e);
+	drop_plan p;
+	memset(&p, 0, sizeof(p));
+	p.alloc = st->alloc;
+	s3i_buf results, data;
+	s3i_buf_init(&results, st->alloc);
+	s3i_buf_init(&data, st->alloc);
+	s3i_svc svc;
+	s3i_stage_host_svc(st->run, &svc);
+	const char *db = s3i_run_get_database(st->run);
+	int rc = drop_plan_build(st, &p, &e);
+	if (!rc && (s3i_stage_results_location(st->run, &results)
+	        || s3i_stage_data_location(st->run, &data)))
+		rc = s3i_err(&e, S3I_ENOMEM, db, "out of memory");
+	if (!rc)
+		rc = s3i_stage_items_list(st->run, "drop#", on_drop_item, &p, &e);
+	size_t last = p.n - 1, handled = 0;
+	int ended = 1;
+	for (size_t i = 0; rc == S3I_OK && i < p.n; i++) {
+		if (!strcmp(p.s[last].state, "SUCCEEDED"))
+			break;   /* the database is gone, and whatever was in it */
+		if (!strcmp(p.s[i].state, "SUCCEEDED"))
+			continue;
+		if (handled++ && past(st, deadline_ms)) {
+			ended = 0;
+			break;
+		}
+		rc = drop_one(st, &p, i, &svc, s3i_buf_cstr(&results), deadline_ms, &ended, &e);
+		if (!ended && !rc)
+			break;
+		if (rc && i < last && ended) {
+			s3i_log(st->log, S3I_LOG_WARN, "teardown %s: %s; DROP DATABASE %s CASCADE follows",
+				st->run_id, e.message, db);
+			s3i_errinfo_clear(&e);
+			rc = S3I_OK;
+		}
+	}
+	if (rc == S3I_OK && ended) {
+		int data_done = 0, results_done = 0;
+		rc = delete_location(st, &svc, s3i_buf_cstr(&data), deadline_ms, &data_done, &e);
+		if (!rc && data_done)
+			rc = delete_location(st, &svc, s3i_buf_cstr(&results), deadline_ms, &results_done,
+				&e);
+		*done = !rc && data_done && results_done;
+		if (*done)
+			s3i_log(st->log, S3I_LOG_INFO, "teardown %s: smoke test database %s dropped, its "
+				"data and query results deleted", st->run_id, db);
+	}
+	if (rc) {
+		s3i_err_prefix(&e, "smoke test database %s: ", db);
+		note_failure(st, &e);
+	}
+	drop_plan_dispose(&p);
+	s3i_buf_dispose(&results);
+	s3i_buf_dispose(&data);
+	return rc;
+}
+
 /* ------------------------------------------------------------------ step */
 
 int s3i_teardown_step(s3i_teardown *st, int64_t deadline_ms, int *finished)
@@ -498,6 +794,15 @@ int s3i_teardown_step(s3i_teardown *st, int64_t deadline_ms, int *finished)
 			s3i_crashpoint("teardown.mid");
 	}
 	s3i_free(st->alloc, regions);
+	/* a smoke test changes nothing lasting: its database and data go too (after the regions,
+	 * so no delivery can still arrive for it) */
+	if (rc == S3I_OK && all && !st->smoke_done
+	    && s3i_run_input_is_smoke_test(s3i_run_get_input(st->run))) {
+		if (tried && past(st, deadline_ms))
+			all = 0;
+		else if (drop_smoke(st, deadline_ms, &st->smoke_done) || !st->smoke_done)
+			all = 0;
+	}
 	if (rc) {
 		s3i_err_prefix(&st->err, "teardown of run %s: ", st->run_id);
 		return rc;

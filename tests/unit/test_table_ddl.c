@@ -135,6 +135,11 @@ static void test_drops(void **state)
 	s3i_buf_clear(&b);
 	assert_int_equal(s3i_ddl_drop(&b, &csv_all, 0), S3I_OK);
 	assert_string_equal(s3i_buf_cstr(&b), "DROP TABLE IF EXISTS `s3insights`.`r1inventorytable_raw`");
+	s3i_buf_clear(&b);
+	assert_int_equal(s3i_ddl_drop_database(&b, "s3i_smoke_0a1b2c3d4e"), S3I_OK);
+	assert_string_equal(s3i_buf_cstr(&b), "DROP DATABASE IF EXISTS `s3i_smoke_0a1b2c3d4e` CASCADE");
+	s3i_buf_clear(&b);
+	assert_int_equal(s3i_ddl_drop_database(&b, "bad; name"), S3I_EINVALID);
 	s3i_buf_dispose(&b);
 }
 
