@@ -1529,14 +1529,11 @@ static int sts_begin(s3i_signer *s, job *j)
 	return S3I_OK;
 }
 
-/* The canonical request's hash into the string to sign, and the HMAC of that with the
+/* The canonical request's hash `d` into the string to sign, and the HMAC of that with the
  * signing key: the signature, in hex at `out` (64 characters, no NUL). */
-static int sign_finish(s3i_signer *s, job *j, char *out)
+static int hmac_finish(s3i_signer *s, job *j, unsigned char d[32], char *out)
 {
-	unsigned char inner[32], d[32];
-	int rc = creq_hash_end(s, j, d);
-	if (rc)
-		return rc;
+	unsigned char inner[32];
 	put_hex32(s->sts.ptr + s->sts.size - S3I_SHA256_HEX_LEN, d);
 	if (dg_last(&s->work, s->sts.ptr + j->sts_done, s->sts.size - j->sts_done, inner) ||
 		dg_copy(&s->work, &s->opad) || dg_last(&s->work, inner, 32, d))
@@ -1545,11 +1542,22 @@ static int sign_finish(s3i_signer *s, job *j, char *out)
 	return S3I_OK;
 }
 
-/* The signature in hex into j->sig. */
+/* After sts_begin: the rest of the canonical request's hash, then hmac_finish. */
+static int sign_finish(s3i_signer *s, job *j, char *out)
+{
+	unsigned char d[32];
+	int rc = creq_hash_end(s, j, d);
+	return rc ? rc : hmac_finish(s, j, d, out);
+}
+
+/* The signature in hex into j->sig, without a payload being hashed: the canonical request is
+ * hashed first, so that the string to sign and the signing key are seen to while it is. */
 static int signature(s3i_signer *s, job *j)
 {
+	unsigned char d[32];
 	int rc;
-	if ((rc = creq_hash_begin(s, j)) || (rc = sts_begin(s, j)) || (rc = sign_finish(s, j, j->sig)))
+	if ((rc = creq_hash_begin(s, j)) || (rc = creq_hash_end(s, j, d)) ||
+		(rc = sts_begin(s, j)) || (rc = hmac_finish(s, j, d, j->sig)))
 		return rc;
 	j->sig[S3I_SHA256_HEX_LEN] = '\0';
 	return S3I_OK;
