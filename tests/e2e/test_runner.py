@@ -544,6 +544,64 @@ class RunnerTest(unittest.TestCase):
         self.assertNotEqual(p.returncode, 0)
 
 
+    def test_smoke_test_changes_nothing_lasting(self):
+        """DESIGN §3: a smoke test copied from a real input (only run_id and is_smoke_test
+        changed; here "snapshot": "inventory" too) still lists, at most 1,000 objects per
+        bucket, under random database and table names recorded on the run, and its teardown
+        drops them and deletes its data: nothing lasting is left."""
+        inp = self.seed("sm1", scale=max(5, SCALE // 2))
+        with open(inp) as f:
+            doc = json.load(f)
+        doc["is_smoke_test"] = True
+        doc["snapshot"] = "inventory"
+        with open(inp, "w") as f:
+            json.dump(doc, f)
+        s3 = aws("s3")
+        s3.create_bucket(Bucket="demo-a-big")
+        for i in range(1100):
+            s3.put_object(Bucket="demo-a-big", Key="big/%04d.txt" % i, Body=b"x")
+        dep = self.init()
+        p = self.cli("--json", "run", inp, check=0)
+        st = json.loads(p.stdout)
+        self.assertEqual(st["phase"], "done")
+        self.assertTrue(st["finished"])
+        by = {(b["account"], b["bucket"]): b for b in st["buckets"]}
+        big = by[(HOST, "demo-a-big")]
+        self.assertEqual((big["status"], big["objects"]), ("done", 1000))
+        for b in st["buckets"]:
+            self.assertLessEqual(b["objects"], 1000, b)
+        self.assertEqual(by[(HOST, "demo-a-logs")]["status"], "done")
+        # the random names, recorded on the run item
+        item = aws("dynamodb").get_item(
+            TableName=dep["state_table"], ConsistentRead=True,
+            Key={"partitionkey": {"S": "run#sm1"}, "sortkey": {"S": "#run"}})["Item"]
+        db, table = item["smoke_database"]["S"], item["smoke_table"]["S"]
+        self.assertRegex(db, r"^s3i_smoke_[a-z0-9]{10}$")
+        self.assertEqual(table, "smoke_" + db[len("s3i_smoke_"):])
+        # the executed statements use them (never the input's names) and end with the DROPs
+        ath = aws("athena")
+        ids = ath.list_query_executions()["QueryExecutionIds"]
+        sql = [ath.get_query_execution(QueryExecutionId=i)["QueryExecution"]["Query"] for i in ids]
+        self.assertEqual(sql[0], "CREATE DATABASE IF NOT EXISTS `%s`" % db)
+        self.assertTrue(any("CREATE EXTERNAL TABLE IF NOT EXISTS `%s`.`%s_raw`" % (db, table) in q
+                            for q in sql), sql)
+        self.assertTrue(any("from %s " % table in q for q in sql), "no query on the smoke table")
+        text = "\n".join(sql)
+        self.assertNotIn("`s3insights`", text)
+        self.assertNotIn("sm1inventorytable", text)
+        self.assertEqual(sql[-3:], [
+            'DROP VIEW IF EXISTS "%s"."%s"' % (db, table),
+            "DROP TABLE IF EXISTS `%s`.`%s_raw`" % (db, table),
+            "DROP DATABASE IF EXISTS `%s` CASCADE" % db])
+        names = [d["Name"] for d in ath.list_databases(CatalogName="AwsDataCatalog")["DatabaseList"]]
+        self.assertNotIn(db, names)
+        # no consolidated data, no query results left; the mail went out
+        for prefix in ("inventory/sm1/", "athena/sm1/"):
+            left = s3.list_objects_v2(Bucket=dep["consolidated_bucket"], Prefix=prefix)
+            self.assertEqual(left.get("KeyCount", 0), 0, "objects left under " + prefix)
+        self.assertTrue(self.sent_mail(), "no e-mail sent")
+        self.check_nothing_transient_left("sm1")
+
 if __name__ == "__main__":
     only = os.environ.get("S3I_E2E_ONLY")
     if only:
