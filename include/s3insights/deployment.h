@@ -29,6 +29,7 @@ typedef struct s3i_deployment_options {
 	                                   expire after this many days; 0: 90 */
 } s3i_deployment_options;
 
+/** Default options. @since 0.1 */
 #define S3I_DEPLOYMENT_OPTIONS_INIT { sizeof(s3i_deployment_options), NULL, NULL, NULL, 0 }
 
 /**
@@ -51,7 +52,9 @@ S3I_API int s3i_deployment_init(s3i_deployment *d);
 
 /**
  * The central queue's URL (GetQueueUrl on first use, then cached).
- * @param out  receives the URL; cap bytes (1024 are always enough).
+ * @param d    the deployment.
+ * @param out  receives the URL.
+ * @param cap  bytes at out (1024 are always enough).
  * @return S3I_OK, S3I_ENOTFOUND when the queue does not exist (run init), S3I_EINVALID when
  * cap is too small, or an AWS error. Detail in s3i_error_last().  @since 0.1
  */
@@ -63,13 +66,13 @@ S3I_API int s3i_deployment_queue_url(s3i_deployment *d, char *out, size_t cap);
  */
 S3I_API int s3i_deployment_dlq_url(s3i_deployment *d, char *out, size_t cap);
 
+/** @name Names */
+/** @{ */
 /**
- * @name Names
  * The deployment's names (DESIGN §2): D, the host region and account, the state table
  * `D_configuration_table`, the consolidated bucket, the queue
  * `D-sqs-consolidate-inventory-files` and the dead-letter queue `D-sqs-dlq`. Each returns
  * a string valid while d lives, or NULL when d is NULL. Thread-safe.  @since 0.1
- * @{
  */
 S3I_API const char *s3i_deployment_name(const s3i_deployment *d);
 S3I_API const char *s3i_deployment_host_region(const s3i_deployment *d);

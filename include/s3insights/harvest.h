@@ -19,7 +19,7 @@ S3I_BEGIN_DECLS
 
 /** Where a harvest is, for a progress display. Valid during the callback. @since 0.1 */
 typedef struct s3i_harvest_progress {
-	uint32_t struct_size;
+	uint32_t struct_size;           /**< sizeof(s3i_harvest_progress) as the library filled it */
 	const char *stage;              /**< "provision", "configure", "wait", "table", "query",
 	                                     "notify", "teardown", "cleanup" */
 	const s3i_run_status *status;   /**< the run's status (read at most once per interval) */
@@ -33,9 +33,9 @@ typedef int (*s3i_harvest_progress_fn)(void *user, const s3i_harvest_progress *p
 
 /** Options of s3i_harvest_run and s3i_cleanup_run. Fields are only ever appended. @since 0.1 */
 typedef struct s3i_harvest_options {
-	uint32_t struct_size;
+	uint32_t struct_size;               /**< sizeof(s3i_harvest_options) as the caller compiled it */
 	s3i_harvest_progress_fn progress;   /**< may be NULL */
-	void *progress_user;
+	void *progress_user;                /**< passed to progress */
 	int32_t progress_interval_ms;       /**< 0: 1000 */
 	int32_t no_failure_report;          /**< 1: a failed run sends no failure e-mail */
 	int32_t no_cleanup_on_failure;      /**< 1: a failed run keeps its transient resources
@@ -47,6 +47,7 @@ typedef struct s3i_harvest_options {
 	int32_t ingest_visibility_timeout_s;
 } s3i_harvest_options;
 
+/** Default options. @since 0.1 */
 #define S3I_HARVEST_OPTIONS_INIT { sizeof(s3i_harvest_options), NULL, NULL, 0, 0, 0, 0 }
 
 /**
@@ -74,7 +75,7 @@ S3I_API int s3i_cleanup_run(s3i_run *run, const s3i_harvest_options *opts);
 
 /** Where the wait for inventory reports stands (s3i_harvest_wait_check). @since 0.1 */
 typedef struct s3i_harvest_wait {
-	uint32_t struct_size;
+	uint32_t struct_size;     /**< set by the caller: sizeof(s3i_harvest_wait) as compiled */
 	int over;                 /**< 1: the wait is over (nothing pending, or the deadline passed
 	                               and the pending buckets are now `timed_out`) */
 	int64_t pending;          /**< buckets not yet in a terminal status (0 when over) */
@@ -83,6 +84,7 @@ typedef struct s3i_harvest_wait {
 	int64_t now_ms;           /**< the time the check used */
 } s3i_harvest_wait;
 
+/** An initialised s3i_harvest_wait. @since 0.1 */
 #define S3I_HARVEST_WAIT_INIT { sizeof(s3i_harvest_wait), 0, 0, 0, 0, 0 }
 
 /**

@@ -23,6 +23,8 @@ typedef struct s3i_run s3i_run;
  * resumes when it exists and is unfinished (with the stored input, which must equal
  * `input`); refuses a finished run. The run keeps a pointer to d, which must outlive it.
  * @param out    receives the handle (free with s3i_run_free); NULL on failure.
+ * @param d      the deployment the run belongs to.
+ * @param input  the run input (copied into the state table when the run is new).
  * @return S3I_OK; S3I_EEXISTS when the run has finished (a run id is used once);
  *         S3I_ECONFLICT when it is unfinished with another input; S3I_EINVALID for NULL
  *         arguments or an engine this version does not implement; S3I_ENOMEM; a state table
@@ -95,6 +97,9 @@ typedef int (*s3i_bucket_status_fn)(void *user, const s3i_bucket_status *b);
 /**
  * Read the run's status back from the state table (consistent reads), calling `fn` (may be
  * NULL) once per source bucket, ordered by account then bucket.
+ * @param run  the run.
+ * @param fn   called per bucket; may be NULL.
+ * @param user passed to fn.
  * @param out  its struct_size must be set by the caller (fields beyond it are not written).
  *             Its strings live in the run handle and stay valid until the next
  *             s3i_run_status_read on the same handle: threads sharing a run read status one

@@ -32,7 +32,7 @@ typedef struct s3i_provision s3i_provision;
 
 /** Options of s3i_provision_new. Fields are only ever appended (STYLE R6). @since 0.1 */
 typedef struct s3i_provision_options {
-	uint32_t struct_size;
+	uint32_t struct_size;   /**< sizeof(s3i_provision_options) as the caller compiled it */
 	/** GetBucketLocation requests in flight at once; 0: 16. */
 	int32_t max_in_flight;
 	/** How long a regional stack may take to reach CREATE_COMPLETE, counted from the first
@@ -62,6 +62,7 @@ S3I_API int s3i_provision_new(s3i_provision **out, s3i_run *run,
 
 /**
  * Do a bounded amount of provisioning and record it in the state table.
+ * @param st           the stage.
  * @param deadline_ms  wall-clock ms since the epoch by which the step returns (a stack still
  *                     being created is then waited on by the next step); 0: no deadline.
  * @param finished     receives 1 when every region holding buckets to inventory is

@@ -30,7 +30,7 @@ typedef struct s3i_teardown s3i_teardown;
 
 /** Options of s3i_teardown_new. Fields are only ever appended (STYLE R6). @since 0.1 */
 typedef struct s3i_teardown_options {
-	uint32_t struct_size;
+	uint32_t struct_size;   /**< sizeof(s3i_teardown_options) as the caller compiled it */
 	/** How long a regional stack may take to reach DELETE_COMPLETE, counted from the first
 	 * step that waits on it in this handle; 0: 30 minutes. A step's deadline also bounds
 	 * each wait. */
@@ -60,6 +60,7 @@ S3I_API int s3i_teardown_new(s3i_teardown **out, s3i_run *run,
 
 /**
  * Remove a bounded amount of the run's transient resources and record it.
+ * @param st           the stage.
  * @param deadline_ms  wall-clock ms since the epoch by which the step returns; 0: no deadline.
  * @param finished     receives 1 when nothing is left and the run's final phase is recorded.
  * @return S3I_OK (look at *finished), or the error of a removal that failed (the run's state

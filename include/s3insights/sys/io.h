@@ -15,10 +15,10 @@ S3I_BEGIN_DECLS
  * that uses the context.  @since 0.1
  */
 typedef struct s3i_io_hooks {
-	uint32_t struct_size;
-	void *user;
-	int64_t (*now_ms)(void *user);
-	void (*sleep_ms)(void *user, int64_t ms);
+	uint32_t struct_size;                     /**< sizeof(s3i_io_hooks) as the caller compiled it */
+	void *user;                               /**< passed to both hooks */
+	int64_t (*now_ms)(void *user);            /**< ms since the Unix epoch; NULL: the system clock */
+	void (*sleep_ms)(void *user, int64_t ms); /**< block for ms; NULL: the system's sleep */
 } s3i_io_hooks;
 
 #define S3I_IO_HOOKS_INIT { sizeof(s3i_io_hooks), NULL, NULL, NULL }
