@@ -409,6 +409,36 @@ class HandlersTest(unittest.TestCase):
         self.assertEqual(st["phase"], "cleaned")
         self.check_nothing_transient_left("r3")
 
+    def test_wait_times_out_pending_buckets(self):
+        inp = self.seed("r5")
+        self.init()
+        with open(inp) as f:
+            run_input = json.load(f)
+        # S3 Inventory (moto never delivers a report) and a timeout of 1.8 s
+        run_input.pop("snapshot", None)
+        run_input["inventory_timeout_hours"] = 0.0005
+        self.fn("start").invoke(run_input)
+        self.loop("provision", "r5")
+        self.loop("configure", "r5")
+        w = self.fn("wait_check").invoke({"run_id": "r5"})
+        self.assertFalse(w["finished"])
+        pending = w["pending"]
+        self.assertGreater(pending, 0)
+        self.assertEqual(w["wait_seconds"], 300)     # never below 5 minutes
+        time.sleep(max(0, (w["deadline_ms"] - time.time() * 1000) / 1000) + 0.5)
+        w = self.fn("wait_check").invoke({"run_id": "r5"})
+        self.assertEqual((w["finished"], w["pending"], w["timed_out"]), (True, 0, pending))
+        st = self.status("r5")
+        timed_out = [b for b in st["buckets"] if b["status"] == "timed_out"]
+        self.assertEqual(len(timed_out), pending)
+        for b in timed_out:
+            self.assertIn("inventory_timeout_hours", b["reason"])
+        # idempotent: a retried check changes nothing
+        w = self.fn("wait_check").invoke({"run_id": "r5"})
+        self.assertEqual((w["finished"], w["timed_out"]), (True, 0))
+        self.loop("cleanup", "r5")
+        self.check_nothing_transient_left("r5")
+
     def test_dead_letter_record_fails_its_bucket(self):
         inp = self.seed("r4")
         self.init()
