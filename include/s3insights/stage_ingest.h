@@ -49,7 +49,9 @@ typedef struct s3i_ingest_options {
 	const char *queue_url;
 	/** A queue name looked up in the host region (GetQueueUrl) when queue_url is NULL. */
 	const char *queue_name;
-	/** Messages taken per ReceiveMessage, 1..10; 0: 10. */
+	/** Messages taken per ReceiveMessage, 1..10; 0: 1. Messages received together wait
+	 * hidden until their turn, and after a crash until their visibility timeout (their
+	 * buckets wait as long), so more than one only pays off for many small manifests. */
 	int32_t max_messages;
 	/** Seconds a received message stays hidden from other consumers; 0: the queue's own
 	 * VisibilityTimeout. Make it longer than the work of one manifest. */

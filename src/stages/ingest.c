@@ -124,7 +124,7 @@ int s3i_ingest_new(s3i_ingest **out, s3i_deployment *d, const s3i_ingest_options
 	st->o.queue_name = st->opt_queue_name;
 	st->o.dlq_url = st->opt_dlq_url;
 	if (!st->o.max_messages)
-		st->o.max_messages = S3I_SQS_BATCH_MAX;
+		st->o.max_messages = 1;      /* nothing waits hidden behind the message being worked on */
 	if (!st->o.wait_seconds)
 		st->o.wait_seconds = DEFAULT_WAIT_S;
 	if (!st->o.manifest_wait_ms)
@@ -248,12 +248,12 @@ static int hold_message(void *payload, const s3i_sqs_message *m)
 	return 0;
 }
 
-static int receive(s3i_ingest *st, const char *url, int32_t wait_s, int32_t visibility,
-	held_batch *b, s3i_errinfo *err)
+static int receive(s3i_ingest *st, const char *url, int32_t max, int32_t wait_s,
+	int32_t visibility, held_batch *b, s3i_errinfo *err)
 {
 	s3i_svc svc = host_svc(st);
 	s3i_sqs_receive_opts ro = { 0 };
-	ro.max_messages = st->o.max_messages;
+	ro.max_messages = max;
 	ro.wait_seconds = wait_s;
 	ro.visibility_timeout = visibility;
 	ro.use_visibility_timeout = visibility > 0;
@@ -561,7 +561,7 @@ static int drain_dlq(s3i_ingest *st)
 	held_batch b = { .a = st->alloc };
 	s3i_errinfo e;
 	s3i_errinfo_init(&e);
-	int rc = receive(st, st->dlq_url, 0, DLQ_VISIBILITY_S, &b, &e);
+	int rc = receive(st, st->dlq_url, S3I_SQS_BATCH_MAX, 0, DLQ_VISIBILITY_S, &b, &e);
 	if (rc) {
 		s3i_log(logger(st), S3I_LOG_WARN, "ingest: dead-letter queue not read: %s", e.message);
 		held_free(&b);
@@ -595,7 +595,8 @@ int s3i_ingest_step(s3i_ingest *st, int64_t deadline_ms, int *finished)
 			wait = left_s > 0 ? (int32_t)left_s : 0;
 	}
 	held_batch b = { .a = st->alloc };
-	if ((rc = receive(st, st->queue_url, wait, st->o.visibility_timeout, &b, &st->err))) {
+	if ((rc = receive(st, st->queue_url, st->o.max_messages, wait, st->o.visibility_timeout, &b,
+		&st->err))) {
 		held_free(&b);
 		return rc;
 	}
