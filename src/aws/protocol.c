@@ -90,6 +90,23 @@ int s3i_params_addf(s3i_params *p, const char *key, const char *fmt, ...)
 	return rc;
 }
 
+/* One name or value as application/x-www-form-urlencoded: RFC 3986 percent-encoding with a
+ * space written as '+', the form botocore sends (urllib's urlencode). AWS reads either, but
+ * a server that re-encodes the parsed form to check the signature (moto) only matches this. */
+static int form_encode(s3i_buf *out, const char *s)
+{
+	int rc = S3I_OK;
+	while (*s && !rc) {
+		size_t n = strcspn(s, " ");
+		if (n)
+			rc = s3i_uri_encode(out, s, n, 0);
+		s += n;
+		for (; *s == ' ' && !rc; s++)
+			rc = s3i_buf_putc(out, '+');
+	}
+	return rc;
+}
+
 int s3i_params_encode(const s3i_params *p, s3i_buf *out)
 {
 	size_t mark = out->size;
@@ -99,11 +116,11 @@ int s3i_params_encode(const s3i_params *p, s3i_buf *out)
 		if (i)
 			rc = s3i_buf_putc(out, '&');
 		if (!rc)
-			rc = s3i_uri_encode(out, p->keys[i], strlen(p->keys[i]), 0);
+			rc = form_encode(out, p->keys[i]);
 		if (!rc)
 			rc = s3i_buf_putc(out, '=');
 		if (!rc)
-			rc = s3i_uri_encode(out, v, strlen(v), 0);
+			rc = form_encode(out, v);
 	}
 	if (!rc && !out->ptr)
 		rc = s3i_buf_put(out, "", 0);   /* an empty encoding is still a string */

@@ -21,7 +21,7 @@ typedef enum s3i_protocol {
 } s3i_protocol;
 
 /* Query-protocol parameters: ordered key/value pairs, encoded as
- * application/x-www-form-urlencoded with RFC 3986 percent-encoding. */
+ * application/x-www-form-urlencoded: RFC 3986 percent-encoding, a space as '+'. */
 typedef struct s3i_params {
 	char **keys;
 	char **values;

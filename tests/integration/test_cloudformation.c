@@ -244,7 +244,7 @@ static void test_create_describe_events_delete(void **state)
 	const char *sent[] = { "StackName=s3i-inventory-us-east-1",
 		"Parameters.member.1.ParameterKey=TopicName",
 		"Parameters.member.1.ParameterValue=s3i-inventory", "Tags.member.1.Key=s3insights",
-		"Tags.member.2.Value=data%20team", "Capabilities.member.1=CAPABILITY_IAM",
+		"Tags.member.2.Value=data+team", "Capabilities.member.1=CAPABILITY_IAM",
 		"Capabilities.member.2=CAPABILITY_NAMED_IAM", "TemplateBody=%7B%22AWSTemplate", NULL };
 	for (const char *const *s = sent; *s; s++)
 		if (!strstr(calls, *s))

@@ -964,7 +964,7 @@ static void t_query_protocol(void **state)
 	assert_string_equal(req_header(0, "Content-Type"), "application/x-www-form-urlencoded; charset=utf-8");
 	assert_null(req_header(0, "X-Amz-Target"));
 	assert_string_equal(srv.reqs[0].body, "Action=AssumeRole&Version=2011-06-15"
-		"&RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fa%20b"
+		"&RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fa+b"
 		"&Tags.member.1.Value=x%2By%3Dz%26w~");
 	assert_non_null(strstr(auth_scope(0), "/us-east-1/sts/aws4_request"));
 	/* no parameters */

@@ -29,10 +29,10 @@ static void t_params_encoding(void **state)
 	assert_int_equal(s3i_params_encode(&p, &out), 0);
 	assert_string_equal(out.ptr,
 		"Action=SendMessage&Version=2012-11-05"
-		"&MessageBody=a%20b%2Bc%3Dd%26e~f%2Fg%2Ah%25i"
-		"&Attribute.1.Name=caf%C3%A9%20%E2%82%AC"
+		"&MessageBody=a+b%2Bc%3Dd%26e~f%2Fg%2Ah%25i"
+		"&Attribute.1.Name=caf%C3%A9+%E2%82%AC"
 		"&DelaySeconds=15&Empty=&NoValue="
-		"&key%20with%20space%3D%26=v");
+		"&key+with+space%3D%26=v");
 	assert_int_equal(s3i_params_add(&p, NULL, "x"), S3I_EINVALID);
 	assert_int_equal(p.count, 8);
 	s3i_buf_dispose(&out);
@@ -81,7 +81,7 @@ static void t_params_oom(void **state)
 			assert_int_equal(rc, S3I_ENOMEM);
 			assert_int_equal(out.size, 0);
 		} else {
-			assert_non_null(strstr(out.ptr, "&Key=value%2011%20with%20spaces"));
+			assert_non_null(strstr(out.ptr, "&Key=value+11+with+spaces"));
 		}
 		s3i_buf_dispose(&out);
 		s3i_params_free(&p);
