@@ -55,6 +55,7 @@ struct s3i_ingest {
 	char queue_url[S3I_SQS_URL_MAX];
 	char dlq_url[S3I_SQS_URL_MAX];
 	int dlq_missing;
+	int32_t visibility_s;        /* how long a received message stays hidden */
 	s3i_part_cfg cfg;
 	s3i_errinfo err;
 	s3i_ingest_stats stats;
@@ -205,6 +206,21 @@ static int resolve_queues(s3i_ingest *st)
 		st->queue_url[0] = 0;
 		return rc;
 	}
+	st->visibility_s = st->o.visibility_timeout;
+	if (!st->visibility_s) {
+		/* the queue's own VisibilityTimeout, for keep_hidden; without it nothing is extended */
+		s3i_svc svc = host_svc(st);
+		s3i_sqs_attrs attrs;
+		s3i_sqs_attrs_init(&attrs, st->alloc);
+		const char *names[] = { "VisibilityTimeout" };
+		int64_t v = 0;
+		s3i_errinfo e;
+		s3i_errinfo_init(&e);
+		if (!s3i_sqs_get_queue_attributes_op(&svc, st->queue_url, names, 1, &attrs, &e) &&
+			!s3i_sqs_attrs_i64(&attrs, "VisibilityTimeout", &v) && v > 0 && v <= 43200)
+			st->visibility_s = (int32_t)v;
+		s3i_sqs_attrs_free(&attrs);
+	}
 	if (st->o.dlq_mode == S3I_INGEST_DLQ_NONE)
 		return S3I_OK;
 	if (st->o.dlq_url) {
@@ -271,7 +287,30 @@ typedef struct rec_ctx {
 	int64_t deadline_ms;
 	s3i_errinfo *err;
 	int stage_failed;          /* the state table could not be read: the step fails */
+	int64_t hidden_since_ms;   /* when the message's visibility timeout last started */
 } rec_ctx;
+
+/* Between batches of a long manifest: once half the visibility timeout has passed, hide the
+ * message again for a whole one, so no other consumer starts the same work meanwhile (which
+ * would be harmless, only wasted). */
+static void keep_hidden(void *user)
+{
+	rec_ctx *c = user;
+	s3i_ingest *st = c->st;
+	if (!c->msg->receipt[0] || !st->queue_url[0])
+		return;                  /* a message handed in (s3i_ingest_process_message) */
+	int64_t now = s3i_deployment_now_ms(st->d);
+	if (now - c->hidden_since_ms < (int64_t)st->visibility_s * 500)
+		return;
+	s3i_svc svc = host_svc(st);
+	s3i_errinfo e;
+	s3i_errinfo_init(&e);
+	if (s3i_sqs_change_visibility_op(&svc, st->queue_url, c->msg->receipt, st->visibility_s, &e))
+		s3i_log(logger(st), S3I_LOG_INFO, "ingest: message %s not kept hidden: %s", c->msg->id,
+			e.message);
+	else
+		c->hidden_since_ms = now;
+}
 
 static void ignored(rec_ctx *c, s3i_run *run, const char *account, const char *bucket,
 	const char *manifest_key, const char *why)
@@ -398,7 +437,12 @@ static int ingest_checksum(rec_ctx *c, const s3i_s3_event_record *r)
 			s3i_part_target t = { account, b.region, source, r->bucket, mkey.ptr };
 			s3i_part_outcome outcome = S3I_PART_UNFINISHED;
 			s3i_part_stats ps = { 0 };
-			rc = s3i_part_manifest(run, &t, &m, &st->cfg, c->deadline_ms, &outcome, &ps, err);
+			s3i_part_cfg cfg = st->cfg;
+			if (st->visibility_s > 0) {
+				cfg.heartbeat = keep_hidden;
+				cfg.heartbeat_user = c;
+			}
+			rc = s3i_part_manifest(run, &t, &m, &cfg, c->deadline_ms, &outcome, &ps, err);
 			st->stats.files_copied += ps.copied;
 			st->stats.files_rewritten += ps.rewritten;
 			st->stats.files_already_done += ps.already;
@@ -421,7 +465,7 @@ out:
 }
 
 static int process_message(s3i_ingest *st, const held_msg *msg, int64_t deadline_ms,
-	int *stage_failed)
+	int64_t received_ms, int *stage_failed)
 {
 	s3i_s3_event ev;
 	s3i_errinfo e;
@@ -439,7 +483,7 @@ static int process_message(s3i_ingest *st, const held_msg *msg, int64_t deadline
 		return DISP_DELETE;
 	}
 	int disp = DISP_DELETE, relevant = 0;
-	rec_ctx c = { st, msg, deadline_ms, &e, 0 };
+	rec_ctx c = { st, msg, deadline_ms, &e, 0, received_ms };
 	for (size_t i = 0; ev.kind == S3I_S3_EVENT_RECORDS && i < ev.n_records; i++) {
 		const s3i_s3_event_record *r = &ev.records[i];
 		if (!s3i_s3_event_is_created(r))
@@ -601,6 +645,7 @@ int s3i_ingest_step(s3i_ingest *st, int64_t deadline_ms, int *finished)
 		return rc;
 	}
 	st->stats.messages_received += (int64_t)b.n;
+	int64_t received_ms = s3i_deployment_now_ms(st->d);
 	int disp[S3I_SQS_BATCH_MAX];
 	int stage_failed = 0;
 	s3i_errinfo last;
@@ -610,7 +655,7 @@ int s3i_ingest_step(s3i_ingest *st, int64_t deadline_ms, int *finished)
 			disp[i] = DISP_KEEP;
 			continue;
 		}
-		disp[i] = process_message(st, &b.m[i], deadline_ms, &stage_failed);
+		disp[i] = process_message(st, &b.m[i], deadline_ms, received_ms, &stage_failed);
 		if (disp[i] != DISP_DELETE) {
 			st->stats.messages_retried++;
 			s3i_errinfo_copy(&last, &st->err);
@@ -663,7 +708,8 @@ int s3i_ingest_process_message(s3i_ingest *st, const char *message_id, const cha
 		disp = dead_letter(st, &m);
 	} else {
 		st->stats.messages_received++;
-		disp = process_message(st, &m, deadline_ms, &stage_failed);
+		disp = process_message(st, &m, deadline_ms, s3i_deployment_now_ms(st->d),
+			&stage_failed);
 		if (stage_failed)
 			disp = DISP_KEEP;
 		if (disp == DISP_DELETE)

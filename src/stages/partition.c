@@ -639,6 +639,8 @@ int s3i_part_manifest(s3i_run *run, const s3i_part_target *t, const s3i_manifest
 	for (size_t k = 0; k < nleft && !failed_final;) {
 		if (deadline_ms && s3i_deployment_now_ms(d) + FILE_MARGIN_MS >= deadline_ms)
 			goto out_jobs;         /* UNFINISHED */
+		if (cfg->heartbeat)
+			cfg->heartbeat(cfg->heartbeat_user);
 		/* a rewrite goes through a temporary file and an upload: one at a time */
 		size_t n = rewrite ? 1 : nleft - k < (size_t)cfg->concurrency ? nleft - k
 			: (size_t)cfg->concurrency;

@@ -27,6 +27,9 @@
 typedef struct s3i_part_cfg {
 	int32_t concurrency;          /* 0: the default */
 	int64_t copy_threshold;       /* 0: 5 GiB */
+	/* Called before each batch of files (may be NULL): ingest keeps its message hidden. */
+	void (*heartbeat)(void *user);
+	void *heartbeat_user;
 } s3i_part_cfg;
 
 typedef struct s3i_part_stats {
