@@ -276,7 +276,7 @@ int s3i_s3_url(const s3i_endpoint *ep, const char *bucket, const char *key, int 
 	}
 	if ((rc = s3i_buf_putc(out_path, '/')))
 		return rc;
-	if (key && (rc = s3i_uri_encode(out_path, key, strlen(key), 1)))
+	if (key && (rc = s3i_uri_encode_s3_key(out_path, key, strlen(key))))
 		return rc;
 	if (bucket && !path_style)
 		rc = s3i_buf_printf(out_host, "%s.%s", bucket, ep->host);

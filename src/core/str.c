@@ -38,6 +38,23 @@ int s3i_uri_encode(s3i_buf *out, const char *s, size_t len, int keep_slash)
 	return S3I_OK;
 }
 
+int s3i_uri_encode_s3_key(s3i_buf *out, const char *s, size_t len)
+{
+	int rc = S3I_OK;
+	while (len && !rc) {
+		size_t n = 0;
+		while (n < len && s[n] != '=')
+			n++;
+		if (n)
+			rc = s3i_uri_encode(out, s, n, 1);
+		for (; !rc && n < len && s[n] == '='; n++)
+			rc = s3i_buf_putc(out, '=');
+		s += n;
+		len -= n;
+	}
+	return rc;
+}
+
 static int hexval(char c)
 {
 	if (c >= '0' && c <= '9') return c - '0';

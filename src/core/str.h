@@ -9,6 +9,11 @@
 /* RFC 3986 percent-encoding of bytes: unreserved A-Z a-z 0-9 - _ . ~ kept, everything else
  * %XX (uppercase). With keep_slash, '/' is kept too (for URI paths). */
 int s3i_uri_encode(s3i_buf *out, const char *s, size_t len, int keep_slash);
+/* An S3 object key as a URL path: RFC 3986 percent-encoding that keeps '/' and '='. '=' is a
+ * valid path character (a sub-delim), AWS signs the path as sent (the SDKs that use Go's
+ * EscapedPath send it raw), and moto's signature check only agrees with it raw — and the
+ * consolidated layout's keys (account=…/region=…/bucketname=…) are full of it. */
+int s3i_uri_encode_s3_key(s3i_buf *out, const char *s, size_t len);
 
 /* Percent-decoding. With plus_is_space, '+' decodes to ' ' (form / S3 event / inventory keys).
  * Invalid escapes are kept literally. */
