@@ -137,7 +137,8 @@ typedef enum s3i_ingest_outcome {
  * reports as processed) the messages whose outcome is S3I_INGEST_MESSAGE_DONE.
  * @param st           the stage (its queue options are not used).
  * @param message_id   the SQS message id, for the log and error messages.
- * @param body         the message body (raw S3 event or SNS envelope); body_len bytes.
+ * @param body         the message body (raw S3 event or SNS envelope).
+ * @param body_len     its length in bytes.
  * @param deadline_ms  wall-clock ms since the epoch by which the work stops; 0: none.
  * @param flags        0, or S3I_INGEST_MESSAGE_DEAD_LETTER.
  * @param outcome      receives what became of the message.
