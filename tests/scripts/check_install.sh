@@ -73,6 +73,20 @@ else
 fi
 step "libraries: checked"
 
+# The runner, when the build has examples: it must start from the prefix (its library found
+# through the installed RUNPATH or the system's paths) and answer --help.
+if [ -f "$build/examples/runner/s3insights" ]; then
+	if [ ! -x "$prefix/bin/s3insights" ]; then
+		fail "the s3insights runner is not installed in bin/"
+	elif ! LD_LIBRARY_PATH="$lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
+		"$prefix/bin/s3insights" --help >"$tmp/runner-help.txt" 2>&1 ||
+		! grep -q "harvest\|run " "$tmp/runner-help.txt"; then
+		fail "the installed s3insights runner does not answer --help: $(head -c 300 "$tmp/runner-help.txt")"
+	else
+		step "runner: bin/s3insights answers --help"
+	fi
+fi
+
 # ---------------------------------------------------------------- pkg-config file
 pc=$lib/pkgconfig/libs3insights.pc
 PKG_CONFIG_PATH=$lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}
