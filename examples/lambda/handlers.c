@@ -48,7 +48,7 @@
 #define S3I_LAMBDA_MARGIN_MAX_MS 30000
 /* The Harvester's Wait state between two wait checks: at least 5 minutes, and long enough
  * that the whole wait takes at most S3I_LAMBDA_WAIT_MAX_CHECKS checks, whatever
- * inventory_timeout_hours is (docs/lambda.md has the history-event arithmetic).
+ * inventory_timeout_hours is (docs/deploy.md has the history-event arithmetic).
  * S3I_LAMBDA_WAIT_SECONDS raises the 5 minutes (never lowers it). */
 #define S3I_LAMBDA_WAIT_MIN_S 300
 #define S3I_LAMBDA_WAIT_MAX_CHECKS 1500

@@ -1,5 +1,5 @@
 /*
- * The library calls the serverless shape needs (docs/lambda.md), against moto with the
+ * The library calls the serverless shape needs (docs/deploy.md), against moto with the
  * counting allocator:
  *  - s3i_ingest_process_message: one given message (an SQS event record) done, retried,
  *    unfinished, skipped, or taken from the dead-letter queue;
