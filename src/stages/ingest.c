@@ -17,6 +17,7 @@
 #include "stages/names.h"
 #include "stages/partition.h"
 #include "stages/run_internal.h"
+#include "stages/stage_common.h"
 #include "stages/s3_event.h"
 
 #define MAX_RUNS 32
@@ -86,9 +87,8 @@ int s3i_ingest_new(s3i_ingest **out, s3i_deployment *d, const s3i_ingest_options
 		if (opts->struct_size < sizeof(uint32_t) || opts->struct_size > 4096)
 			return s3i_err(NULL, S3I_EINVALID, "ingest", "s3i_ingest_new: opts->struct_size "
 				"%u is not a size of s3i_ingest_options", (unsigned)opts->struct_size);
-		memcpy(&o, opts, opts->struct_size < sizeof(o) ? opts->struct_size : sizeof(o));
-		o.struct_size = sizeof(o);
 	}
+	s3i_stage_options_copy(&o, sizeof(o), opts);
 	if (o.max_messages < 0 || o.max_messages > S3I_SQS_BATCH_MAX)
 		return s3i_err(NULL, S3I_EINVALID, "max_messages", "s3i_ingest_new: max_messages %d "
 			"is outside 0..%d", (int)o.max_messages, S3I_SQS_BATCH_MAX);

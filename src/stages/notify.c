@@ -20,6 +20,7 @@
 #include "stages/report.h"
 #include "stages/run_internal.h"
 #include "stages/stage_athena.h"
+#include "stages/stage_common.h"
 
 #define STAGE "notify"
 
@@ -56,9 +57,8 @@ int s3i_notify_new(s3i_notify **out, s3i_run *run, const s3i_notify_options *opt
 		if (opts->struct_size < sizeof(uint32_t) || opts->struct_size > 4096)
 			return s3i_err(NULL, S3I_EINVALID, "struct_size", "notify: options struct_size %u "
 				"is not a size this library knows", (unsigned)opts->struct_size);
-		memcpy(&o, opts, opts->struct_size < sizeof(o) ? opts->struct_size : sizeof(o));
-		o.struct_size = sizeof(o);
 	}
+	s3i_stage_options_copy(&o, sizeof(o), opts);
 	if (o.rows_per_query < -1 || o.max_buckets_listed < 0 || o.recipients_per_message < 0
 	    || o.recipients_per_message > S3I_SES_MAX_RECIPIENTS)
 		return s3i_err(NULL, S3I_EINVALID, "options", "notify: rows_per_query must be >= -1, "

@@ -28,6 +28,7 @@
 #include "stages/partition.h"
 #include "stages/s3_event.h"
 #include "stages/run_internal.h"
+#include "stages/stage_common.h"
 
 /* Stop starting new files when less than this is left before the deadline. */
 #define FILE_MARGIN_MS 2000
@@ -808,9 +809,8 @@ int s3i_partition_new(s3i_partition **out, s3i_run *run, const s3i_partition_opt
 			return s3i_err(NULL, S3I_EINVALID, "partition", "s3i_partition_new: "
 				"opts->struct_size %u is not a size of s3i_partition_options",
 				(unsigned)opts->struct_size);
-		memcpy(&o, opts, opts->struct_size < sizeof(o) ? opts->struct_size : sizeof(o));
-		o.struct_size = sizeof(o);
 	}
+	s3i_stage_options_copy(&o, sizeof(o), opts);
 	if (o.concurrency < 0 || o.concurrency > S3I_PART_MAX_CONCURRENCY)
 		return s3i_err(NULL, S3I_EINVALID, "concurrency", "s3i_partition_new: concurrency %d "
 			"is outside 0..%d", (int)o.concurrency, S3I_PART_MAX_CONCURRENCY);

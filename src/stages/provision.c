@@ -36,13 +36,13 @@
 #include "services/sqs.h"
 #include "stages/names.h"
 #include "stages/run_internal.h"
+#include "stages/stage_common.h"
 #include "stages/state.h"
 #include "stages/templates.h"
 
 #define STAGE "provision"
 #define DEFAULT_STACK_TIMEOUT_MS (30 * 60 * 1000)
 #define DEFAULT_RETENTION_DAYS 7
-#define MAX_REGIONS 64
 
 /* One bucket found in an account, waiting for its state write. */
 typedef struct found {
@@ -51,12 +51,6 @@ typedef struct found {
 	int status;               /* GetBucketLocation outcome */
 	char *reason;             /* the error when it failed (owned) */
 } found;
-
-/* A region being provisioned: when this handle began to wait for its stack. */
-typedef struct region_wait {
-	char region[32];
-	int64_t started_ms;
-} region_wait;
 
 struct s3i_provision {
 	s3i_run *run;
@@ -86,8 +80,7 @@ struct s3i_provision {
 	size_t next_write;
 	char found_account[16];
 
-	region_wait waits[MAX_REGIONS];
-	size_t nwaits;
+	s3i_stage_stack_waits waits;   /* when this handle began to wait for each region's stack */
 };
 
 /* ------------------------------------------------------------------ helpers */
@@ -104,7 +97,7 @@ static int64_t now_ms(const s3i_provision *st)
 
 static int past(const s3i_provision *st, int64_t deadline_ms)
 {
-	return deadline_ms > 0 && now_ms(st) >= deadline_ms;
+	return s3i_stage_past(st->d, deadline_ms);
 }
 
 static s3i_svc host_svc(const s3i_provision *st, const char *region)
@@ -167,11 +160,7 @@ int s3i_provision_new(s3i_provision **out, s3i_run *run, const s3i_provision_opt
 	snprintf(st->run_id, sizeof(st->run_id), "%s", s3i_run_id(run));
 	s3i_provision_options defaults = S3I_PROVISION_OPTIONS_INIT;
 	st->opts = defaults;
-	if (opts) {
-		size_t n = opts->struct_size < sizeof(st->opts) ? opts->struct_size : sizeof(st->opts);
-		memcpy(&st->opts, opts, n);
-		st->opts.struct_size = sizeof(st->opts);
-	}
+	s3i_stage_options_copy(&st->opts, sizeof(st->opts), opts);
 	if (st->opts.stack_timeout_ms <= 0)
 		st->opts.stack_timeout_ms = DEFAULT_STACK_TIMEOUT_MS;
 	if (st->opts.staging_retention_days <= 0)
@@ -496,7 +485,7 @@ static int discover(s3i_provision *st, int64_t deadline_ms)
 /* ------------------------------------------------------------------ 4. planning */
 
 typedef struct plan {
-	char regions[MAX_REGIONS][32];
+	char regions[S3I_STAGE_MAX_REGIONS][32];
 	size_t count;
 	int overflow;
 } plan;
@@ -511,7 +500,7 @@ static int plan_bucket(void *user, const s3i_state_bucket *b)
 	for (size_t i = 0; i < p->count; i++)
 		if (!strcmp(p->regions[i], b->region))
 			return 0;
-	if (p->count == MAX_REGIONS) {
+	if (p->count == S3I_STAGE_MAX_REGIONS) {
 		p->overflow = 1;
 		return 1;
 	}
@@ -522,7 +511,7 @@ static int plan_bucket(void *user, const s3i_state_bucket *b)
 static int collect_region(void *user, const s3i_state_region *r)
 {
 	plan *p = user;
-	if (p->count < MAX_REGIONS)
+	if (p->count < S3I_STAGE_MAX_REGIONS)
 		snprintf(p->regions[p->count++], sizeof(p->regions[0]), "%s", r->region);
 	return 0;
 }
@@ -556,7 +545,7 @@ static int do_plan(s3i_provision *st)
 	if (rc == S3I_EUSER && want.overflow)
 		rc = s3i_err(&st->err, S3I_EINVALID, st->run_id,
 			"provision of run %s: source buckets in more than %d regions", st->run_id,
-			MAX_REGIONS);
+			S3I_STAGE_MAX_REGIONS);
 	if (rc)
 		return rc;
 	if ((rc = s3i_state_regions_list(st->state, st->run_id, collect_region, &have, &st->err)))
@@ -719,37 +708,66 @@ static void jw_service_principal(s3i_json_writer *w, const char *service)
 	s3i_jw_obj_close(w);
 }
 
+/* {"Version": "2012-10-17", "Statement": [ ... closed by jw_policy_finish. */
+static void jw_policy_open(s3i_json_writer *w)
+{
+	s3i_jw_obj_open(w);
+	jw_kv(w, "Version", "2012-10-17");
+	s3i_jw_key(w, "Statement");
+	s3i_jw_arr_open(w);
+}
+
+/* Ends the statement list and the policy; the writer's outcome. */
+static int jw_policy_finish(s3i_json_writer *w)
+{
+	s3i_jw_arr_close(w);
+	s3i_jw_obj_close(w);
+	return s3i_jw_finish(w);
+}
+
+/* A statement allowing `service` to do `action` on `resource`, open in its Condition object
+ * for the caller's jw_condition calls; jw_statement_close ends both. */
+static void jw_allow_statement_open(s3i_json_writer *w, const char *sid, const char *service,
+	const char *action, const char *resource)
+{
+	s3i_jw_obj_open(w);
+	jw_kv(w, "Sid", sid);
+	jw_kv(w, "Effect", "Allow");
+	jw_service_principal(w, service);
+	jw_kv(w, "Action", action);
+	jw_kv(w, "Resource", resource);
+	s3i_jw_key(w, "Condition");
+	s3i_jw_obj_open(w);
+}
+
+static void jw_statement_close(s3i_json_writer *w)
+{
+	s3i_jw_obj_close(w);   /* Condition */
+	s3i_jw_obj_close(w);
+}
+
+/* "<op>": {"<key>": "<value>"} in a Condition. */
+static void jw_condition(s3i_json_writer *w, const char *op, const char *key, const char *value)
+{
+	s3i_jw_key(w, op);
+	s3i_jw_obj_open(w);
+	jw_kv(w, key, value);
+	s3i_jw_obj_close(w);
+}
+
 /* The template's NotificationTopicPolicy. */
 static int policy_topic(s3i_buf *out, const char *topic_arn, const char *account,
 	const char *bucket_arn)
 {
 	s3i_json_writer w;
 	s3i_jw_init(&w, out);
-	s3i_jw_obj_open(&w);
-	jw_kv(&w, "Version", "2012-10-17");
-	s3i_jw_key(&w, "Statement");
-	s3i_jw_arr_open(&w);
-	s3i_jw_obj_open(&w);
-	jw_kv(&w, "Sid", "AllowStagingBucketEvents");
-	jw_kv(&w, "Effect", "Allow");
-	jw_service_principal(&w, "s3.amazonaws.com");
-	jw_kv(&w, "Action", "sns:Publish");
-	jw_kv(&w, "Resource", topic_arn);
-	s3i_jw_key(&w, "Condition");
-	s3i_jw_obj_open(&w);
-	s3i_jw_key(&w, "StringEquals");
-	s3i_jw_obj_open(&w);
-	jw_kv(&w, "aws:SourceAccount", account);
-	s3i_jw_obj_close(&w);
-	s3i_jw_key(&w, "ArnLike");
-	s3i_jw_obj_open(&w);
-	jw_kv(&w, "aws:SourceArn", bucket_arn);
-	s3i_jw_obj_close(&w);
-	s3i_jw_obj_close(&w);
-	s3i_jw_obj_close(&w);
-	s3i_jw_arr_close(&w);
-	s3i_jw_obj_close(&w);
-	return s3i_jw_finish(&w);
+	jw_policy_open(&w);
+	jw_allow_statement_open(&w, "AllowStagingBucketEvents", "s3.amazonaws.com", "sns:Publish",
+		topic_arn);
+	jw_condition(&w, "StringEquals", "aws:SourceAccount", account);
+	jw_condition(&w, "ArnLike", "aws:SourceArn", bucket_arn);
+	jw_statement_close(&w);
+	return jw_policy_finish(&w);
 }
 
 /* The template's StagingBucketPolicy statement that lets S3 Inventory deliver, with the
@@ -765,22 +783,10 @@ static int policy_staging_bucket(s3i_buf *out, const char *partition, const char
 	snprintf(any, sizeof(any), "arn:%s:s3:::*", partition);
 	s3i_json_writer w;
 	s3i_jw_init(&w, out);
-	s3i_jw_obj_open(&w);
-	jw_kv(&w, "Version", "2012-10-17");
-	s3i_jw_key(&w, "Statement");
-	s3i_jw_arr_open(&w);
-	s3i_jw_obj_open(&w);
-	jw_kv(&w, "Sid", "InventoryAndAnalyticsExamplePolicy");
-	jw_kv(&w, "Effect", "Allow");
-	jw_service_principal(&w, "s3.amazonaws.com");
-	jw_kv(&w, "Action", "s3:PutObject");
-	jw_kv(&w, "Resource", objects);
-	s3i_jw_key(&w, "Condition");
-	s3i_jw_obj_open(&w);
-	s3i_jw_key(&w, "ArnLike");
-	s3i_jw_obj_open(&w);
-	jw_kv(&w, "aws:SourceArn", any);
-	s3i_jw_obj_close(&w);
+	jw_policy_open(&w);
+	jw_allow_statement_open(&w, "InventoryAndAnalyticsExamplePolicy", "s3.amazonaws.com",
+		"s3:PutObject", objects);
+	jw_condition(&w, "ArnLike", "aws:SourceArn", any);
 	s3i_jw_key(&w, "StringEquals");
 	s3i_jw_obj_open(&w);
 	s3i_jw_key(&w, "aws:SourceAccount");
@@ -789,12 +795,9 @@ static int policy_staging_bucket(s3i_buf *out, const char *partition, const char
 		s3i_jw_str(&w, accounts[i]);
 	s3i_jw_arr_close(&w);
 	jw_kv(&w, "s3:x-amz-acl", "bucket-owner-full-control");
-	s3i_jw_obj_close(&w);
-	s3i_jw_obj_close(&w);
-	s3i_jw_obj_close(&w);
-	s3i_jw_arr_close(&w);
-	s3i_jw_obj_close(&w);
-	return s3i_jw_finish(&w);
+	s3i_jw_obj_close(&w);   /* StringEquals */
+	jw_statement_close(&w);
+	return jw_policy_finish(&w);
 }
 
 /* The queue policy `existing` (NULL, or one that does not parse: none) with one more
@@ -824,41 +827,16 @@ static int policy_add_queue_statement(s3i_buf *out, const char *existing,
 			jw_value(&w, s3i_json_at(stmts, i));
 	else if (s3i_json_is_obj(stmts))
 		jw_value(&w, stmts);
-	s3i_jw_obj_open(&w);
-	jw_kv(&w, "Sid", "AllowStagingTopics");
-	jw_kv(&w, "Effect", "Allow");
-	jw_service_principal(&w, "sns.amazonaws.com");
-	jw_kv(&w, "Action", "sqs:SendMessage");
-	jw_kv(&w, "Resource", queue_arn);
-	s3i_jw_key(&w, "Condition");
-	s3i_jw_obj_open(&w);
-	s3i_jw_key(&w, "ArnLike");
-	s3i_jw_obj_open(&w);
-	jw_kv(&w, "aws:SourceArn", topic_pattern);
-	s3i_jw_obj_close(&w);
-	s3i_jw_obj_close(&w);
-	s3i_jw_obj_close(&w);
-	s3i_jw_arr_close(&w);
-	s3i_jw_obj_close(&w);
-	int rc = s3i_jw_finish(&w);
+	jw_allow_statement_open(&w, "AllowStagingTopics", "sns.amazonaws.com", "sqs:SendMessage",
+		queue_arn);
+	jw_condition(&w, "ArnLike", "aws:SourceArn", topic_pattern);
+	jw_statement_close(&w);
+	int rc = jw_policy_finish(&w);
 	s3i_json_free(doc);
 	return rc;
 }
 
 /* ------------------------------------------------------------------ 5. regions */
-
-static int64_t *wait_start(s3i_provision *st, const char *region)
-{
-	for (size_t i = 0; i < st->nwaits; i++)
-		if (!strcmp(st->waits[i].region, region))
-			return &st->waits[i].started_ms;
-	if (st->nwaits == MAX_REGIONS)
-		return NULL;
-	region_wait *w = &st->waits[st->nwaits++];
-	snprintf(w->region, sizeof(w->region), "%s", region);
-	w->started_ms = now_ms(st);
-	return &w->started_ms;
-}
 
 static int queue_info(s3i_provision *st)
 {
@@ -963,15 +941,9 @@ static int ensure_stack(s3i_provision *st, const s3i_svc *svc, s3i_state_region 
 	} else if (rc) {
 		goto out;
 	}
-	int64_t *started = wait_start(st, r->region);
-	int64_t now = now_ms(st);
-	int64_t stack_left = started ? *started + st->opts.stack_timeout_ms - now
-		: st->opts.stack_timeout_ms;
-	int64_t left = stack_left;
-	if (deadline_ms > 0 && deadline_ms - now < left)
-		left = deadline_ms - now;
-	if (left < 1)
-		left = 1;   /* one look at the stack */
+	int64_t stack_left;
+	int64_t left = s3i_stage_stack_wait_ms(&st->waits, r->region, st->opts.stack_timeout_ms,
+		now_ms(st), deadline_ms, &stack_left);
 	rc = s3i_cfn_wait_create_complete(svc, r->stack_name, left, &desc, &st->err);
 	if (rc == S3I_ETIMEOUT && left < stack_left) {
 		rc = S3I_OK;   /* the step's deadline, not the stack's: go on next step */
@@ -1205,19 +1177,6 @@ static int provision_region(s3i_provision *st, s3i_state_region *r, int64_t dead
 	return S3I_OK;
 }
 
-typedef struct region_list {
-	s3i_state_region items[MAX_REGIONS];
-	size_t count;
-} region_list;
-
-static int keep_region(void *user, const s3i_state_region *r)
-{
-	region_list *l = user;
-	if (l->count < MAX_REGIONS)
-		l->items[l->count++] = *r;
-	return 0;
-}
-
 /* ------------------------------------------------------------------ step */
 
 int s3i_provision_step(s3i_provision *st, int64_t deadline_ms, int *finished)
@@ -1244,10 +1203,10 @@ int s3i_provision_step(s3i_provision *st, int64_t deadline_ms, int *finished)
 	}
 	if (!st->planned && (rc = do_plan(st)))
 		return rc;
-	region_list *regions = s3i_calloc(st->alloc, 1, sizeof(*regions));
+	s3i_stage_regions *regions = s3i_calloc(st->alloc, 1, sizeof(*regions));
 	if (!regions)
 		return oom(st);
-	rc = s3i_state_regions_list(st->state, st->run_id, keep_region, regions, &st->err);
+	rc = s3i_state_regions_list(st->state, st->run_id, s3i_stage_keep_region, regions, &st->err);
 	int all = 1, tried = 0;
 	for (size_t i = 0; rc == S3I_OK && i < regions->count; i++) {
 		s3i_state_region *r = &regions->items[i];

@@ -20,6 +20,7 @@
 #include "services/athena.h"
 #include "stages/run_internal.h"
 #include "stages/stage_athena.h"
+#include "stages/stage_common.h"
 
 #define STAGE "query"
 
@@ -55,19 +56,13 @@ int s3i_query_new(s3i_query **out, s3i_run *run, const s3i_query_options *opts)
 		if (opts->struct_size < sizeof(uint32_t) || opts->struct_size > 4096)
 			return s3i_err(NULL, S3I_EINVALID, "struct_size", "query: options struct_size %u "
 				"is not a size this library knows", (unsigned)opts->struct_size);
-		memcpy(&o, opts, opts->struct_size < sizeof(o) ? opts->struct_size : sizeof(o));
-		o.struct_size = sizeof(o);
 	}
+	s3i_stage_options_copy(&o, sizeof(o), opts);
 	if (o.poll_interval_ms < 0 || o.max_poll_interval_ms < 0 || o.query_timeout_ms < 0
 	    || o.max_concurrent < 0)
 		return s3i_err(NULL, S3I_EINVALID, "options", "query: negative interval, timeout or "
 			"concurrency in the options");
-	if (!o.poll_interval_ms)
-		o.poll_interval_ms = 250;
-	if (!o.max_poll_interval_ms)
-		o.max_poll_interval_ms = 5000;
-	if (o.max_poll_interval_ms < o.poll_interval_ms)
-		o.max_poll_interval_ms = o.poll_interval_ms;
+	s3i_stage_poll_defaults(&o.poll_interval_ms, &o.max_poll_interval_ms);
 	if (!o.query_timeout_ms)
 		o.query_timeout_ms = 30 * 60 * 1000;
 	if (!o.max_concurrent)

@@ -313,3 +313,74 @@ void s3i_stage_sleep(s3i_run *run, int64_t ms, int64_t deadline_ms)
 	if (ms > 0)
 		s3i_client_sleep_ms(s3i_deployment_client(d), ms);
 }
+
+s3i_ddb_item *s3i_stage_statement_item(const s3i_allocator *a, size_t index,
+	const s3i_stage_statement *s, const char *reason)
+{
+	s3i_ddb_item *it = NULL;
+	int rc = s3i_ddb_item_new(&it, a);
+	if (!rc)
+		rc = s3i_ddb_item_set_n_i64(it, "index", (int64_t)index);
+	if (!rc)
+		rc = s3i_ddb_item_set_s(it, "what", s->what);
+	if (!rc)
+		rc = s3i_ddb_item_set_s(it, "statement", s->sql);
+	if (!rc)
+		rc = s3i_ddb_item_set_s(it, "execution_id", s->execution_id);
+	if (!rc)
+		rc = s3i_ddb_item_set_s(it, "state", s->state);
+	if (!rc)
+		rc = s3i_ddb_item_set_s(it, "reason", reason ? reason : "");
+	if (!rc)
+		rc = s3i_ddb_item_set_n_i64(it, "attempt", s->attempt);
+	if (!rc)
+		rc = s3i_ddb_item_set_n_i64(it, "started_ms", s->started_ms);
+	if (rc) {
+		s3i_ddb_item_free(it);
+		return NULL;
+	}
+	return it;
+}
+
+s3i_stage_statement *s3i_stage_statement_of(s3i_stage_statement *stmts, size_t n,
+	const s3i_ddb_item *it)
+{
+	int64_t index = -1;
+	if (s3i_ddb_item_get_i64(it, "index", &index) || index < 0 || (size_t)index >= n)
+		return NULL;
+	return &stmts[index];
+}
+
+int s3i_stage_statement_take_over(s3i_stage_statement *s, const s3i_ddb_item *it)
+{
+	int64_t attempt = 0, started = 0;
+	const char *sql = s3i_ddb_item_get_s(it, "statement");
+	const char *id = s3i_ddb_item_get_s(it, "execution_id");
+	const char *state = s3i_ddb_item_get_s(it, "state");
+	s3i_ddb_item_get_i64(it, "attempt", &attempt);
+	s3i_ddb_item_get_i64(it, "started_ms", &started);
+	if (!sql || strcmp(sql, s->sql) || !id || !*id || strlen(id) >= sizeof(s->execution_id))
+		return 0;
+	s->attempt = (int)attempt;
+	snprintf(s->state, sizeof(s->state), "%s", state ? state : "");
+	if (!strcmp(s->state, "SUCCEEDED")) {
+		s->succeeded = 1;
+	} else if (!strcmp(s->state, "FAILED") || !strcmp(s->state, "CANCELLED")) {
+		s->attempt++;
+		s->state[0] = 0;
+	} else {
+		snprintf(s->execution_id, sizeof(s->execution_id), "%s", id);
+		s->started_ms = started;
+	}
+	return 1;
+}
+
+void s3i_stage_poll_defaults(int64_t *interval_ms, int64_t *max_interval_ms)
+{
+	if (!*interval_ms)
+		*interval_ms = 250;
+	if (!*max_interval_ms)
+		*max_interval_ms = 5000;
+	if (*max_interval_ms < *interval_ms)
+		*max_interval_ms = *interval_ms;
+}

@@ -40,6 +40,40 @@ typedef int (*s3i_stage_item_fn)(void *user, const char *sortkey, const s3i_ddb_
 int s3i_stage_items_list(s3i_run *run, const char *prefix, s3i_stage_item_fn fn, void *user,
 	s3i_errinfo *err);
 
+/* ---- statements a stage runs one by one, each recorded as a run item (table#, drop#) ---- */
+
+typedef struct s3i_stage_statement {
+	char *sql;                   /* owned by the stage */
+	char what[96];               /* "CREATE DATABASE s3insights", "DROP VIEW db.t" */
+	char execution_id[S3I_ATHENA_ID_SIZE];
+	char state[32];              /* "" (not started), QUEUED, RUNNING, SUCCEEDED, ... */
+	int attempt;                 /* in the request token: a new attempt, a new execution */
+	int64_t started_ms;
+	int succeeded;
+} s3i_stage_statement;
+
+/* The attributes recording statement `index` (index, what, statement, execution_id, state,
+ * reason (NULL: ""), attempt, started_ms) for s3i_stage_item_put; NULL when out of memory. */
+s3i_ddb_item *s3i_stage_statement_item(const s3i_allocator *a, size_t index,
+	const s3i_stage_statement *s, const char *reason);
+
+/* The statement of stmts[n] whose recorded item `it` is, by its index; NULL: none. */
+s3i_stage_statement *s3i_stage_statement_of(s3i_stage_statement *stmts, size_t n,
+	const s3i_ddb_item *it);
+
+/*
+ * Take over what item `it` recorded of s, when it recorded the same text: its attempt; its
+ * state, and succeeded for SUCCEEDED; for an execution that has not ended, its id and start,
+ * so it is polled rather than started again; after FAILED or CANCELLED the next attempt (a
+ * new token, a new execution), state "". Returns 0 (s unchanged) for another text or no
+ * usable execution id: the statement runs afresh.
+ */
+int s3i_stage_statement_take_over(s3i_stage_statement *s, const s3i_ddb_item *it);
+
+/* The polling defaults of the options: 0 (unset) interval 250 ms, 0 maximum 5 s, and the
+ * maximum at least the interval. */
+void s3i_stage_poll_defaults(int64_t *interval_ms, int64_t *max_interval_ms);
+
 /* ---- result rows ---- */
 
 typedef struct s3i_stage_rows {

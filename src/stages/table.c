@@ -20,19 +20,12 @@
 #include "services/ddb_value.h"
 #include "stages/run_internal.h"
 #include "stages/stage_athena.h"
+#include "stages/stage_common.h"
 #include "stages/table_ddl.h"
 
 #define STAGE "table"
 
-typedef struct stmt {
-	char *sql;
-	char what[96];               /* "CREATE DATABASE s3insights", "ADD PARTITION batch 2 of 3" */
-	char execution_id[S3I_ATHENA_ID_SIZE];
-	char state[32];
-	int attempt;
-	int64_t started_ms;
-	int succeeded;
-} stmt;
+typedef s3i_stage_statement stmt;
 
 struct s3i_table {
 	s3i_run *run;
@@ -60,18 +53,12 @@ int s3i_table_new(s3i_table **out, s3i_run *run, const s3i_table_options *opts)
 		if (opts->struct_size < sizeof(uint32_t) || opts->struct_size > 4096)
 			return s3i_err(NULL, S3I_EINVALID, "struct_size", "create table: options "
 				"struct_size %u is not a size this library knows", (unsigned)opts->struct_size);
-		memcpy(&o, opts, opts->struct_size < sizeof(o) ? opts->struct_size : sizeof(o));
-		o.struct_size = sizeof(o);
 	}
+	s3i_stage_options_copy(&o, sizeof(o), opts);
 	if (o.poll_interval_ms < 0 || o.max_poll_interval_ms < 0 || o.statement_timeout_ms < 0)
 		return s3i_err(NULL, S3I_EINVALID, "options", "create table: negative interval or "
 			"timeout in the options");
-	if (!o.poll_interval_ms)
-		o.poll_interval_ms = 250;
-	if (!o.max_poll_interval_ms)
-		o.max_poll_interval_ms = 5000;
-	if (o.max_poll_interval_ms < o.poll_interval_ms)
-		o.max_poll_interval_ms = o.poll_interval_ms;
+	s3i_stage_poll_defaults(&o.poll_interval_ms, &o.max_poll_interval_ms);
 	if (!o.statement_timeout_ms)
 		o.statement_timeout_ms = 10 * 60 * 1000;
 	const s3i_allocator *a = s3i_deployment_alloc(s3i_run_deployment(run));
@@ -181,27 +168,13 @@ static int on_item(void *user, const char *sortkey, const s3i_ddb_item *it)
 {
 	(void)sortkey;
 	s3i_table *st = user;
-	int64_t index = -1, attempt = 0, started = 0;
-	if (s3i_ddb_item_get_i64(it, "index", &index) || index < 0 || (size_t)index >= st->n)
-		return 0;
-	stmt *s = &st->stmts[index];
-	const char *sql = s3i_ddb_item_get_s(it, "statement");
-	const char *id = s3i_ddb_item_get_s(it, "execution_id");
-	const char *state = s3i_ddb_item_get_s(it, "state");
-	s3i_ddb_item_get_i64(it, "attempt", &attempt);
-	s3i_ddb_item_get_i64(it, "started_ms", &started);
-	s->attempt = (int)attempt;
-	if (!sql || strcmp(sql, s->sql) || !id || !*id || strlen(id) >= sizeof(s->execution_id))
-		return 0;   /* another statement (the buckets changed): run this one afresh */
-	snprintf(s->state, sizeof(s->state), "%s", state ? state : "");
-	if (!strcmp(s->state, "SUCCEEDED")) {
-		s->succeeded = 1;
-	} else if (!strcmp(s->state, "FAILED") || !strcmp(s->state, "CANCELLED")) {
-		s->attempt++;    /* a new attempt: a new token, a new execution */
-		s->state[0] = 0;
-	} else {
-		snprintf(s->execution_id, sizeof(s->execution_id), "%s", id);
-		s->started_ms = started;
+	stmt *s = s3i_stage_statement_of(st->stmts, st->n, it);
+	if (s && !s3i_stage_statement_take_over(s, it)) {
+		/* another statement (the buckets changed): run this one afresh, after the recorded
+		 * attempt */
+		int64_t attempt = 0;
+		s3i_ddb_item_get_i64(it, "attempt", &attempt);
+		s->attempt = (int)attempt;
 	}
 	return 0;
 }
@@ -321,30 +294,10 @@ done:
 static int record(s3i_table *st, size_t i, const char *reason)
 {
 	stmt *s = &st->stmts[i];
-	s3i_ddb_item *it = NULL;
 	char sk[32];
 	snprintf(sk, sizeof(sk), "table#%05zu", i);
-	int rc = s3i_ddb_item_new(&it, st->alloc);
-	if (!rc)
-		rc = s3i_ddb_item_set_n_i64(it, "index", (int64_t)i);
-	if (!rc)
-		rc = s3i_ddb_item_set_s(it, "what", s->what);
-	if (!rc)
-		rc = s3i_ddb_item_set_s(it, "statement", s->sql);
-	if (!rc)
-		rc = s3i_ddb_item_set_s(it, "execution_id", s->execution_id);
-	if (!rc)
-		rc = s3i_ddb_item_set_s(it, "state", s->state);
-	if (!rc)
-		rc = s3i_ddb_item_set_s(it, "reason", reason ? reason : "");
-	if (!rc)
-		rc = s3i_ddb_item_set_n_i64(it, "attempt", s->attempt);
-	if (!rc)
-		rc = s3i_ddb_item_set_n_i64(it, "started_ms", s->started_ms);
-	if (rc)
-		rc = oom(st);
-	else
-		rc = s3i_stage_item_put(st->run, sk, it, &st->err);
+	s3i_ddb_item *it = s3i_stage_statement_item(st->alloc, i, s, reason);
+	int rc = it ? s3i_stage_item_put(st->run, sk, it, &st->err) : oom(st);
 	s3i_ddb_item_free(it);
 	return rc;
 }

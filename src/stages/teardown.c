@@ -34,19 +34,14 @@
 #include "stages/names.h"
 #include "stages/run_internal.h"
 #include "stages/stage_athena.h"
+#include "stages/stage_common.h"
 #include "stages/state.h"
 #include "stages/table_ddl.h"
 
 #define STAGE "teardown"
 #define DEFAULT_STACK_TIMEOUT_MS (30 * 60 * 1000)
-#define MAX_REGIONS 64
 #define DROP_TIMEOUT_MS (10 * 60 * 1000)
 #define DROP_MAX 3
-
-typedef struct region_wait {
-	char region[32];
-	int64_t started_ms;
-} region_wait;
 
 struct s3i_teardown {
 	s3i_run *run;
@@ -63,8 +58,7 @@ struct s3i_teardown {
 	int started;
 	int failed_run;              /* the run failed (or was cancelled): it ends `cleaned` */
 	int regions_handled;
-	region_wait waits[MAX_REGIONS];
-	size_t nwaits;
+	s3i_stage_stack_waits waits;   /* when this handle began to wait for each region's stack */
 	int smoke_done;              /* a smoke test's database and data are gone */
 };
 
@@ -82,7 +76,7 @@ static int64_t now_ms(const s3i_teardown *st)
 
 static int past(const s3i_teardown *st, int64_t deadline_ms)
 {
-	return deadline_ms > 0 && now_ms(st) >= deadline_ms;
+	return s3i_stage_past(st->d, deadline_ms);
 }
 
 /* Remember a failed removal (the first of the step is what the step returns) and go on. */
@@ -119,11 +113,7 @@ int s3i_teardown_new(s3i_teardown **out, s3i_run *run, const s3i_teardown_option
 	snprintf(st->run_id, sizeof(st->run_id), "%s", s3i_run_id(run));
 	s3i_teardown_options defaults = S3I_TEARDOWN_OPTIONS_INIT;
 	st->opts = defaults;
-	if (opts) {
-		size_t n = opts->struct_size < sizeof(st->opts) ? opts->struct_size : sizeof(st->opts);
-		memcpy(&st->opts, opts, n);
-		st->opts.struct_size = sizeof(st->opts);
-	}
+	s3i_stage_options_copy(&st->opts, sizeof(st->opts), opts);
 	if (st->opts.stack_timeout_ms <= 0)
 		st->opts.stack_timeout_ms = DEFAULT_STACK_TIMEOUT_MS;
 	if (s3i_names_inventory_id(st->inventory_id, sizeof(st->inventory_id),
@@ -361,19 +351,6 @@ static int empty_bucket(s3i_teardown *st, const s3i_svc *svc, const char *bucket
 	return rc;
 }
 
-static int64_t *wait_start(s3i_teardown *st, const char *region)
-{
-	for (size_t i = 0; i < st->nwaits; i++)
-		if (!strcmp(st->waits[i].region, region))
-			return &st->waits[i].started_ms;
-	if (st->nwaits == MAX_REGIONS)
-		return NULL;
-	region_wait *w = &st->waits[st->nwaits++];
-	snprintf(w->region, sizeof(w->region), "%s", region);
-	w->started_ms = now_ms(st);
-	return &w->started_ms;
-}
-
 /* Remove one region's resources. *done = 0 when the deadline came first (not a failure). */
 static int teardown_region(s3i_teardown *st, s3i_state_region *r, int64_t deadline_ms,
 	int *done)
@@ -414,15 +391,9 @@ static int teardown_region(s3i_teardown *st, s3i_state_region *r, int64_t deadli
 		if (rc == S3I_ENOTFOUND)
 			rc = S3I_OK;
 		if (rc == S3I_OK) {
-			int64_t *started = wait_start(st, r->region);
-			int64_t now = now_ms(st);
-			int64_t stack_left = started ? *started + st->opts.stack_timeout_ms - now
-				: st->opts.stack_timeout_ms;
-			int64_t left = stack_left;
-			if (deadline_ms > 0 && deadline_ms - now < left)
-				left = deadline_ms - now;
-			if (left < 1)
-				left = 1;
+			int64_t stack_left;
+			int64_t left = s3i_stage_stack_wait_ms(&st->waits, r->region,
+				st->opts.stack_timeout_ms, now_ms(st), deadline_ms, &stack_left);
 			rc = s3i_cfn_wait_delete_complete(&svc, stack, left, &e);
 			if (rc == S3I_ETIMEOUT && left < stack_left) {
 				s3i_errinfo_clear(&e);
@@ -456,29 +427,9 @@ static int teardown_region(s3i_teardown *st, s3i_state_region *r, int64_t deadli
 	return S3I_OK;
 }
 
-typedef struct region_list {
-	s3i_state_region items[MAX_REGIONS];
-	size_t count;
-} region_list;
-
-static int keep_region(void *user, const s3i_state_region *r)
-{
-	region_list *l = user;
-	if (l->count < MAX_REGIONS)
-		l->items[l->count++] = *r;
-	return 0;
-}
-
 /* ------------------------------------------------------------------ smoke test */
 
-typedef struct drop_stmt {
-	char *sql;
-	char what[96];
-	char execution_id[S3I_ATHENA_ID_SIZE];
-	char state[32];              /* "" (not started), QUEUED, RUNNING, SUCCEEDED, ... */
-	int attempt;
-	int64_t started_ms;
-} drop_stmt;
+typedef s3i_stage_statement drop_stmt;
 
 typedef struct drop_plan {
 	drop_stmt s[DROP_MAX];
@@ -555,57 +506,20 @@ static int on_drop_item(void *user, const char *sortkey, const s3i_ddb_item *it)
 {
 	(void)sortkey;
 	drop_plan *p = user;
-	int64_t index = -1, attempt = 0, started = 0;
-	if (s3i_ddb_item_get_i64(it, "index", &index) || index < 0 || (size_t)index >= p->n)
-		return 0;
-	drop_stmt *s = &p->s[index];
-	const char *sql = s3i_ddb_item_get_s(it, "statement");
-	const char *id = s3i_ddb_item_get_s(it, "execution_id");
-	const char *state = s3i_ddb_item_get_s(it, "state");
-	s3i_ddb_item_get_i64(it, "attempt", &attempt);
-	s3i_ddb_item_get_i64(it, "started_ms", &started);
-	if (!sql || strcmp(sql, s->sql) || !id || !*id || strlen(id) >= sizeof(s->execution_id))
-		return 0;
-	s->attempt = (int)attempt;
-	if (state && (!strcmp(state, "FAILED") || !strcmp(state, "CANCELLED"))) {
-		s->attempt++;   /* a new attempt: a new token, a new execution */
-		return 0;
-	}
-	snprintf(s->state, sizeof(s->state), "%s", state ? state : "");
-	if (strcmp(s->state, "SUCCEEDED")) {
-		snprintf(s->execution_id, sizeof(s->execution_id), "%s", id);
-		s->started_ms = started;
-	}
+	drop_stmt *s = s3i_stage_statement_of(p->s, p->n, it);
+	if (s)
+		s3i_stage_statement_take_over(s, it);
 	return 0;
 }
 
 static int drop_record(s3i_teardown *st, size_t i, const drop_stmt *s, const char *reason,
 	s3i_errinfo *e)
 {
-	s3i_ddb_item *it = NULL;
 	char sk[32];
 	snprintf(sk, sizeof(sk), "drop#%03zu", i);
-	int rc = s3i_ddb_item_new(&it, st->alloc);
-	if (!rc)
-		rc = s3i_ddb_item_set_n_i64(it, "index", (int64_t)i);
-	if (!rc)
-		rc = s3i_ddb_item_set_s(it, "what", s->what);
-	if (!rc)
-		rc = s3i_ddb_item_set_s(it, "statement", s->sql);
-	if (!rc)
-		rc = s3i_ddb_item_set_s(it, "execution_id", s->execution_id);
-	if (!rc)
-		rc = s3i_ddb_item_set_s(it, "state", s->state);
-	if (!rc)
-		rc = s3i_ddb_item_set_s(it, "reason", reason ? reason : "");
-	if (!rc)
-		rc = s3i_ddb_item_set_n_i64(it, "attempt", s->attempt);
-	if (!rc)
-		rc = s3i_ddb_item_set_n_i64(it, "started_ms", s->started_ms);
-	if (rc)
-		rc = s3i_err(e, S3I_ENOMEM, sk, "out of memory recording %s", sk);
-	else
-		rc = s3i_stage_item_put(st->run, sk, it, e);
+	s3i_ddb_item *it = s3i_stage_statement_item(st->alloc, i, s, reason);
+	int rc = it ? s3i_stage_item_put(st->run, sk, it, e)
+		: s3i_err(e, S3I_ENOMEM, sk, "out of memory recording %s", sk);
 	s3i_ddb_item_free(it);
 	return rc;
 }
@@ -773,10 +687,10 @@ int s3i_teardown_step(s3i_teardown *st, int64_t deadline_ms, int *finished)
 		return rc;
 	}
 	int all = inv_done, tried = 0;
-	region_list *regions = s3i_calloc(st->alloc, 1, sizeof(*regions));
+	s3i_stage_regions *regions = s3i_calloc(st->alloc, 1, sizeof(*regions));
 	if (!regions)
 		return oom(st);
-	rc = s3i_state_regions_list(st->state, st->run_id, keep_region, regions, &st->err);
+	rc = s3i_state_regions_list(st->state, st->run_id, s3i_stage_keep_region, regions, &st->err);
 	for (size_t i = 0; rc == S3I_OK && i < regions->count; i++) {
 		s3i_state_region *r = &regions->items[i];
 		if (!strcmp(r->status, "torn_down"))
