@@ -334,6 +334,10 @@ static int prepare(s3i_client *c, const s3i_call *call, const char *region, prep
 		copy_str(p->payload_hash, sizeof(p->payload_hash), S3I_UNSIGNED_PAYLOAD);
 	} else if (call->unsigned_payload && svc->protocol == S3I_PROTO_REST_XML) {
 		copy_str(p->payload_hash, sizeof(p->payload_hash), S3I_UNSIGNED_PAYLOAD);
+	} else if (svc->protocol != S3I_PROTO_REST_XML) {
+		/* The signer hashes the body itself, overlapping it with the rest of its work
+		 * (s3i_sigv4_request.payload); S3 needs the hash up front for its header. */
+		p->payload_hash[0] = '\0';
 	} else if ((rc = s3i_sha256_hex(p->body_ptr ? p->body_ptr : "", p->body_len, p->payload_hash))) {
 		return s3i_err(err, rc, NULL, "%s: hashing the request body failed", call->operation);
 	}
@@ -365,7 +369,9 @@ static int sign_attempt(s3i_client *c, const s3i_call *call, prepared *p, s3i_he
 		.path = s3i_buf_cstr(&p->path),
 		.query = p->query.size ? p->query.ptr : NULL,
 		.headers = headers,
-		.payload_hash = p->payload_hash,
+		.payload_hash = p->payload_hash[0] ? p->payload_hash : NULL,
+		.payload = p->body_ptr,
+		.payload_len = p->body_ptr ? p->body_len : 0,
 		.region = p->sign_region,
 		.service = call->svc->signing_name,
 		.time_s = s3i_client_now_ms(c) / 1000,
