@@ -441,27 +441,27 @@ int s3i_state_run_fail(s3i_state *s, const char *run_id, const char *stage, cons
 		stage ? stage : "", msg, now_ms, NULL, err);
 }
 
-int s3i_state_run_set_deadline(s3i_state *s, const char *run_id, int64_t deadline_ms,
-	s3i_errinfo *err)
+/* Update the run's item with `update` under `condition` (the attribute it sets not there
+ * yet): the first value stays, and a conflict is success once the run is found to exist.
+ * Takes vals; built = 0 when building vals ran out of memory. */
+static int update_run_once(s3i_state *s, const char *run_id, s3i_ddb_item *vals, int built,
+	const char *update, const char *condition, s3i_errinfo *err)
 {
 	int rc;
-	if ((rc = check_id(err, "run_id", run_id)))
-		return rc;
 	char *pk = run_pk(s, run_id);
 	s3i_ddb_item *key = pk ? key_item(s, pk, "#run") : NULL;
-	s3i_ddb_item *vals = new_item(s);
-	if (!key || !vals || s3i_ddb_item_set_n_i64(vals, ":d", deadline_ms)) {
+	if (!key || !vals || !built) {
 		rc = oom(err);
 		goto out;
 	}
 	s3i_ddb_write_opts wo = {
-		.update = "SET inventory_deadline_ms = :d",
-		.condition = "attribute_exists(sortkey) AND attribute_not_exists(inventory_deadline_ms)",
+		.update = update,
+		.condition = condition,
 		.values = vals,
 	};
 	rc = s3i_ddb_update_item_op(&s->svc, s->table, key, &wo, NULL, err);
 	if (rc == S3I_ECONFLICT) {
-		/* Already set (first value stays) or no such run. */
+		/* Already set (the first value stays) or no such run. */
 		s3i_state_run cur;
 		rc = s3i_state_run_get(s, run_id, &cur, err);
 		s3i_state_run_dispose(&cur);
@@ -473,6 +473,18 @@ out:
 	return rc;
 }
 
+int s3i_state_run_set_deadline(s3i_state *s, const char *run_id, int64_t deadline_ms,
+	s3i_errinfo *err)
+{
+	int rc;
+	if ((rc = check_id(err, "run_id", run_id)))
+		return rc;
+	s3i_ddb_item *vals = new_item(s);
+	int built = vals && !s3i_ddb_item_set_n_i64(vals, ":d", deadline_ms);
+	return update_run_once(s, run_id, vals, built, "SET inventory_deadline_ms = :d",
+		"attribute_exists(sortkey) AND attribute_not_exists(inventory_deadline_ms)", err);
+}
+
 int s3i_state_run_set_smoke_names(s3i_state *s, const char *run_id, const char *database,
 	const char *table, s3i_errinfo *err)
 {
@@ -480,31 +492,12 @@ int s3i_state_run_set_smoke_names(s3i_state *s, const char *run_id, const char *
 	if ((rc = check_id(err, "run_id", run_id)) || (rc = check_id(err, "database", database))
 	    || (rc = check_id(err, "table", table)))
 		return rc;
-	char *pk = run_pk(s, run_id);
-	s3i_ddb_item *key = pk ? key_item(s, pk, "#run") : NULL;
 	s3i_ddb_item *vals = new_item(s);
-	if (!key || !vals || s3i_ddb_item_set_s(vals, ":db", database)
-	    || s3i_ddb_item_set_s(vals, ":tb", table)) {
-		rc = oom(err);
-		goto out;
-	}
-	s3i_ddb_write_opts wo = {
-		.update = "SET smoke_database = :db, smoke_table = :tb",
-		.condition = "attribute_exists(sortkey) AND attribute_not_exists(smoke_database)",
-		.values = vals,
-	};
-	rc = s3i_ddb_update_item_op(&s->svc, s->table, key, &wo, NULL, err);
-	if (rc == S3I_ECONFLICT) {
-		/* Already recorded (the first names stay) or no such run. */
-		s3i_state_run cur;
-		rc = s3i_state_run_get(s, run_id, &cur, err);
-		s3i_state_run_dispose(&cur);
-	}
-out:
-	s3i_ddb_item_free(vals);
-	s3i_ddb_item_free(key);
-	s3i_free(s->alloc, pk);
-	return rc;
+	int built = vals && !s3i_ddb_item_set_s(vals, ":db", database)
+		&& !s3i_ddb_item_set_s(vals, ":tb", table);
+	return update_run_once(s, run_id, vals, built,
+		"SET smoke_database = :db, smoke_table = :tb",
+		"attribute_exists(sortkey) AND attribute_not_exists(smoke_database)", err);
 }
 
 typedef struct runs_walk {
