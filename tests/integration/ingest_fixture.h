@@ -30,6 +30,7 @@
 #include "services/s3_bucket.h"
 #include "services/sqs.h"
 #include "moto.h"
+#include "stage_fixture.h"
 #include "check.h"
 #include "test_alloc.h"
 
@@ -53,9 +54,8 @@ static s3i_moto *moto;
 FX_FN int group_setup(void **state)
 {
 	(void)state;
-	setenv("S3I_RETRY_BASE_MS", "10", 1);
 	static const char *const env[] = { "S3_UPLOAD_PART_MIN_SIZE=256", NULL };
-	return s3i_moto_start(&moto, env);
+	return s3i_stage_fx_start_moto(&moto, env);
 }
 
 FX_FN int group_teardown(void **state)

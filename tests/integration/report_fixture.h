@@ -32,6 +32,7 @@
 #include "stages/state.h"
 #include "stages/table_ddl.h"
 #include "moto.h"
+#include "stage_fixture.h"
 #include "check.h"
 #include "test_alloc.h"
 
@@ -46,8 +47,7 @@ static s3i_moto *moto;
 FX_FN int group_setup(void **state)
 {
 	(void)state;
-	setenv("S3I_RETRY_BASE_MS", "10", 1);
-	return s3i_moto_start(&moto, NULL);
+	return s3i_stage_fx_start_moto(&moto, NULL);
 }
 
 FX_FN int group_teardown(void **state)
@@ -58,12 +58,7 @@ FX_FN int group_teardown(void **state)
 	return 0;
 }
 
-typedef struct fx {
-	s3i_ctx *ctx;
-	s3i_deployment *d;
-	s3i_run_input *in;
-	s3i_run *run;
-} fx;
+typedef s3i_stage_fx fx;
 
 /* Athena executions go QUEUED, RUNNING x times, then SUCCEEDED, one step per poll. */
 FX_FN void athena_slow(int times)
@@ -83,34 +78,16 @@ FX_FN void athena_fast(void)
 /* Reset moto, open "dep1" and init it, verify the sender; start run `run_id` from `json`. */
 FX_FN void fx_open(fx *f, const char *json)
 {
-	memset(f, 0, sizeof(*f));
-	assert_int_equal(s3i_moto_reset(moto), 0);
+	s3i_stage_fx_deploy(f, moto, "dep1", S3I_LOG_WARN);
 	athena_fast();   /* survives reset */
-	s3i_ctx_options o = S3I_CTX_OPTIONS_INIT;
-	o.allocator = s3i_test_alloc();
-	o.endpoint_url = s3i_moto_url(moto);
-	o.region = "us-east-1";
-	o.access_key_id = "testing";
-	o.secret_access_key = "testing";
-	o.log_fn = s3i_check_log;
-	o.log_level = S3I_LOG_WARN;
-	CHECK_OK(s3i_ctx_new(&f->ctx, &o));
-	s3i_deployment_options dopt = S3I_DEPLOYMENT_OPTIONS_INIT;
-	dopt.name = "dep1";
-	CHECK_OK(s3i_deployment_open(&f->d, f->ctx, &dopt));
-	CHECK_OK(s3i_deployment_init(f->d));
 	s3i_svc svc = { s3i_deployment_client(f->d), NULL, "us-east-1" };
 	CHECK_OK(s3i_ses_verify_email_identity_op(&svc, SENDER, NULL));
-	CHECK_OK(s3i_run_input_parse(&f->in, json, strlen(json), s3i_test_alloc(), NULL));
-	CHECK_OK(s3i_run_start(&f->run, f->d, f->in));
+	s3i_stage_fx_start_run(f, json);
 }
 
 FX_FN void fx_close(fx *f)
 {
-	s3i_run_free(f->run);
-	s3i_run_input_free(f->in);
-	s3i_deployment_free(f->d);
-	s3i_ctx_release(f->ctx);
+	s3i_stage_fx_close(f);
 }
 
 /* A run input: run r1, two accounts, `queries` (a JSON array), `recipients` (JSON array). */

@@ -34,6 +34,7 @@
 #include "services/s3.h"
 #include "services/s3_bucket.h"
 #include "moto.h"
+#include "stage_fixture.h"
 #include "check.h"
 #include "test_alloc.h"
 
@@ -46,10 +47,9 @@ static s3i_moto *moto;
 static int group_setup(void **state)
 {
 	(void)state;
-	setenv("S3I_RETRY_BASE_MS", "10", 1);
 	unsetenv("S3I_TEST_CRASH_AT");
 	unsetenv("S3I_TEST_CRASH_SKIP");
-	return s3i_moto_start(&moto, NULL);
+	return s3i_stage_fx_start_moto(&moto, NULL);
 }
 
 static int group_teardown(void **state)
@@ -61,72 +61,31 @@ static int group_teardown(void **state)
 
 /* ---------------------------------------------------------------- the fixture */
 
-typedef struct fx {
-	s3i_ctx *ctx;
-	s3i_deployment *d;
-	s3i_run_input *in;
-	s3i_run *run;
-	s3i_state *state;
-} fx;
+typedef s3i_stage_fx fx;
 
 static s3i_ctx *make_ctx(void)
 {
-	s3i_ctx_options o = S3I_CTX_OPTIONS_INIT;
-	o.allocator = s3i_test_alloc();
-	o.endpoint_url = s3i_moto_url(moto);
-	o.region = "us-east-1";
-	o.access_key_id = "testing";
-	o.secret_access_key = "testing";
-	o.log_fn = s3i_check_log;
-	o.log_level = S3I_LOG_ERROR;
-	s3i_ctx *ctx = NULL;
-	CHECK_OK(s3i_ctx_new(&ctx, &o));
-	return ctx;
+	return s3i_stage_fx_ctx(moto, S3I_LOG_ERROR);
 }
 
 static void fx_open(fx *f, const char *input_json)
 {
-	memset(f, 0, sizeof(*f));
-	assert_int_equal(s3i_moto_reset(moto), 0);
-	f->ctx = make_ctx();
-	s3i_deployment_options dopt = S3I_DEPLOYMENT_OPTIONS_INIT;
-	dopt.name = DEP;
-	CHECK_OK(s3i_deployment_open(&f->d, f->ctx, &dopt));
-	CHECK_OK(s3i_deployment_init(f->d));
-	CHECK_OK(s3i_run_input_parse(&f->in, input_json, strlen(input_json), s3i_test_alloc(), NULL));
-	CHECK_OK(s3i_run_start(&f->run, f->d, f->in));
-	f->state = s3i_run_state(f->run);
+	s3i_stage_fx_deploy(f, moto, DEP, S3I_LOG_ERROR);
+	s3i_stage_fx_start_run(f, input_json);
 }
 
 static void fx_close(fx *f)
 {
-	s3i_run_free(f->run);
-	s3i_run_input_free(f->in);
-	s3i_deployment_free(f->d);
-	s3i_ctx_release(f->ctx);
-}
-
-static s3i_svc svc_of(fx *f, const char *account, const char *region, s3i_credprov **hold)
-{
-	s3i_svc svc;
-	*hold = NULL;
-	CHECK_OK(s3i_run_account_svc(f->run, account, region, &svc, hold, NULL));
-	return svc;
-}
-
-static void release(s3i_credprov *hold)
-{
-	if (hold)
-		s3i_credprov_release(hold);
+	s3i_stage_fx_close(f);
 }
 
 static void seed_region(fx *f, const char *region, char staging[64])
 {
 	CHECK_OK(s3i_names_staging_bucket(staging, 64, DEP, s3i_run_id(f->run), HOST, region));
 	s3i_credprov *hold;
-	s3i_svc svc = svc_of(f, HOST, region, &hold);
+	s3i_svc svc = s3i_stage_fx_svc_of(f, HOST, region, &hold);
 	CHECK_OK(s3i_s3_create_bucket_op(&svc, staging, region, NULL));
-	release(hold);
+	s3i_stage_fx_release(hold);
 	s3i_state_region r;
 	memset(&r, 0, sizeof(r));
 	snprintf(r.region, sizeof(r.region), "%s", region);
@@ -157,7 +116,7 @@ static void seed_objects(fx *f, const char *account, const char *region, const c
 	int n, int versioned, s3i_buf *want)
 {
 	s3i_credprov *hold;
-	s3i_svc svc = svc_of(f, account, region, &hold);
+	s3i_svc svc = s3i_stage_fx_svc_of(f, account, region, &hold);
 	CHECK_OK(s3i_s3_create_bucket_op(&svc, bucket, region, NULL));
 	if (versioned)
 		CHECK_OK(s3i_s3_put_bucket_versioning_op(&svc, bucket, S3I_S3_VERSIONING_ENABLED, NULL));
@@ -186,7 +145,7 @@ static void seed_objects(fx *f, const char *account, const char *region, const c
 				s3i_buf_printf(want, "%s|marker|\n", key);
 		}
 	}
-	release(hold);
+	s3i_stage_fx_release(hold);
 	record_bucket(f, account, region, bucket);
 }
 
@@ -300,7 +259,7 @@ static report read_report(fx *f, const char *account, const char *region, const 
 	report rep;
 	memset(&rep, 0, sizeof(rep));
 	s3i_credprov *hold;
-	s3i_svc svc = svc_of(f, HOST, region, &hold);
+	s3i_svc svc = s3i_stage_fx_svc_of(f, HOST, region, &hold);
 	char id[128], folder[512];
 	CHECK_OK(s3i_names_inventory_id(id, sizeof(id), DEP, s3i_run_id(f->run)));
 	snprintf(folder, sizeof(folder), "%s/%s/%s/%s/", account, region, bucket, id);
@@ -393,7 +352,7 @@ static report read_report(fx *f, const char *account, const char *region, const 
 	s3i_buf_dispose(&mc);
 	s3i_buf_dispose(&data);
 	free(l);
-	release(hold);
+	s3i_stage_fx_release(hold);
 	return rep;
 }
 
@@ -533,7 +492,7 @@ static void test_current_versions_and_limit(void **state)
 	s3i_buf_init(&ignored, s3i_test_alloc());
 	/* a versioned bucket listed with current versions only: no markers, latest sizes */
 	s3i_credprov *hold;
-	s3i_svc svc = svc_of(&f, OTHER, "us-east-1", &hold);
+	s3i_svc svc = s3i_stage_fx_svc_of(&f, OTHER, "us-east-1", &hold);
 	CHECK_OK(s3i_s3_create_bucket_op(&svc, "snap-cur", "us-east-1", NULL));
 	CHECK_OK(s3i_s3_put_bucket_versioning_op(&svc, "snap-cur", S3I_S3_VERSIONING_ENABLED, NULL));
 	for (size_t i = 0; i < N_HARD; i++) {
@@ -551,7 +510,7 @@ static void test_current_versions_and_limit(void **state)
 		NULL));
 	CHECK_OK(s3i_s3_put_object_op(&svc, "snap-markers", "gone", "x", 1, NULL, NULL));
 	CHECK_OK(s3i_s3_delete_object_op(&svc, "snap-markers", "gone", NULL));
-	release(hold);
+	s3i_stage_fx_release(hold);
 	record_bucket(&f, OTHER, "us-east-1", "snap-cur");
 	record_bucket(&f, OTHER, "us-east-1", "snap-markers");
 	seed_objects(&f, HOST, "us-east-1", "snap-limit", 40, 0, &ignored);
@@ -657,7 +616,7 @@ static void test_crash_mid_data_file_then_rerun(void **state)
 	/* killed while writing the third data file: two are in the staging bucket, no manifest */
 	crash_child("2", 1200);
 	s3i_credprov *hold;
-	s3i_svc svc = svc_of(&f, HOST, "us-east-1", &hold);
+	s3i_svc svc = s3i_stage_fx_svc_of(&f, HOST, "us-east-1", &hold);
 	listing *l = calloc(1, sizeof(*l));
 	s3i_s3_list_options lo = S3I_S3_LIST_OPTIONS_INIT;
 	lo.prefix = OTHER "/us-east-1/snap-crash/";
@@ -700,7 +659,7 @@ static void test_crash_mid_data_file_then_rerun(void **state)
 	put_order(st_use1, "snap-crash", order, sizeof(order));
 	assert_string_equal(order, "");
 	free(l);
-	release(hold);
+	s3i_stage_fx_release(hold);
 	s3i_buf_dispose(&want);
 	fx_close(&f);
 }

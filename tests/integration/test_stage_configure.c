@@ -24,6 +24,7 @@
 #include "services/s3.h"
 #include "services/s3_bucket.h"
 #include "moto.h"
+#include "stage_fixture.h"
 #include "check.h"
 #include "test_alloc.h"
 
@@ -36,8 +37,7 @@ static s3i_moto *moto;
 static int group_setup(void **state)
 {
 	(void)state;
-	setenv("S3I_RETRY_BASE_MS", "10", 1);
-	return s3i_moto_start(&moto, NULL);
+	return s3i_stage_fx_start_moto(&moto, NULL);
 }
 
 static int group_teardown(void **state)
@@ -49,67 +49,28 @@ static int group_teardown(void **state)
 
 /* ---------------------------------------------------------------- the fixture */
 
-typedef struct fx {
-	s3i_ctx *ctx;
-	s3i_deployment *d;
-	s3i_run_input *in;
-	s3i_run *run;
-	s3i_state *state;
-} fx;
+typedef s3i_stage_fx fx;
 
 static void fx_open(fx *f, const char *input_json)
 {
-	memset(f, 0, sizeof(*f));
-	assert_int_equal(s3i_moto_reset(moto), 0);
-	s3i_ctx_options o = S3I_CTX_OPTIONS_INIT;
-	o.allocator = s3i_test_alloc();
-	o.endpoint_url = s3i_moto_url(moto);
-	o.region = "us-east-1";
-	o.access_key_id = "testing";
-	o.secret_access_key = "testing";
-	o.log_fn = s3i_check_log;
-	o.log_level = S3I_LOG_ERROR;
-	CHECK_OK(s3i_ctx_new(&f->ctx, &o));
-	s3i_deployment_options dopt = S3I_DEPLOYMENT_OPTIONS_INIT;
-	dopt.name = DEP;
-	CHECK_OK(s3i_deployment_open(&f->d, f->ctx, &dopt));
-	CHECK_OK(s3i_deployment_init(f->d));
-	CHECK_OK(s3i_run_input_parse(&f->in, input_json, strlen(input_json), s3i_test_alloc(), NULL));
-	CHECK_OK(s3i_run_start(&f->run, f->d, f->in));
-	f->state = s3i_run_state(f->run);
+	s3i_stage_fx_deploy(f, moto, DEP, S3I_LOG_ERROR);
+	s3i_stage_fx_start_run(f, input_json);
 }
 
 static void fx_close(fx *f)
 {
-	s3i_run_free(f->run);
-	s3i_run_input_free(f->in);
-	s3i_deployment_free(f->d);
-	s3i_ctx_release(f->ctx);
+	s3i_stage_fx_close(f);
 }
 
 /* A service handle of an account in a region; *hold released by the caller. */
-static s3i_svc svc_of(fx *f, const char *account, const char *region, s3i_credprov **hold)
-{
-	s3i_svc svc;
-	*hold = NULL;
-	CHECK_OK(s3i_run_account_svc(f->run, account, region, &svc, hold, NULL));
-	return svc;
-}
-
-static void release(s3i_credprov *hold)
-{
-	if (hold)
-		s3i_credprov_release(hold);
-}
-
 /* What provision records: the region with its staging bucket (created here). */
 static void seed_region(fx *f, const char *region, char staging[64])
 {
 	CHECK_OK(s3i_names_staging_bucket(staging, 64, DEP, s3i_run_id(f->run), HOST, region));
 	s3i_credprov *hold;
-	s3i_svc svc = svc_of(f, HOST, region, &hold);
+	s3i_svc svc = s3i_stage_fx_svc_of(f, HOST, region, &hold);
 	CHECK_OK(s3i_s3_create_bucket_op(&svc, staging, region, NULL));
-	release(hold);
+	s3i_stage_fx_release(hold);
 	s3i_state_region r;
 	memset(&r, 0, sizeof(r));
 	snprintf(r.region, sizeof(r.region), "%s", region);
@@ -125,14 +86,14 @@ static void seed_bucket(fx *f, const char *account, const char *region, const ch
 {
 	if (create) {
 		s3i_credprov *hold;
-		s3i_svc svc = svc_of(f, account, region, &hold);
+		s3i_svc svc = s3i_stage_fx_svc_of(f, account, region, &hold);
 		CHECK_OK(s3i_s3_create_bucket_op(&svc, bucket, region, NULL));
 		for (int i = 0; i < n; i++) {
 			char key[64];
 			snprintf(key, sizeof(key), "dir/object %d.txt", i);
 			CHECK_OK(s3i_s3_put_object_op(&svc, bucket, key, "hello", 5, "text/plain", NULL));
 		}
-		release(hold);
+		s3i_stage_fx_release(hold);
 	}
 	int created = 0;
 	CHECK_OK(s3i_state_bucket_add(f->state, s3i_run_id(f->run), account, region, bucket,
@@ -145,12 +106,12 @@ static void seed_bucket(fx *f, const char *account, const char *region, const ch
 static void seed_markers_only(fx *f, const char *account, const char *region, const char *bucket)
 {
 	s3i_credprov *hold;
-	s3i_svc svc = svc_of(f, account, region, &hold);
+	s3i_svc svc = s3i_stage_fx_svc_of(f, account, region, &hold);
 	CHECK_OK(s3i_s3_create_bucket_op(&svc, bucket, region, NULL));
 	CHECK_OK(s3i_s3_put_bucket_versioning_op(&svc, bucket, S3I_S3_VERSIONING_ENABLED, NULL));
 	CHECK_OK(s3i_s3_put_object_op(&svc, bucket, "gone.txt", "x", 1, "text/plain", NULL));
 	CHECK_OK(s3i_s3_delete_object_op(&svc, bucket, "gone.txt", NULL));
-	release(hold);
+	s3i_stage_fx_release(hold);
 	int created = 0;
 	CHECK_OK(s3i_state_bucket_add(f->state, s3i_run_id(f->run), account, region, bucket,
 		S3I_BUCKET_DISCOVERED, NULL, s3i_deployment_now_ms(f->d), &created, NULL));
@@ -183,7 +144,7 @@ static void expect_config(fx *f, const char *account, const char *region, const 
 	const char *staging, s3i_s3_inventory_versions versions, s3i_s3_inventory_format format)
 {
 	s3i_credprov *hold;
-	s3i_svc svc = svc_of(f, account, region, &hold);
+	s3i_svc svc = s3i_stage_fx_svc_of(f, account, region, &hold);
 	char id[128];
 	CHECK_OK(s3i_names_inventory_id(id, sizeof(id), DEP, s3i_run_id(f->run)));
 	s3i_s3_inventory_config cfg;
@@ -214,20 +175,20 @@ static void expect_config(fx *f, const char *account, const char *region, const 
 	assert_int_equal(cfg.optional_fields, from_schema);
 	assert_true(cfg.other_fields == NULL || !*cfg.other_fields);
 	s3i_buf_dispose(&storage);
-	release(hold);
+	s3i_stage_fx_release(hold);
 }
 
 static void expect_no_config(fx *f, const char *account, const char *region, const char *bucket)
 {
 	s3i_credprov *hold;
-	s3i_svc svc = svc_of(f, account, region, &hold);
+	s3i_svc svc = s3i_stage_fx_svc_of(f, account, region, &hold);
 	s3i_s3_inventory_page page;
 	s3i_s3_inventory_page_init(&page, s3i_test_alloc());
 	CHECK_OK(s3i_s3_list_bucket_inventory_configurations_page_op(&svc, bucket, NULL, NULL, NULL,
 		&page, NULL));
 	assert_int_equal(page.configs, 0);
 	s3i_s3_inventory_page_free(&page);
-	release(hold);
+	s3i_stage_fx_release(hold);
 }
 
 #define INPUT(versions, fmt, extra) "{\"run_id\":\"r1\",\"accounts\":[{\"id\":\"" HOST "\"}," \
@@ -336,7 +297,7 @@ static void test_current_versions_parquet_markers_are_empty(void **state)
 		/* a crash after the PUT but before the state write left a configuration of the run's
 		 * id behind (here a stale one): the rerun replaces it */
 		s3i_credprov *hold;
-		s3i_svc svc = svc_of(&f, OTHER, "us-east-1", &hold);
+		s3i_svc svc = s3i_stage_fx_svc_of(&f, OTHER, "us-east-1", &hold);
 		char id[128];
 		CHECK_OK(s3i_names_inventory_id(id, sizeof(id), DEP, "r1"));
 		s3i_s3_inventory_config old = { .id = id, .enabled = 0,
@@ -345,7 +306,7 @@ static void test_current_versions_parquet_markers_are_empty(void **state)
 			.versions = S3I_S3_INVENTORY_VERSIONS_ALL, .frequency = S3I_S3_INVENTORY_WEEKLY,
 			.optional_fields = S3I_S3_INVENTORY_FIELD_SIZE | S3I_S3_INVENTORY_FIELD_ETAG };
 		CHECK_OK(s3i_s3_put_bucket_inventory_configuration_op(&svc, "cfg-other", &old, NULL));
-		release(hold);
+		s3i_stage_fx_release(hold);
 	}
 	/* a region provision did not record: its bucket fails with the reason */
 	seed_bucket(&f, HOST, "eu-west-1", "cfg-noregion", 1, 1);

@@ -31,6 +31,7 @@
 #include "services/sns.h"
 #include "services/sqs.h"
 #include "moto.h"
+#include "stage_fixture.h"
 #include "check.h"
 #include "test_alloc.h"
 
@@ -43,8 +44,7 @@ static s3i_moto *moto;
 static int group_setup(void **state)
 {
 	(void)state;
-	setenv("S3I_RETRY_BASE_MS", "10", 1);
-	return s3i_moto_start(&moto, NULL);
+	return s3i_stage_fx_start_moto(&moto, NULL);
 }
 
 static int group_teardown(void **state)
@@ -59,45 +59,17 @@ static int group_teardown(void **state)
 static char *raw(const char *method, const char *path, const char *region, const char *body,
 	const char *account, int want_status)
 {
-	char account_header[64];
-	const char *headers[2] = { NULL, NULL };
-	if (account) {
-		snprintf(account_header, sizeof(account_header), "x-moto-account-id: %s", account);
-		headers[0] = account_header;
-	}
-	s3i_moto_req req = { .method = method, .path = path, .service = "s3", .region = region,
-		.body = body, .content_type = body ? "application/octet-stream" : NULL,
-		.headers = headers };
-	int status = 0;
-	char *out = NULL;
-	assert_int_equal(s3i_moto_call(moto, &req, &out, &status), 0);
-	if (status != want_status)
-		fprintf(stderr, "%s %s -> %d: %s\n", method, path, status, out ? out : "");
-	assert_int_equal(status, want_status);
-	return out;
+	return s3i_stage_fx_s3_raw(moto, method, path, region, body, account, want_status);
 }
 
 static void make_bucket(const char *bucket, const char *region, const char *account)
 {
-	char path[256], body[512];
-	snprintf(path, sizeof(path), "/%s", bucket);
-	if (strcmp(region, "us-east-1")) {
-		snprintf(body, sizeof(body), "<CreateBucketConfiguration><LocationConstraint>%s"
-			"</LocationConstraint></CreateBucketConfiguration>", region);
-		free(raw("PUT", path, region, body, account, 200));
-	} else {
-		free(raw("PUT", path, region, NULL, account, 200));
-	}
+	s3i_stage_fx_make_bucket(moto, bucket, region, account);
 }
 
 /* ------------------------------------------------------------------ fixture */
 
-typedef struct fx {
-	s3i_ctx *ctx;
-	s3i_deployment *d;
-	s3i_run_input *in;
-	s3i_run *run;
-} fx;
+typedef s3i_stage_fx fx;
 
 #define INPUT "{\"run_id\":\"r1\",\"accounts\":[{\"id\":\"" HOST "\",\"exclude\":" \
 	"[\"excluded-one\"]},{\"id\":\"" OTHER "\"}],\"athena_queries\":[]," \
@@ -128,32 +100,14 @@ static void seed_estate(void)
 
 static void fx_open(fx *f, const char *input)
 {
-	memset(f, 0, sizeof(*f));
-	assert_int_equal(s3i_moto_reset(moto), 0);
-	s3i_ctx_options o = S3I_CTX_OPTIONS_INIT;
-	o.allocator = s3i_test_alloc();
-	o.endpoint_url = s3i_moto_url(moto);
-	o.region = "us-east-1";
-	o.access_key_id = "testing";
-	o.secret_access_key = "testing";
-	o.log_fn = s3i_check_log;
-	o.log_level = S3I_LOG_WARN;
-	CHECK_OK(s3i_ctx_new(&f->ctx, &o));
-	s3i_deployment_options dop = S3I_DEPLOYMENT_OPTIONS_INIT;
-	dop.name = "dep1";
-	CHECK_OK(s3i_deployment_open(&f->d, f->ctx, &dop));
-	CHECK_OK(s3i_deployment_init(f->d));
+	s3i_stage_fx_deploy(f, moto, "dep1", S3I_LOG_WARN);
 	seed_estate();
-	CHECK_OK(s3i_run_input_parse(&f->in, input, strlen(input), s3i_test_alloc(), NULL));
-	CHECK_OK(s3i_run_start(&f->run, f->d, f->in));
+	s3i_stage_fx_start_run(f, input);
 }
 
 static void fx_close(fx *f)
 {
-	s3i_run_free(f->run);
-	s3i_run_input_free(f->in);
-	s3i_deployment_free(f->d);
-	s3i_ctx_release(f->ctx);
+	s3i_stage_fx_close(f);
 }
 
 static s3i_svc svc_in(fx *f, const char *region)
