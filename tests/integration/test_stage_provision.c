@@ -28,6 +28,7 @@
 #include "services/sns.h"
 #include "services/sqs.h"
 #include "moto.h"
+#include "provision_estate.h"
 #include "stage_fixture.h"
 #include "check.h"
 #include "test_alloc.h"
@@ -59,47 +60,15 @@ static char *raw(const char *method, const char *path, const char *region, const
 	return s3i_stage_fx_s3_raw(moto, method, path, region, body, account, want_status);
 }
 
-static void make_bucket(const char *bucket, const char *region, const char *account)
-{
-	s3i_stage_fx_make_bucket(moto, bucket, region, account);
-}
-
 /* ------------------------------------------------------------------ fixture */
 
 typedef s3i_stage_fx fx;
 
-#define INPUT "{\"run_id\":\"r1\",\"accounts\":[{\"id\":\"" HOST "\",\"exclude\":" \
-	"[\"excluded-one\"]},{\"id\":\"" OTHER "\"}],\"athena_queries\":[]," \
-	"\"sender_email_address\":\"sender@example.com\"," \
-	"\"recipient_email_addresses\":[\"b@example.com\"]," \
-	"\"supported_regions\":[\"us-east-1\",\"us-west-2\",\"eu-west-1\"]}"
-
-static void seed_estate(void)
-{
-	make_bucket("src-east", "us-east-1", NULL);
-	make_bucket("src-west", "us-west-2", NULL);
-	make_bucket("excluded-one", "us-east-1", NULL);
-	make_bucket("dep1-old-dest-" HOST "-us-east-1", "us-east-1", NULL);   /* another run's */
-	make_bucket("far-away", "ap-south-1", NULL);
-	make_bucket("legacy-eu", "eu-west-1", NULL);
-	make_bucket("unreadable", "us-east-1", NULL);
-	make_bucket("other-west", "us-west-2", OTHER);
-	make_bucket("other-east", "us-east-1", OTHER);
-	/* what moto cannot say: the legacy "EU" answer, and AccessDenied (AWS's documented body) */
-	assert_int_equal(s3i_moto_add_fault(moto, "{\"method\":\"GET\",\"path\":\"^/legacy-eu/?$\","
-		"\"query\":\"location\",\"status\":200,\"count\":-1,\"body\":\"<?xml version=\\\"1.0\\\" "
-		"encoding=\\\"UTF-8\\\"?>\\n<LocationConstraint xmlns=\\\"http://s3.amazonaws.com/doc/"
-		"2006-03-01/\\\">EU</LocationConstraint>\"}"), 0);
-	assert_int_equal(s3i_moto_add_fault(moto, "{\"method\":\"GET\",\"path\":\"^/unreadable/?$\","
-		"\"query\":\"location\",\"status\":403,\"count\":-1,\"body\":\"<Error><Code>AccessDenied"
-		"</Code><Message>Access Denied</Message><RequestId>DENY1</RequestId></Error>\"}"), 0);
-}
+#define INPUT S3I_PROVISION_ESTATE_INPUT
 
 static void fx_open(fx *f, const char *input)
 {
-	s3i_stage_fx_deploy(f, moto, "dep1", S3I_LOG_WARN);
-	seed_estate();
-	s3i_stage_fx_start_run(f, input);
+	s3i_provision_estate_open(f, moto, input);
 }
 
 static void fx_close(fx *f)
