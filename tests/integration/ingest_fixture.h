@@ -301,6 +301,23 @@ FX_FN void add_region(fx *f, const char *run_id, const char *region)
 	CHECK_OK(s3i_state_route_put(f->state, staging, run_id, region, HOST, NULL));
 }
 
+/* fx_open, then run r1 started (*in_out its input) with its staging bucket and route in
+ * us-east-1; undone by fx_close_run. */
+FX_FN s3i_run *fx_open_run(fx *f, s3i_run_input **in_out)
+{
+	fx_open(f);
+	s3i_run *run = start_run(f, "r1", in_out);
+	add_region(f, "r1", "us-east-1");
+	return run;
+}
+
+FX_FN void fx_close_run(fx *f, s3i_run *run, s3i_run_input *in)
+{
+	s3i_run_free(run);
+	s3i_run_input_free(in);
+	fx_close(f);
+}
+
 /* A source bucket of the run, configured (what configure does): the bucket in its account,
  * its inventory configuration, its state item in_progress. */
 FX_FN void add_bucket(fx *f, s3i_run *run, const char *account, const char *region,
@@ -388,6 +405,21 @@ FX_FN void make_rows(row *rows, int n, const char *bucket, int seed)
 		if (i == 1)
 			r->f[19] = (free(r->f[19]), strdup("owner \"quoted\", with a comma"));
 	}
+}
+
+/* n rows of `bucket` made from `seed` (make_rows), freed with free_rows. */
+FX_FN row *seeded(int n, const char *bucket, int seed)
+{
+	row *r = calloc((size_t)n, sizeof(row));
+	make_rows(r, n, bucket, seed);
+	return r;
+}
+
+FX_FN void free_rows(row *rows, int n)
+{
+	for (int i = 0; i < n; i++)
+		row_free(&rows[i]);
+	free(rows);
 }
 
 FX_FN int64_t rows_bytes(const row *rows, int n)

@@ -12,20 +12,6 @@
 #include "s3insights/harvest.h"
 #include "s3insights/sys/io.h"
 
-static void free_rows(row *rows, int n)
-{
-	for (int i = 0; i < n; i++)
-		row_free(&rows[i]);
-	free(rows);
-}
-
-static row *seeded(int n, const char *bucket, int seed)
-{
-	row *r = calloc((size_t)n, sizeof(row));
-	make_rows(r, n, bucket, seed);
-	return r;
-}
-
 /* The S3 event of a delivery as an SQS record's body. */
 static char *checksum_body(const delivery *dv)
 {
@@ -46,10 +32,8 @@ static void test_process_message_outcomes(void **state)
 {
 	(void)state;
 	fx f;
-	fx_open(&f);
 	s3i_run_input *in = NULL;
-	s3i_run *run = start_run(&f, "r1", &in);
-	add_region(&f, "r1", "us-east-1");
+	s3i_run *run = fx_open_run(&f, &in);
 	add_bucket(&f, run, HOST, "us-east-1", "src-good");
 	add_bucket(&f, run, OTHER, "us-east-1", "src-poison");
 	add_bucket(&f, run, HOST, "us-east-1", "src-slow");
@@ -133,9 +117,7 @@ static void test_process_message_outcomes(void **state)
 	free_rows(g, 5);
 	free_rows(p, 2);
 	free_rows(s, 4);
-	s3i_run_free(run);
-	s3i_run_input_free(in);
-	fx_close(&f);
+	fx_close_run(&f, run, in);
 }
 
 /* A clock the test moves. */
@@ -259,9 +241,7 @@ static void test_record_failure(void **state)
 	assert_string_equal(rs.error_stage, "configure");
 	assert_int_equal(s3i_harvest_record_failure(run, NULL, "x"), S3I_EINVALID);
 	assert_int_equal(s3i_harvest_record_failure(NULL, "x", "x"), S3I_EINVALID);
-	s3i_run_free(run);
-	s3i_run_input_free(in);
-	fx_close(&f);
+	fx_close_run(&f, run, in);
 }
 
 int main(void)

@@ -45,10 +45,8 @@ static void test_inventory_delivery_end_to_end(void **state)
 {
 	(void)state;
 	fx f;
-	fx_open(&f);
 	s3i_run_input *in = NULL;
-	s3i_run *run = start_run(&f, "r1", &in);
-	add_region(&f, "r1", "us-east-1");
+	s3i_run *run = fx_open_run(&f, &in);
 	add_region(&f, "r1", "eu-west-1");
 	add_bucket(&f, run, HOST, "us-east-1", "src-a");
 	add_bucket(&f, run, OTHER, "eu-west-1", "src-b");
@@ -156,23 +154,7 @@ static void test_inventory_delivery_end_to_end(void **state)
 	free(a2);
 	free(b1);
 	free(a3);
-	s3i_run_free(run);
-	s3i_run_input_free(in);
-	fx_close(&f);
-}
-
-static void free_rows(row *rows, int n)
-{
-	for (int i = 0; i < n; i++)
-		row_free(&rows[i]);
-	free(rows);
-}
-
-static row *seeded(int n, const char *bucket, int seed)
-{
-	row *r = calloc((size_t)n, sizeof(row));
-	make_rows(r, n, bucket, seed);
-	return r;
+	fx_close_run(&f, run, in);
 }
 
 static int run_failed(fx *f, s3i_run *run)
@@ -189,10 +171,8 @@ static void test_refused_manifest_and_failed_data_file(void **state)
 {
 	(void)state;
 	fx f;
-	fx_open(&f);
 	s3i_run_input *in = NULL;
-	s3i_run *run = start_run(&f, "r1", &in);
-	add_region(&f, "r1", "us-east-1");
+	s3i_run *run = fx_open_run(&f, &in);
 	add_bucket(&f, run, HOST, "us-east-1", "src-c");
 	add_bucket(&f, run, HOST, "us-east-1", "src-d");
 	add_bucket(&f, run, OTHER, "us-east-1", "src-e");
@@ -257,9 +237,7 @@ static void test_refused_manifest_and_failed_data_file(void **state)
 	free_rows(c, 7);
 	free_rows(d, 9);
 	free_rows(e, 11);
-	s3i_run_free(run);
-	s3i_run_input_free(in);
-	fx_close(&f);
+	fx_close_run(&f, run, in);
 }
 
 static void test_two_runs_interleave_on_one_queue(void **state)
@@ -350,10 +328,8 @@ static void test_poison_message_goes_to_dlq_and_fails_its_bucket(void **state)
 {
 	(void)state;
 	fx f;
-	fx_open(&f);
 	s3i_run_input *in = NULL;
-	s3i_run *run = start_run(&f, "r1", &in);
-	add_region(&f, "r1", "us-east-1");
+	s3i_run *run = fx_open_run(&f, &in);
 	add_bucket(&f, run, HOST, "us-east-1", "src-p");
 	add_bucket(&f, run, HOST, "us-east-1", "src-q");
 
@@ -410,9 +386,7 @@ static void test_poison_message_goes_to_dlq_and_fails_its_bucket(void **state)
 	s3i_ingest_free(st);
 	free_rows(p, 3);
 	free_rows(g, 4);
-	s3i_run_free(run);
-	s3i_run_input_free(in);
-	fx_close(&f);
+	fx_close_run(&f, run, in);
 }
 
 /* S3 answers a CopyObject with 200 and an <Error> document now and then (moto never does:
@@ -422,10 +396,8 @@ static void test_copy_error_in_200_leaves_the_message(void **state)
 {
 	(void)state;
 	fx f;
-	fx_open(&f);
 	s3i_run_input *in = NULL;
-	s3i_run *run = start_run(&f, "r1", &in);
-	add_region(&f, "r1", "us-east-1");
+	s3i_run *run = fx_open_run(&f, &in);
 	add_bucket(&f, run, HOST, "us-east-1", "src-t");
 	row *r = seeded(10, "src-t", 14);
 	data_file ft[2] = { { r, 5, 0, 0, 0, "" }, { r + 5, 5, 0, 0, 0, "" } };
@@ -473,9 +445,7 @@ static void test_copy_error_in_200_leaves_the_message(void **state)
 
 	s3i_ingest_free(st);
 	free_rows(r, 10);
-	s3i_run_free(run);
-	s3i_run_input_free(in);
-	fx_close(&f);
+	fx_close_run(&f, run, in);
 }
 
 /* A step whose deadline leaves no time for the files claims the manifest, copies nothing and
@@ -484,10 +454,8 @@ static void test_deadline_requeues_the_message(void **state)
 {
 	(void)state;
 	fx f;
-	fx_open(&f);
 	s3i_run_input *in = NULL;
-	s3i_run *run = start_run(&f, "r1", &in);
-	add_region(&f, "r1", "us-east-1");
+	s3i_run *run = fx_open_run(&f, &in);
 	add_bucket(&f, run, HOST, "us-east-1", "src-dl");
 	row *r = seeded(6, "src-dl", 15);
 	data_file fd[1] = { { r, 6, 0, 0, 0, "" } };
@@ -523,9 +491,7 @@ static void test_deadline_requeues_the_message(void **state)
 
 	s3i_ingest_free(st);
 	free_rows(r, 6);
-	s3i_run_free(run);
-	s3i_run_input_free(in);
-	fx_close(&f);
+	fx_close_run(&f, run, in);
 }
 
 /* SIGKILL at a crash point in a child, then resume with a fresh handle in the parent: exactly
@@ -533,10 +499,8 @@ static void test_deadline_requeues_the_message(void **state)
 static void crash_and_resume(const char *point, int finish_with_partition, int short_schema)
 {
 	fx f;
-	fx_open(&f);
 	s3i_run_input *in = NULL;
-	s3i_run *run = start_run(&f, "r1", &in);
-	add_region(&f, "r1", "us-east-1");
+	s3i_run *run = fx_open_run(&f, &in);
 	add_bucket(&f, run, HOST, "us-east-1", "src-k");
 	row *k = seeded(24, "src-k", 13);
 	/* short_schema: the files are rewritten, else copied */
@@ -634,9 +598,7 @@ static void crash_and_resume(const char *point, int finish_with_partition, int s
 
 	s3i_ingest_free(st);
 	free_rows(k, 24);
-	s3i_run_free(run);
-	s3i_run_input_free(in);
-	fx_close(&f);
+	fx_close_run(&f, run, in);
 }
 
 static void test_crash_after_copy(void **state)

@@ -26,20 +26,6 @@ static void claim(fx *f, const delivery *dv)
 	assert_true(won);
 }
 
-static void free_rows(row *rows, int n)
-{
-	for (int i = 0; i < n; i++)
-		row_free(&rows[i]);
-	free(rows);
-}
-
-static row *seeded(int n, const char *bucket, int seed)
-{
-	row *r = calloc((size_t)n, sizeof(row));
-	make_rows(r, n, bucket, seed);
-	return r;
-}
-
 static void test_new_rejects_bad_options(void **state)
 {
 	(void)state;
@@ -65,9 +51,7 @@ static void test_new_rejects_bad_options(void **state)
 	CHECK_OK(s3i_partition_step(pt, 0, &finished));
 	assert_true(finished);
 	s3i_partition_free(pt);
-	s3i_run_free(run);
-	s3i_run_input_free(in);
-	fx_close(&f);
+	fx_close_run(&f, run, in);
 }
 
 #define NBIG 300
@@ -76,10 +60,8 @@ static void test_partition_finishes_claimed_manifests(void **state)
 {
 	(void)state;
 	fx f;
-	fx_open(&f);
 	s3i_run_input *in = NULL;
-	s3i_run *run = start_run(&f, "r1", &in);
-	add_region(&f, "r1", "us-east-1");
+	s3i_run *run = fx_open_run(&f, &in);
 	add_region(&f, "r1", "eu-west-1");
 	add_bucket(&f, run, HOST, "us-east-1", "src-a");
 	add_bucket(&f, run, OTHER, "eu-west-1", "src-b");
@@ -137,19 +119,15 @@ static void test_partition_finishes_claimed_manifests(void **state)
 	s3i_partition_free(pt);
 	free_rows(a, NBIG + 10);
 	free_rows(b, 12);
-	s3i_run_free(run);
-	s3i_run_input_free(in);
-	fx_close(&f);
+	fx_close_run(&f, run, in);
 }
 
 static void test_partition_fails_buckets_not_the_stage(void **state)
 {
 	(void)state;
 	fx f;
-	fx_open(&f);
 	s3i_run_input *in = NULL;
-	s3i_run *run = start_run(&f, "r1", &in);
-	add_region(&f, "r1", "us-east-1");
+	s3i_run *run = fx_open_run(&f, &in);
 	add_bucket(&f, run, HOST, "us-east-1", "src-bad-md5");
 	add_bucket(&f, run, HOST, "us-east-1", "src-gone");
 	add_bucket(&f, run, HOST, "us-east-1", "src-good");
@@ -204,9 +182,7 @@ static void test_partition_fails_buckets_not_the_stage(void **state)
 	free_rows(x, 6);
 	free_rows(y, 5);
 	free_rows(z, 4);
-	s3i_run_free(run);
-	s3i_run_input_free(in);
-	fx_close(&f);
+	fx_close_run(&f, run, in);
 }
 
 int main(void)
