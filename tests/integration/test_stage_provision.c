@@ -100,39 +100,6 @@ static void expect_bucket(fx *f, const char *account, const char *bucket,
 		assert_non_null(strstr(b.reason, reason_part));
 }
 
-typedef struct regions_seen {
-	s3i_state_region r[8];
-	size_t n;
-} regions_seen;
-
-static int on_region(void *user, const s3i_state_region *r)
-{
-	regions_seen *s = user;
-	assert_true(s->n < 8);
-	s->r[s->n++] = *r;
-	return 0;
-}
-
-static regions_seen regions_of(fx *f)
-{
-	regions_seen s;
-	memset(&s, 0, sizeof(s));
-	CHECK_OK(s3i_state_regions_list(s3i_run_state(f->run), "r1", on_region, &s, NULL));
-	return s;
-}
-
-static s3i_run_phase phase_of(fx *f, char *error, size_t cap)
-{
-	s3i_state_run r;
-	memset(&r, 0, sizeof(r));
-	CHECK_OK(s3i_state_run_get(s3i_run_state(f->run), "r1", &r, NULL));
-	if (error)
-		snprintf(error, cap, "%s", r.error);
-	s3i_run_phase p = r.phase;
-	s3i_state_run_dispose(&r);
-	return p;
-}
-
 static void expect_discovery(fx *f)
 {
 	expect_bucket(f, HOST, "src-east", S3I_BUCKET_DISCOVERED, "us-east-1", NULL);
@@ -154,58 +121,6 @@ static void expect_discovery(fx *f)
 		NULL), S3I_ENOTFOUND);
 }
 
-/* Every region provisioned, and each one's resources as the template wants them. */
-static void expect_provisioned(fx *f)
-{
-	regions_seen rs = regions_of(f);
-	assert_int_equal(rs.n, 3);
-	char url[1024];
-	CHECK_OK(s3i_deployment_queue_url(f->d, url, sizeof(url)));
-	for (size_t i = 0; i < rs.n; i++) {
-		const s3i_state_region *r = &rs.r[i];
-		char want[128];
-		assert_string_equal(r->status, "provisioned");
-		assert_int_equal(s3i_names_staging_bucket(want, sizeof(want), "dep1", "r1", HOST,
-			r->region), 0);
-		assert_string_equal(r->staging_bucket, want);
-		assert_string_equal(r->stack_name, STACK);
-		assert_non_null(strstr(r->topic_arn, r->region));
-		s3i_svc svc = svc_in(f, r->region);
-		/* the stack */
-		s3i_cfn_stack desc;
-		s3i_cfn_stack_init(&desc, s3i_test_alloc());
-		CHECK_OK(s3i_cfn_describe_stack_op(&svc, STACK, &desc, NULL));
-		assert_string_equal(desc.status, "CREATE_COMPLETE");
-		s3i_cfn_stack_free(&desc);
-		/* the topic policy: S3 events of this staging bucket only */
-		s3i_params attrs;
-		s3i_params_init(&attrs, s3i_test_alloc());
-		CHECK_OK(s3i_sns_get_topic_attributes_op(&svc, r->topic_arn, &attrs, NULL));
-		const char *policy = s3i_sns_attr_get(&attrs, "Policy");
-		assert_non_null(policy);
-		assert_non_null(strstr(policy, "s3.amazonaws.com"));
-		assert_non_null(strstr(policy, "aws:SourceAccount"));
-		assert_non_null(strstr(policy, r->staging_bucket));
-		s3i_params_free(&attrs);
-		/* the route */
-		char run_id[16], region[32];
-		CHECK_OK(s3i_state_route_get(s3i_run_state(f->run), r->staging_bucket, run_id, region,
-			NULL));
-		assert_string_equal(run_id, "r1");
-		assert_string_equal(region, r->region);
-		/* the bucket policy (read raw: the library has no GetBucketPolicy) */
-		char path[128];
-		snprintf(path, sizeof(path), "/%s?policy", r->staging_bucket);
-		char *bp = raw("GET", path, r->region, NULL, NULL, 200);
-		assert_non_null(strstr(bp, "s3:PutObject"));
-		assert_non_null(strstr(bp, OTHER));
-		assert_non_null(strstr(bp, HOST));
-		assert_non_null(strstr(bp, "bucket-owner-full-control"));
-		assert_non_null(strstr(bp, "arn:aws:s3:::*"));
-		free(bp);
-	}
-}
-
 typedef struct queue_look {
 	int raw_checksum;
 	int envelope;
@@ -225,7 +140,7 @@ static int on_message(void *payload, const s3i_sqs_message *m)
  * notification, topic, subscription and raw delivery all work. */
 static void expect_delivery(fx *f)
 {
-	regions_seen rs = regions_of(f);
+	s3i_estate_regions rs = s3i_estate_regions_of(f);
 	char url[1024];
 	CHECK_OK(s3i_deployment_queue_url(f->d, url, sizeof(url)));
 	for (size_t i = 0; i < rs.n; i++) {
@@ -273,9 +188,9 @@ static void test_provision_full(void **state)
 	assert_int_equal(s3i_provision_error(p)->code, S3I_OK);
 	s3i_provision_free(p);
 
-	assert_int_equal(phase_of(&f, NULL, 0), S3I_PHASE_PROVISIONING);
+	assert_int_equal(s3i_estate_phase_of(&f, NULL, 0), S3I_PHASE_PROVISIONING);
 	expect_discovery(&f);
-	expect_provisioned(&f);
+	s3i_estate_expect_provisioned(&f);
 
 	s3i_sqs_attrs at;
 	s3i_sqs_attrs_init(&at, s3i_test_alloc());
@@ -317,7 +232,7 @@ static void test_provision_resumable(void **state)
 	fprintf(stderr, "  provisioned in %d steps\n", steps);
 	assert_true(steps > 3);
 	expect_discovery(&f);
-	expect_provisioned(&f);
+	s3i_estate_expect_provisioned(&f);
 
 	/* no second CreateStack: a refused one would fail the run */
 	assert_int_equal(s3i_moto_add_fault(moto, "{\"service\":\"cloudformation\",\"action\":"
@@ -336,8 +251,8 @@ static void test_provision_resumable(void **state)
 	assert_non_null(strstr(rules, "second CreateStack"));
 	assert_non_null(strstr(rules, "\"count\": 1"));   /* never used */
 	free(rules);
-	expect_provisioned(&f);
-	assert_int_equal(phase_of(&f, NULL, 0), S3I_PHASE_PROVISIONING);
+	s3i_estate_expect_provisioned(&f);
+	assert_int_equal(s3i_estate_phase_of(&f, NULL, 0), S3I_PHASE_PROVISIONING);
 	fx_close(&f);
 }
 
@@ -363,7 +278,7 @@ static void test_provision_create_stack_refused(void **state)
 	assert_non_null(strstr(msg, "injected"));
 	s3i_provision_free(p);
 	char error[1024];
-	assert_int_equal(phase_of(&f, error, sizeof(error)), S3I_PHASE_FAILED);
+	assert_int_equal(s3i_estate_phase_of(&f, error, sizeof(error)), S3I_PHASE_FAILED);
 	assert_non_null(strstr(error, STACK));
 	/* a failed run is not provisioned again */
 	CHECK_OK(s3i_provision_new(&p, f.run, NULL));
@@ -422,10 +337,10 @@ static void test_provision_stack_rolls_back(void **state)
 	assert_non_null(strstr(msg, "already exists"));
 	s3i_provision_free(p);
 	char error[1024];
-	assert_int_equal(phase_of(&f, error, sizeof(error)), S3I_PHASE_FAILED);
+	assert_int_equal(s3i_estate_phase_of(&f, error, sizeof(error)), S3I_PHASE_FAILED);
 	assert_non_null(strstr(error, "StagingBucket"));
 	/* and on the region */
-	regions_seen rs = regions_of(&f);
+	s3i_estate_regions rs = s3i_estate_regions_of(&f);
 	int seen = 0;
 	for (size_t i = 0; i < rs.n; i++)
 		if (!strcmp(rs.r[i].region, "us-west-2")) {
@@ -462,7 +377,7 @@ static void test_provision_stack_timeout(void **state)
 		CHECK_OK(s3i_provision_step(p, s3i_deployment_now_ms(f.d) + 50, &finished));
 		assert_int_equal(finished, 0);
 	}
-	assert_int_equal(phase_of(&f, NULL, 0), S3I_PHASE_PROVISIONING);
+	assert_int_equal(s3i_estate_phase_of(&f, NULL, 0), S3I_PHASE_PROVISIONING);
 	/* without a deadline the stack's 3 s run out */
 	rc = s3i_provision_run(p);
 	assert_int_equal(rc, S3I_ETIMEOUT);
@@ -472,7 +387,7 @@ static void test_provision_stack_timeout(void **state)
 	assert_non_null(strstr(msg, "eu-west-1"));
 	assert_non_null(strstr(msg, "CREATE_IN_PROGRESS"));
 	s3i_provision_free(p);
-	assert_int_equal(phase_of(&f, NULL, 0), S3I_PHASE_FAILED);
+	assert_int_equal(s3i_estate_phase_of(&f, NULL, 0), S3I_PHASE_FAILED);
 	fx_close(&f);
 }
 
@@ -498,7 +413,7 @@ static void test_provision_account_unreachable(void **state)
 	s3i_state_bucket b;
 	assert_int_equal(s3i_state_bucket_get(s3i_run_state(f.run), "r1", OTHER, "other-west", &b,
 		NULL), S3I_ENOTFOUND);
-	expect_provisioned(&f);
+	s3i_estate_expect_provisioned(&f);
 	fx_close(&f);
 
 	/* only the unreachable account: the run fails, naming it */
@@ -513,7 +428,7 @@ static void test_provision_account_unreachable(void **state)
 	assert_non_null(strstr(s3i_provision_error(p)->message, OTHER));
 	s3i_provision_free(p);
 	char error[1024];
-	assert_int_equal(phase_of(&f, error, sizeof(error)), S3I_PHASE_FAILED);
+	assert_int_equal(s3i_estate_phase_of(&f, error, sizeof(error)), S3I_PHASE_FAILED);
 	assert_non_null(strstr(error, OTHER));
 	fx_close(&f);
 }

@@ -55,14 +55,6 @@ static int group_teardown(void **state)
 	return 0;
 }
 
-/* ------------------------------------------------------------------ seeding (raw calls) */
-
-static char *raw(const char *method, const char *path, const char *region, const char *body,
-	const char *account, int want_status)
-{
-	return s3i_stage_fx_s3_raw(moto, method, path, region, body, account, want_status);
-}
-
 /* ------------------------------------------------------------------ fixture */
 
 typedef s3i_stage_fx fx;
@@ -83,91 +75,6 @@ static s3i_svc svc_in(fx *f, const char *region)
 {
 	s3i_svc svc = { s3i_deployment_client(f->d), NULL, region };
 	return svc;
-}
-
-typedef struct regions_seen {
-	s3i_state_region r[8];
-	size_t n;
-} regions_seen;
-
-static int on_region(void *user, const s3i_state_region *r)
-{
-	regions_seen *s = user;
-	assert_true(s->n < 8);
-	s->r[s->n++] = *r;
-	return 0;
-}
-
-static regions_seen regions_of(fx *f)
-{
-	regions_seen s;
-	memset(&s, 0, sizeof(s));
-	CHECK_OK(s3i_state_regions_list(s3i_run_state(f->run), "r1", on_region, &s, NULL));
-	return s;
-}
-
-static s3i_run_phase phase_of(fx *f, char *error, size_t cap)
-{
-	s3i_state_run r;
-	memset(&r, 0, sizeof(r));
-	CHECK_OK(s3i_state_run_get(s3i_run_state(f->run), "r1", &r, NULL));
-	if (error)
-		snprintf(error, cap, "%s", r.error);
-	s3i_run_phase p = r.phase;
-	s3i_state_run_dispose(&r);
-	return p;
-}
-
-/* Every region provisioned, and each one's resources as the template wants them. */
-static void expect_provisioned(fx *f)
-{
-	regions_seen rs = regions_of(f);
-	assert_int_equal(rs.n, 3);
-	char url[1024];
-	CHECK_OK(s3i_deployment_queue_url(f->d, url, sizeof(url)));
-	for (size_t i = 0; i < rs.n; i++) {
-		const s3i_state_region *r = &rs.r[i];
-		char want[128];
-		assert_string_equal(r->status, "provisioned");
-		assert_int_equal(s3i_names_staging_bucket(want, sizeof(want), "dep1", "r1", HOST,
-			r->region), 0);
-		assert_string_equal(r->staging_bucket, want);
-		assert_string_equal(r->stack_name, STACK);
-		assert_non_null(strstr(r->topic_arn, r->region));
-		s3i_svc svc = svc_in(f, r->region);
-		/* the stack */
-		s3i_cfn_stack desc;
-		s3i_cfn_stack_init(&desc, s3i_test_alloc());
-		CHECK_OK(s3i_cfn_describe_stack_op(&svc, STACK, &desc, NULL));
-		assert_string_equal(desc.status, "CREATE_COMPLETE");
-		s3i_cfn_stack_free(&desc);
-		/* the topic policy: S3 events of this staging bucket only */
-		s3i_params attrs;
-		s3i_params_init(&attrs, s3i_test_alloc());
-		CHECK_OK(s3i_sns_get_topic_attributes_op(&svc, r->topic_arn, &attrs, NULL));
-		const char *policy = s3i_sns_attr_get(&attrs, "Policy");
-		assert_non_null(policy);
-		assert_non_null(strstr(policy, "s3.amazonaws.com"));
-		assert_non_null(strstr(policy, "aws:SourceAccount"));
-		assert_non_null(strstr(policy, r->staging_bucket));
-		s3i_params_free(&attrs);
-		/* the route */
-		char run_id[16], region[32];
-		CHECK_OK(s3i_state_route_get(s3i_run_state(f->run), r->staging_bucket, run_id, region,
-			NULL));
-		assert_string_equal(run_id, "r1");
-		assert_string_equal(region, r->region);
-		/* the bucket policy (read raw: the library has no GetBucketPolicy) */
-		char path[128];
-		snprintf(path, sizeof(path), "/%s?policy", r->staging_bucket);
-		char *bp = raw("GET", path, r->region, NULL, NULL, 200);
-		assert_non_null(strstr(bp, "s3:PutObject"));
-		assert_non_null(strstr(bp, OTHER));
-		assert_non_null(strstr(bp, HOST));
-		assert_non_null(strstr(bp, "bucket-owner-full-control"));
-		assert_non_null(strstr(bp, "arn:aws:s3:::*"));
-		free(bp);
-	}
 }
 
 
@@ -229,7 +136,7 @@ static int inventory_exists(fx *f, const char *account, const char *bucket, cons
  * versioned. */
 static void fill_staging(fx *f)
 {
-	regions_seen rs = regions_of(f);
+	s3i_estate_regions rs = s3i_estate_regions_of(f);
 	for (size_t i = 0; i < rs.n; i++) {
 		if (strcmp(rs.r[i].status, "provisioned"))
 			continue;   /* no staging bucket yet */
@@ -256,7 +163,7 @@ static void fill_staging(fx *f)
 /* Nothing of the run is left: staging buckets, stacks, topics, routes, configurations. */
 static void expect_gone(fx *f)
 {
-	regions_seen rs = regions_of(f);
+	s3i_estate_regions rs = s3i_estate_regions_of(f);
 	assert_int_equal(rs.n, 3);
 	for (size_t i = 0; i < rs.n; i++) {
 		const s3i_state_region *r = &rs.r[i];
@@ -290,7 +197,7 @@ static void test_teardown_full_and_twice(void **state)
 	fx f;
 	fx_open(&f, INPUT);
 	provision(&f);
-	expect_provisioned(&f);
+	s3i_estate_expect_provisioned(&f);
 	configure_bucket(&f, HOST, "src-east", "us-east-1", INV_ID, 1);
 	configure_bucket(&f, OTHER, "other-west", "us-west-2", INV_ID, 1);
 	/* not the run's: left alone */
@@ -310,14 +217,14 @@ static void test_teardown_full_and_twice(void **state)
 	s3i_state_bucket b;
 	CHECK_OK(s3i_state_bucket_get(s3i_run_state(f.run), "r1", OTHER, "other-west", &b, NULL));
 	assert_int_equal(b.inventory_configured, 0);
-	assert_int_equal(phase_of(&f, NULL, 0), S3I_PHASE_DONE);
+	assert_int_equal(s3i_estate_phase_of(&f, NULL, 0), S3I_PHASE_DONE);
 
 	/* twice: harmless, nothing changes */
 	CHECK_OK(s3i_teardown_new(&t, f.run, NULL));
 	CHECK_OK(s3i_teardown_run(t));
 	s3i_teardown_free(t);
 	expect_gone(&f);
-	assert_int_equal(phase_of(&f, NULL, 0), S3I_PHASE_DONE);
+	assert_int_equal(s3i_estate_phase_of(&f, NULL, 0), S3I_PHASE_DONE);
 	fx_close(&f);
 }
 
@@ -344,7 +251,7 @@ static void test_teardown_tiny_steps(void **state)
 	assert_true(steps > 1);
 	expect_gone(&f);
 	assert_false(inventory_exists(&f, OTHER, "other-east", "us-east-1", INV_ID));
-	assert_int_equal(phase_of(&f, NULL, 0), S3I_PHASE_DONE);
+	assert_int_equal(s3i_estate_phase_of(&f, NULL, 0), S3I_PHASE_DONE);
 	fx_close(&f);
 }
 
@@ -372,12 +279,12 @@ static void test_teardown_crash_and_resume(void **state)
 	assert_true(WIFSIGNALED(status));
 	assert_int_equal(WTERMSIG(status), SIGKILL);
 
-	regions_seen rs = regions_of(&f);
+	s3i_estate_regions rs = s3i_estate_regions_of(&f);
 	int torn = 0;
 	for (size_t i = 0; i < rs.n; i++)
 		torn += !strcmp(rs.r[i].status, "torn_down");
 	assert_int_equal(torn, 1);
-	assert_int_equal(phase_of(&f, NULL, 0), S3I_PHASE_TEARING_DOWN);
+	assert_int_equal(s3i_estate_phase_of(&f, NULL, 0), S3I_PHASE_TEARING_DOWN);
 	assert_false(inventory_exists(&f, HOST, "src-east", "us-east-1", INV_ID));
 
 	s3i_teardown *t = NULL;
@@ -385,7 +292,7 @@ static void test_teardown_crash_and_resume(void **state)
 	CHECK_OK(s3i_teardown_run(t));
 	s3i_teardown_free(t);
 	expect_gone(&f);
-	assert_int_equal(phase_of(&f, NULL, 0), S3I_PHASE_DONE);
+	assert_int_equal(s3i_estate_phase_of(&f, NULL, 0), S3I_PHASE_DONE);
 	fx_close(&f);
 }
 
@@ -405,8 +312,8 @@ static void test_cleanup_failed_half_provisioned(void **state)
 	CHECK_OK(s3i_provision_new(&p, f.run, NULL));
 	assert_true(s3i_provision_run(p) < 0);
 	s3i_provision_free(p);
-	assert_int_equal(phase_of(&f, NULL, 0), S3I_PHASE_FAILED);
-	regions_seen rs = regions_of(&f);
+	assert_int_equal(s3i_estate_phase_of(&f, NULL, 0), S3I_PHASE_FAILED);
+	s3i_estate_regions rs = s3i_estate_regions_of(&f);
 	int provisioned = 0;
 	for (size_t i = 0; i < rs.n; i++)
 		provisioned += !strcmp(rs.r[i].status, "provisioned");
@@ -422,7 +329,7 @@ static void test_cleanup_failed_half_provisioned(void **state)
 		s3i_teardown_free(t);
 		expect_gone(&f);
 		char error[1024];
-		assert_int_equal(phase_of(&f, error, sizeof(error)), S3I_PHASE_CLEANED);
+		assert_int_equal(s3i_estate_phase_of(&f, error, sizeof(error)), S3I_PHASE_CLEANED);
 		assert_non_null(strstr(error, "injected"));   /* the original failure stays */
 	}
 	fx_close(&f);
@@ -437,12 +344,12 @@ static void test_cleanup_cancels_unfinished_run(void **state)
 	s3i_provision *p = NULL;
 	CHECK_OK(s3i_provision_new(&p, f.run, NULL));
 	int finished = 0, provisioned = 0;
-	regions_seen rs;
+	s3i_estate_regions rs;
 	/* step until one region is provisioned, not all */
 	while (!provisioned) {
 		CHECK_OK(s3i_provision_step(p, s3i_deployment_now_ms(f.d) + 1, &finished));
 		assert_false(finished);
-		rs = regions_of(&f);
+		rs = s3i_estate_regions_of(&f);
 		for (size_t i = 0; i < rs.n; i++)
 			provisioned += !strcmp(rs.r[i].status, "provisioned");
 	}

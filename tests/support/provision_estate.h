@@ -17,6 +17,21 @@
 	"\"recipient_email_addresses\":[\"b@example.com\"]," \
 	"\"supported_regions\":[\"us-east-1\",\"us-west-2\",\"eu-west-1\"]}"
 
+typedef struct s3i_estate_regions {
+	s3i_state_region r[8];
+	size_t n;
+} s3i_estate_regions;
+
+/* The run's region items (at most 8). */
+s3i_estate_regions s3i_estate_regions_of(s3i_stage_fx *f);
+
+/* The run's phase, its error (may be NULL) into error[cap]. */
+s3i_run_phase s3i_estate_phase_of(s3i_stage_fx *f, char *error, size_t cap);
+
+/* Every region provisioned, and each one's resources as the template wants them (the stack,
+ * the topic policy, the route, the staging bucket's policy). */
+void s3i_estate_expect_provisioned(s3i_stage_fx *f);
+
 /* Create the estate's buckets and faults on moto. */
 void s3i_provision_estate_seed(s3i_moto *moto);
 

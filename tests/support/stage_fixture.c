@@ -38,6 +38,7 @@ void s3i_stage_fx_deploy(s3i_stage_fx *f, s3i_moto *moto, const char *deployment
 {
 	memset(f, 0, sizeof(*f));
 	assert_int_equal(s3i_moto_reset(moto), 0);
+	f->moto = moto;
 	f->ctx = s3i_stage_fx_ctx(moto, log_level);
 	s3i_deployment_options dopt = S3I_DEPLOYMENT_OPTIONS_INIT;
 	dopt.name = deployment;

@@ -13,6 +13,7 @@
 #include "moto.h"
 
 typedef struct s3i_stage_fx {
+	s3i_moto *moto;              /* the server the context talks to */
 	s3i_ctx *ctx;
 	s3i_deployment *d;
 	s3i_run_input *in;
