@@ -46,6 +46,14 @@ static void assert_smoke_names(const char *db, const char *table)
 	assert_string_equal(table + 6, db + 10);
 }
 
+/* fx_open with the input of smoke_json(run_id, smoke). */
+static void smoke_open(fx *f, const char *run_id, int smoke)
+{
+	char *json = smoke_json(run_id, smoke);
+	fx_open(f, json);
+	free(json);
+}
+
 static void start_run(fx *f, const char *run_id, int smoke, s3i_run_input **in, s3i_run **run)
 {
 	char *json = smoke_json(run_id, smoke);
@@ -58,9 +66,7 @@ static void test_names_random_recorded_once_and_read_back(void **state)
 {
 	(void)state;
 	fx f;
-	char *json = smoke_json("r1", 1);
-	fx_open(&f, json);
-	free(json);
+	smoke_open(&f, "r1", 1);
 	char db[72], table[72];
 	snprintf(db, sizeof(db), "%s", s3i_run_get_database(f.run));
 	snprintf(table, sizeof(table), "%s", s3i_run_get_table(f.run));
@@ -127,11 +133,9 @@ static void test_names_recorded_after_a_crash(void **state)
 {
 	(void)state;
 	fx f;
-	char *json = smoke_json("r1", 1);
-	fx_open(&f, json);
-	free(json);
+	smoke_open(&f, "r1", 1);
 	s3i_run_input *in = NULL;
-	json = smoke_json("r4", 1);
+	char *json = smoke_json("r4", 1);
 	CHECK_OK(s3i_run_input_parse(&in, json, strlen(json), s3i_test_alloc(), NULL));
 	free(json);
 	s3i_buf canon;
@@ -265,9 +269,7 @@ static void test_stages_use_random_names_and_teardown_drops_everything(void **st
 {
 	(void)state;
 	fx f;
-	char *json = smoke_json("r1", 1);
-	fx_open(&f, json);
-	free(json);
+	smoke_open(&f, "r1", 1);
 	seed_estate(&f);
 	const char *db = s3i_run_get_database(f.run), *tb = s3i_run_get_table(f.run);
 	run_table_and_query(&f);
@@ -322,9 +324,7 @@ static void test_normal_run_drops_nothing(void **state)
 {
 	(void)state;
 	fx f;
-	char *json = smoke_json("r1", 0);
-	fx_open(&f, json);
-	free(json);
+	smoke_open(&f, "r1", 0);
 	seed_estate(&f);
 	run_table_and_query(&f);
 	put_consolidated(&f, "inventory/r1/account=" HOST "/region=us-east-1/bucketname=a1-data-east/"
@@ -347,9 +347,7 @@ static void test_running_drop_is_polled_on_resume(void **state)
 {
 	(void)state;
 	fx f;
-	char *json = smoke_json("r1", 1);
-	fx_open(&f, json);
-	free(json);
+	smoke_open(&f, "r1", 1);
 	athena_slow(50);
 	s3i_teardown *td = NULL;
 	CHECK_OK(s3i_teardown_new(&td, f.run, NULL));
@@ -383,9 +381,7 @@ static void test_failed_view_drop_is_covered_by_cascade(void **state)
 {
 	(void)state;
 	fx f;
-	char *json = smoke_json("r1", 1);
-	fx_open(&f, json);
-	free(json);
+	smoke_open(&f, "r1", 1);
 	athena_fault("GetQueryExecution", 200, 1, "{\"QueryExecution\":{\"QueryExecutionId\":"
 		"\"00000000-0000-0000-0000-000000000001\",\"Query\":\"DROP VIEW\","
 		"\"StatementType\":\"DDL\",\"Status\":{\"State\":\"FAILED\",\"StateChangeReason\":"
@@ -407,9 +403,7 @@ static void test_refused_drop_fails_the_step(void **state)
 {
 	(void)state;
 	fx f;
-	char *json = smoke_json("r1", 1);
-	fx_open(&f, json);
-	free(json);
+	smoke_open(&f, "r1", 1);
 	athena_fault("StartQueryExecution", 400, 1, "{\"__type\":\"InvalidRequestException\","
 		"\"Message\":\"injected: no Athena today\"}");
 	s3i_teardown *td = NULL;
