@@ -103,6 +103,14 @@ FX_FN char *input_json(const char *queries, const char *recipients)
 	return s;
 }
 
+/* fx_open with input_json(queries, recipients). */
+FX_FN void fx_open_input(fx *f, const char *queries, const char *recipients)
+{
+	char *json = input_json(queries, recipients);
+	fx_open(f, json);
+	free(json);
+}
+
 /* ---- the estate, through the state store ---- */
 
 /* A bucket with `files` counted data files out of `expected`, objects spread over them;

@@ -225,9 +225,7 @@ static char *recipients_json(int n)
 static void run_until_notify(fx *f, int nrecipients)
 {
 	char *rj = recipients_json(nrecipients);
-	char *json = input_json(QUERIES, rj);
-	fx_open(f, json);
-	free(json);
+	fx_open_input(f, QUERIES, rj);
 	free(rj);
 	seed_estate(f);
 	s3i_table *t = NULL;
@@ -421,9 +419,7 @@ static void test_failure_report_of_an_early_failure(void **state)
 {
 	(void)state;
 	fx f;
-	char *json = input_json(QUERIES, "[\"ops@example.com\"]");
-	fx_open(&f, json);
-	free(json);
+	fx_open_input(&f, QUERIES, "[\"ops@example.com\"]");
 	seed_estate(&f);
 	CHECK_OK(s3i_state_run_fail(s3i_run_state(f.run), "r1", "provision",
 		"provision of run r1: ListBuckets in account 111111111111: AccessDenied", 2000, NULL));
@@ -475,9 +471,7 @@ static void test_bad_arguments(void **state)
 	s3i_notify *st = NULL;
 	assert_int_equal(s3i_notify_new(&st, NULL, NULL), S3I_EINVALID);
 	fx f;
-	char *json = input_json("[]", "[\"ops@example.com\"]");
-	fx_open(&f, json);
-	free(json);
+	fx_open_input(&f, "[]", "[\"ops@example.com\"]");
 	s3i_notify_options o = S3I_NOTIFY_OPTIONS_INIT;
 	o.recipients_per_message = 51;
 	assert_int_equal(s3i_notify_new(&st, f.run, &o), S3I_EINVALID);

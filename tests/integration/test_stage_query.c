@@ -41,9 +41,7 @@ static void run_table(fx *f)
 
 static void open_with_table(fx *f, const char *queries)
 {
-	char *json = input_json(queries, "[\"ops@example.com\"]");
-	fx_open(f, json);
-	free(json);
+	fx_open_input(f, queries, "[\"ops@example.com\"]");
 	seed_estate(f);
 	run_table(f);   /* 4 statements: database, raw table, view, one partition batch */
 }
@@ -297,9 +295,7 @@ static void test_bad_arguments(void **state)
 	s3i_query *st = NULL;
 	assert_int_equal(s3i_query_new(&st, NULL, NULL), S3I_EINVALID);
 	fx f;
-	char *json = input_json("[]", "[\"ops@example.com\"]");
-	fx_open(&f, json);
-	free(json);
+	fx_open_input(&f, "[]", "[\"ops@example.com\"]");
 	s3i_query_options o = S3I_QUERY_OPTIONS_INIT;
 	o.max_concurrent = -1;
 	assert_int_equal(s3i_query_new(&st, f.run, &o), S3I_EINVALID);

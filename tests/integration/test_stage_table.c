@@ -98,9 +98,7 @@ static void test_statements_create_table_and_every_partition(void **state)
 {
 	(void)state;
 	fx f;
-	char *json = input_json("[]", "[\"ops@example.com\"]");
-	fx_open(&f, json);
-	free(json);
+	fx_open_input(&f, "[]", "[\"ops@example.com\"]");
 	seed_estate(&f);
 
 	s3i_table *st = NULL;
@@ -154,9 +152,7 @@ static void test_partitions_in_batches_of_100(void **state)
 {
 	(void)state;
 	fx f;
-	char *json = input_json("[]", "[\"ops@example.com\"]");
-	fx_open(&f, json);
-	free(json);
+	fx_open_input(&f, "[]", "[\"ops@example.com\"]");
 	enum { N = 205 };
 	static const char *const regions[] = { "us-east-1", "eu-west-1", "ap-northeast-1" };
 	static char names[N][64];
@@ -211,9 +207,7 @@ static void test_resume_polls_the_running_statement(void **state)
 {
 	(void)state;
 	fx f;
-	char *json = input_json("[]", "[\"ops@example.com\"]");
-	fx_open(&f, json);
-	free(json);
+	fx_open_input(&f, "[]", "[\"ops@example.com\"]");
 	seed_estate(&f);
 	athena_slow(3);   /* QUEUED, RUNNING x3, SUCCEEDED: one state per GetQueryExecution */
 
@@ -257,9 +251,7 @@ static void test_failed_statement_fails_the_run(void **state)
 {
 	(void)state;
 	fx f;
-	char *json = input_json("[]", "[\"ops@example.com\"]");
-	fx_open(&f, json);
-	free(json);
+	fx_open_input(&f, "[]", "[\"ops@example.com\"]");
 	seed_estate(&f);
 	/* Athena's documented shape of a FAILED execution (moto never fails one) */
 	athena_fault("GetQueryExecution", 200, 1, "{\"QueryExecution\":{\"QueryExecutionId\":"
@@ -296,9 +288,7 @@ static void test_failed_step_is_redone_cleanly(void **state)
 {
 	(void)state;
 	fx f;
-	char *json = input_json("[]", "[\"ops@example.com\"]");
-	fx_open(&f, json);
-	free(json);
+	fx_open_input(&f, "[]", "[\"ops@example.com\"]");
 	seed_estate(&f);
 	assert_int_equal(s3i_moto_add_fault(moto, "{\"target\":\"DynamoDB_20120810.Query\","
 		"\"status\":400,\"count\":1,\"content_type\":\"application/x-amz-json-1.0\","
@@ -363,9 +353,7 @@ static void test_bad_arguments(void **state)
 	s3i_table *st = NULL;
 	assert_int_equal(s3i_table_new(&st, NULL, NULL), S3I_EINVALID);
 	fx f;
-	char *json = input_json("[]", "[\"ops@example.com\"]");
-	fx_open(&f, json);
-	free(json);
+	fx_open_input(&f, "[]", "[\"ops@example.com\"]");
 	s3i_table_options o = S3I_TABLE_OPTIONS_INIT;
 	o.struct_size = 0;
 	assert_int_equal(s3i_table_new(&st, f.run, &o), S3I_EINVALID);
