@@ -62,21 +62,9 @@ static void fx_close(fx *f)
 	s3i_stage_fx_close(f);
 }
 
-/* A service handle of an account in a region; *hold released by the caller. */
-/* What provision records: the region with its staging bucket (created here). */
 static void seed_region(fx *f, const char *region, char staging[64])
 {
-	CHECK_OK(s3i_names_staging_bucket(staging, 64, DEP, s3i_run_id(f->run), HOST, region));
-	s3i_credprov *hold;
-	s3i_svc svc = s3i_stage_fx_svc_of(f, HOST, region, &hold);
-	CHECK_OK(s3i_s3_create_bucket_op(&svc, staging, region, NULL));
-	s3i_stage_fx_release(hold);
-	s3i_state_region r;
-	memset(&r, 0, sizeof(r));
-	snprintf(r.region, sizeof(r.region), "%s", region);
-	snprintf(r.staging_bucket, sizeof(r.staging_bucket), "%s", staging);
-	snprintf(r.status, sizeof(r.status), "provisioned");
-	CHECK_OK(s3i_state_region_put(f->state, s3i_run_id(f->run), &r, NULL));
+	s3i_stage_fx_seed_region(f, region, staging);
 }
 
 /* A source bucket in an account and region with `n` objects, recorded as discovered.

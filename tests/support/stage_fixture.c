@@ -8,6 +8,8 @@
 #include <cmocka.h>
 
 #include "stage_fixture.h"
+#include "services/s3.h"
+#include "stages/names.h"
 #include "stages/run_internal.h"
 #include "check.h"
 #include "test_alloc.h"
@@ -74,6 +76,21 @@ void s3i_stage_fx_release(s3i_credprov *hold)
 {
 	if (hold)
 		s3i_credprov_release(hold);
+}
+
+void s3i_stage_fx_seed_region(s3i_stage_fx *f, const char *region, char staging[64])
+{
+	CHECK_OK(s3i_names_staging_bucket(staging, 64, s3i_deployment_name(f->d), s3i_run_id(f->run), "123456789012", region));
+	s3i_credprov *hold;
+	s3i_svc svc = s3i_stage_fx_svc_of(f, "123456789012", region, &hold);
+	CHECK_OK(s3i_s3_create_bucket_op(&svc, staging, region, NULL));
+	s3i_stage_fx_release(hold);
+	s3i_state_region r;
+	memset(&r, 0, sizeof(r));
+	snprintf(r.region, sizeof(r.region), "%s", region);
+	snprintf(r.staging_bucket, sizeof(r.staging_bucket), "%s", staging);
+	snprintf(r.status, sizeof(r.status), "provisioned");
+	CHECK_OK(s3i_state_region_put(f->state, s3i_run_id(f->run), &r, NULL));
 }
 
 char *s3i_stage_fx_s3_raw(s3i_moto *moto, const char *method, const char *path,

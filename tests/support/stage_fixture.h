@@ -45,6 +45,10 @@ s3i_svc s3i_stage_fx_svc_of(s3i_stage_fx *f, const char *account, const char *re
 	s3i_credprov **hold);
 void s3i_stage_fx_release(s3i_credprov *hold);
 
+/* What provision records for a region: the run's staging bucket (created here, named into
+ * staging[64]) in the host account 123456789012, and the region item, provisioned. */
+void s3i_stage_fx_seed_region(s3i_stage_fx *f, const char *region, char staging[64]);
+
 /* Free the run, input, deployment and context (each may be NULL). */
 void s3i_stage_fx_close(s3i_stage_fx *f);
 
