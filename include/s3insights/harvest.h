@@ -67,7 +67,7 @@ S3I_API int s3i_harvest_run(s3i_run *run, const s3i_harvest_options *opts);
 /**
  * The Cleanup workflow: remove every transient resource of `run` (inventory configurations,
  * staging buckets, stacks, topics, routes). An unfinished run is first recorded as failed
- * ("cancelled by cleanup"); afterwards the run is `cleaned` (or stays `done`). Safe to call
+ * ("cancelled by Cleanup"); afterwards the run is `cleaned` (or stays `done`). Safe to call
  * any number of times.
  * @return S3I_OK, or the teardown's failure (detail in s3i_error_last()).  @since 0.1
  */

@@ -85,10 +85,11 @@ static int do_table(harvest *h) { RUN_STAGE("table", table, h->run, NULL); retur
 static int do_query(harvest *h) { RUN_STAGE("query", query, h->run, NULL); return S3I_OK; }
 static int do_notify(harvest *h) { RUN_STAGE("notify", notify, h->run, NULL); return S3I_OK; }
 
-static int do_teardown(harvest *h, int keep_phase)
+static int do_teardown(harvest *h, int keep_phase, int cleanup)
 {
 	s3i_teardown_options o = S3I_TEARDOWN_OPTIONS_INIT;
 	o.keep_phase = keep_phase;
+	o.cleanup = cleanup;
 	RUN_STAGE("teardown", teardown, h->run, &o);
 	return S3I_OK;
 }
@@ -275,7 +276,7 @@ static int fail_run(harvest *h, const char *stage, int rc)
 		s3i_log(s3i_ctx_logger(s3i_deployment_ctx(h->d)), S3I_LOG_WARN,
 			"run %s: the failure report could not be sent: %s", run_id,
 			s3i_error_last()->message);
-	if (!h->o.no_cleanup_on_failure && do_teardown(h, 0))
+	if (!h->o.no_cleanup_on_failure && do_teardown(h, 0, 0))
 		s3i_log(s3i_ctx_logger(s3i_deployment_ctx(h->d)), S3I_LOG_WARN,
 			"run %s: cleanup after the failure did not finish (run cleanup again): %s",
 			run_id, s3i_error_last()->message);
@@ -333,7 +334,7 @@ int s3i_harvest_run(s3i_run *run, const s3i_harvest_options *opts)
 	}
 	if ((rc = report(&h, "teardown", 1)))
 		return rc;
-	if ((rc = do_teardown(&h, 0)))
+	if ((rc = do_teardown(&h, 0, 0)))
 		return fail_run(&h, "teardown", rc);
 	report(&h, "done", 1);
 	return S3I_OK;
@@ -347,18 +348,14 @@ int s3i_cleanup_run(s3i_run *run, const s3i_harvest_options *opts)
 	init_harvest(&h, run, opts);
 	const char *run_id = s3i_run_id(run);
 	int rc, finished = 0;
-	s3i_run_phase p = current_phase(&h, &finished, &rc);
+	current_phase(&h, &finished, &rc);
 	if (rc)
 		return rc;
-	if (!finished && p != S3I_PHASE_FAILED) {
-		if ((rc = s3i_state_run_fail(h.state, run_id, "cleanup", "cancelled by cleanup",
-			now_ms(&h), NULL)))
-			return rc;
-	}
 	if ((rc = report(&h, "cleanup", 1)))
 		return rc;
-	/* A finished run keeps its phase (done stays done); a failed one becomes cleaned. */
-	if ((rc = do_teardown(&h, finished)))
+	/* The teardown's Cleanup mode records an unfinished run as cancelled first; a finished
+	 * run keeps its phase (done stays done), a failed one becomes cleaned. */
+	if ((rc = do_teardown(&h, finished, 1)))
 		s3i_err_prefix(NULL, "cleanup of run %s: ", run_id);
 	return rc;
 }

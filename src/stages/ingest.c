@@ -611,7 +611,7 @@ static int drain_dlq(s3i_ingest *st)
 		held_free(&b);
 		return S3I_OK;
 	}
-	int disp[S3I_SQS_BATCH_MAX];
+	int disp[S3I_SQS_BATCH_MAX] = { 0 };
 	for (size_t i = 0; i < b.n; i++) {
 		st->stats.dlq_messages++;
 		disp[i] = dead_letter(st, &b.m[i]);
@@ -646,7 +646,7 @@ int s3i_ingest_step(s3i_ingest *st, int64_t deadline_ms, int *finished)
 	}
 	st->stats.messages_received += (int64_t)b.n;
 	int64_t received_ms = s3i_deployment_now_ms(st->d);
-	int disp[S3I_SQS_BATCH_MAX];
+	int disp[S3I_SQS_BATCH_MAX] = { 0 };
 	int stage_failed = 0;
 	s3i_errinfo last;
 	s3i_errinfo_init(&last);
