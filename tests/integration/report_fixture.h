@@ -283,27 +283,9 @@ FX_FN void canned_result(const char *rows_json)
 /* A /_fault rule answering Athena operation `op` with a JSON body, `count` times. */
 FX_FN void athena_fault(const char *op, int status, int count, const char *body)
 {
-	s3i_buf rule;
-	s3i_buf_init(&rule, NULL);
-	s3i_json_writer w;
-	s3i_jw_init(&w, &rule);
-	s3i_jw_obj_open(&w);
-	s3i_jw_key(&w, "target");
 	char target[128];
 	snprintf(target, sizeof(target), "AmazonAthena.%s", op);
-	s3i_jw_str(&w, target);
-	s3i_jw_key(&w, "status");
-	s3i_jw_i64(&w, status);
-	s3i_jw_key(&w, "count");
-	s3i_jw_i64(&w, count);
-	s3i_jw_key(&w, "content_type");
-	s3i_jw_str(&w, "application/x-amz-json-1.1");
-	s3i_jw_key(&w, "body");
-	s3i_jw_str(&w, body);
-	s3i_jw_obj_close(&w);
-	assert_int_equal(s3i_jw_finish(&w), S3I_OK);
-	assert_int_equal(s3i_moto_add_fault(moto, rule.ptr), 0);
-	s3i_buf_dispose(&rule);
+	s3i_check_json_fault(moto, target, status, count, body);
 }
 
 /* The run's recorded phase, error stage and error. */

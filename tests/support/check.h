@@ -24,6 +24,10 @@ void s3i_check_moto_post(s3i_moto *m, const char *path, const char *body);
 void s3i_check_recorder_start(s3i_moto *m);
 /* Every /_fault rule added since the last reset must have been used up (count 0). */
 void s3i_check_faults_used(s3i_moto *m);
+/* A /_fault rule answering JSON-protocol operation `target` ("AmazonAthena.GetQueryResults")
+ * with HTTP `status` and the JSON `body` (application/x-amz-json-1.1), `count` times. */
+void s3i_check_json_fault(s3i_moto *m, const char *target, int status, int count,
+	const char *body);
 
 #define CHECK_OK(call) do { \
 	int rc_ = (call); \
