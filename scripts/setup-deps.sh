@@ -39,11 +39,19 @@ as_root() {
 }
 
 # ---------------------------------------------------------------- system packages
+# Installed for this machine's architecture (or `all`); with multiarch on, a name without an
+# architecture also lists the package of the other one. "name:arm64" asks for that one only.
+installed() {
+	local want=$1 native
+	native=$(dpkg --print-architecture 2>/dev/null || echo none)
+	[[ $want == *:* ]] && native=${want#*:}
+	dpkg-query -W -f='${Architecture} ${Status}\n' "$want" 2>/dev/null |
+		grep -Eq "^($native|all) install ok installed$"
+}
 if command -v dpkg-query >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
 	missing=()
 	for p in "${APT_PACKAGES[@]}"; do
-		status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
-		[[ $status == "install ok installed" ]] || missing+=("$p")
+		installed "$p" || missing+=("$p")
 	done
 	if ((${#missing[@]})); then
 		if [[ $(id -u) -ne 0 ]] && ! command -v sudo >/dev/null 2>&1; then
@@ -58,6 +66,30 @@ if command -v dpkg-query >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; 
 else
 	say "not a Debian system: skipping system packages (needs a C11 compiler, cmake >= 3.18," \
 		"pkg-config and the development files of libcurl, OpenSSL, yajl, expat, zlib, cmocka)"
+fi
+
+# ---------------------------------------------------------------- arm64 cross packages
+# The arm64 Lambda zip (ctest unit/lambda_zip_arm64) needs Debian's cross compiler, the arm64
+# -dev packages (multiarch) and qemu-user to start the bootstrap. Optional: when they cannot
+# be installed the build says so and only the x86_64 zip is made. S3I_NO_ARM64=1 skips this.
+ARM64_PACKAGES=(gcc-aarch64-linux-gnu g++-aarch64-linux-gnu qemu-user libcurl4-openssl-dev:arm64
+	libssl-dev:arm64 libyajl-dev:arm64 libexpat1-dev:arm64 zlib1g-dev:arm64)
+if [[ ${S3I_NO_ARM64:-0} != 1 && $(dpkg --print-architecture 2>/dev/null || true) == amd64 ]]; then
+	missing=()
+	for p in "${ARM64_PACKAGES[@]}"; do
+		installed "$p" || missing+=("$p")
+	done
+	if ((${#missing[@]})); then
+		say "installing ${missing[*]} (for the arm64 Lambda zip)"
+		export DEBIAN_FRONTEND=noninteractive
+		if ! { dpkg --print-foreign-architectures | grep -qx arm64 ||
+				as_root dpkg --add-architecture arm64; } >>"$log" 2>&1 ||
+			! as_root apt-get update -qq >>"$log" 2>&1 ||
+			! as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >>"$log" 2>&1; then
+			say "could not install the arm64 cross packages: no arm64 Lambda zip (see the log above)"
+			tail -n 5 "$log" >&2
+		fi
+	fi
 fi
 
 # ---------------------------------------------------------------- Python packages
