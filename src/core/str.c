@@ -178,12 +178,31 @@ static void split_time(int64_t epoch_s, struct tm *tm)
 	gmtime_r(&t, tm);
 }
 
+/* n decimal digits of v (0 <= v < 10^n) at out; digits by hand, since snprintf of struct tm
+ * fields makes gcc warn of truncation it cannot rule out. */
+static char *put_digits(char *out, int v, int n)
+{
+	unsigned u = v < 0 ? 0u : (unsigned)v;   /* a year before 0 is out of scope */
+	for (int i = n - 1; i >= 0; i--) {
+		out[i] = (char)('0' + u % 10);
+		u /= 10;
+	}
+	return out + n;
+}
+
 void s3i_time_amz(char out[17], int64_t epoch_s)
 {
 	struct tm tm;
 	split_time(epoch_s, &tm);
-	snprintf(out, 17, "%04d%02d%02dT%02d%02d%02dZ", (tm.tm_year + 1900) % 10000, tm.tm_mon + 1,
-		tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	char *p = put_digits(out, (tm.tm_year + 1900) % 10000, 4);
+	p = put_digits(p, tm.tm_mon + 1, 2);
+	p = put_digits(p, tm.tm_mday, 2);
+	*p++ = 'T';
+	p = put_digits(p, tm.tm_hour, 2);
+	p = put_digits(p, tm.tm_min, 2);
+	p = put_digits(p, tm.tm_sec, 2);
+	*p++ = 'Z';
+	*p = '\0';
 }
 
 void s3i_time_iso8601(char out[25], int64_t epoch_ms)
@@ -191,8 +210,21 @@ void s3i_time_iso8601(char out[25], int64_t epoch_ms)
 	struct tm tm;
 	int64_t s = epoch_ms >= 0 ? epoch_ms / 1000 : (epoch_ms - 999) / 1000;
 	split_time(s, &tm);
-	snprintf(out, 25, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", (tm.tm_year + 1900) % 10000,
-		tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(epoch_ms - s * 1000));
+	char *p = put_digits(out, (tm.tm_year + 1900) % 10000, 4);
+	*p++ = '-';
+	p = put_digits(p, tm.tm_mon + 1, 2);
+	*p++ = '-';
+	p = put_digits(p, tm.tm_mday, 2);
+	*p++ = 'T';
+	p = put_digits(p, tm.tm_hour, 2);
+	*p++ = ':';
+	p = put_digits(p, tm.tm_min, 2);
+	*p++ = ':';
+	p = put_digits(p, tm.tm_sec, 2);
+	*p++ = '.';
+	p = put_digits(p, (int)(epoch_ms - s * 1000), 3);
+	*p++ = 'Z';
+	*p = '\0';
 }
 
 int s3i_time_parse_iso8601(const char *s, int64_t *out_ms)
@@ -232,17 +264,64 @@ int s3i_time_parse_iso8601(const char *s, int64_t *out_ms)
 	return S3I_OK;
 }
 
+/* `n` ASCII digits at *p (advanced past them) into *out. */
+static int take_digits(const char **p, int n, int *out)
+{
+	int v = 0;
+	for (int i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)(*p)[i];
+		if (c < '0' || c > '9')
+			return 0;
+		v = v * 10 + (c - '0');
+	}
+	*p += n;
+	*out = v;
+	return 1;
+}
+
+static int take_char(const char **p, char c)
+{
+	if (**p != c)
+		return 0;
+	(*p)++;
+	return 1;
+}
+
+/* Hand-written rather than sscanf: it runs on every response's Date header (clock-skew
+ * tracking), where sscanf's locale and format handling cost more than the rest of the header
+ * work together. Accepts "Sun, 06 Nov 1994 08:49:37 GMT" (a one-digit day too). */
 int s3i_time_parse_http(const char *s, int64_t *out_ms)
 {
 	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
-	char wd[4], mon[4];
+	if (!s)
+		return S3I_EPARSE;
+	const char *p = s;
+	for (int i = 0; i < 3; i++, p++)
+		if (!isalpha((unsigned char)*p))
+			return S3I_EPARSE;
 	int d, y, h, mi, sec;
-	if (!s || sscanf(s, "%3s, %d %3s %d %d:%d:%d", wd, &d, mon, &y, &h, &mi, &sec) != 7)
+	if (!take_char(&p, ',') || !take_char(&p, ' '))
 		return S3I_EPARSE;
-	const char *m = strstr(months, mon);
-	if (!m || strlen(mon) != 3 || (m - months) % 3)
+	if (!take_digits(&p, 2, &d) && !take_digits(&p, 1, &d))
 		return S3I_EPARSE;
-	*out_ms = s3i_time_from_utc(y, (int)(m - months) / 3 + 1, d, h, mi, sec) * 1000;
+	if (!take_char(&p, ' '))
+		return S3I_EPARSE;
+	int mon = -1;
+	for (int i = 0; i < 12; i++)
+		if (!strncmp(p, months + 3 * i, 3)) {
+			mon = i + 1;
+			break;
+		}
+	if (mon < 0)
+		return S3I_EPARSE;
+	p += 3;
+	if (!take_char(&p, ' ') || !take_digits(&p, 4, &y) || !take_char(&p, ' ') ||
+		!take_digits(&p, 2, &h) || !take_char(&p, ':') || !take_digits(&p, 2, &mi) ||
+		!take_char(&p, ':') || !take_digits(&p, 2, &sec))
+		return S3I_EPARSE;
+	if (d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+		return S3I_EPARSE;
+	*out_ms = s3i_time_from_utc(y, mon, d, h, mi, sec) * 1000;
 	return S3I_OK;
 }
 

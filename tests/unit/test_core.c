@@ -596,6 +596,9 @@ static void t_time_parse_http(void **state)
 	assert_int_equal(ms, s3i_time_from_utc(2016, 2, 29, 23, 59, 59) * 1000);
 	assert_int_equal(s3i_time_parse_http("Tue, 31 Dec 2024 10:00:00 GMT", &ms), S3I_OK);
 	assert_int_equal(ms, s3i_time_from_utc(2024, 12, 31, 10, 0, 0) * 1000);
+	assert_int_equal(s3i_time_parse_http("Sun, 6 Nov 1994 08:49:37 GMT", &ms), S3I_OK);
+	assert_int_equal(ms, 784111777000);
+	assert_int_equal(s3i_time_parse_http("Sat, 31 Dec 2016 23:59:60 GMT", &ms), S3I_OK);
 	static const char *const months[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul",
 		"Aug", "Sep", "Oct", "Nov", "Dec" };
 	for (int m = 0; m < 12; m++) {
@@ -606,7 +609,11 @@ static void t_time_parse_http(void **state)
 	}
 	static const char *const bad[] = {
 		NULL, "", "garbage", "Sun, 06 Foo 1994 08:49:37 GMT", "Sun, 06 ebM 1994 08:49:37 GMT",
-		"Sun, 06 Nov 1994", "2015-08-30T12:36:00Z",
+		"Sun, 06 Nov 1994", "2015-08-30T12:36:00Z", "Sun, 32 Nov 1994 08:49:37 GMT",
+		"Sun, 00 Nov 1994 08:49:37 GMT", "Sun, 06 Nov 1994 24:00:00 GMT",
+		"Sun, 06 Nov 1994 08:60:00 GMT", "Sun, 06 Nov 94 08:49:37 GMT",
+		"Sun, 06 Nov 1994 8:49:37 GMT", "Sun 06 Nov 1994 08:49:37 GMT", "S1n, 06 Nov 1994 08:49:37 GMT",
+		"Sun, 06 nov 1994 08:49:37 GMT",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		ms = 77;
