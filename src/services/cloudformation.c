@@ -53,9 +53,15 @@ static void copy_cut(char *dst, size_t cap, const char *src, size_t len)
 
 static const char *stack_res(char *buf, size_t cap, const char *stack)
 {
+	/* "stack '<name>'", the name cut with shown()'s "..." to fit (every caller's buffer holds
+	 * far more than the quotes) */
 	char s[STACK_REF_MAX + 1];
-	shown(s, sizeof(s), stack);
-	snprintf(buf, cap, "stack '%s'", s);
+	size_t room = cap - sizeof("stack ''") + 1;
+	shown(s, room < sizeof(s) ? room : sizeof(s), stack);
+	size_t n = strlen(s);
+	memcpy(buf, "stack '", 7);
+	memcpy(buf + 7, s, n);
+	memcpy(buf + 7 + n, "'", 2);
 	return buf;
 }
 

@@ -190,7 +190,7 @@ static int take_item(const s3i_allocator *a, s3i_json doc, const char *member, c
 	if (!v || s3i_json_is_null(v))
 		return S3I_OK;
 	char w[200];
-	snprintf(w, sizeof(w), "%s, %s", what, member);
+	(void)!snprintf(w, sizeof(w), "%s, %s", what, member);   /* only names the place */
 	return s3i_ddb_item_from_json(out, a, v, w, err);
 }
 
