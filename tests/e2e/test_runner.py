@@ -457,6 +457,31 @@ class RunnerTest(unittest.TestCase):
                 self.check_rows_exactly_once(run_id)
                 self.check_nothing_transient_left(run_id)
 
+    def test_crash_after_send_sends_the_report_at_most_twice(self):
+        # docs/stages.md "Sent once": a kill between SES's answer and the notify#report record
+        # is the one window for a duplicate (at-least-once). The resumed run sends the report
+        # again exactly once more and finishes; no other message is sent twice.
+        inp = self.seed("m1", scale=5)
+        self.init()
+        p = self.cli("run", inp, env={"S3I_TEST_CRASH_AT": "notify.after_send"})
+        self.assertEqual(p.returncode, -signal.SIGKILL, p.stderr[-3000:])
+        before = self.sent_mail()
+        self.assertEqual(len(before), 1, "one report accepted by SES before the kill")
+        p = self.cli("--json", "run", inp, check=0)
+        st = json.loads(p.stdout)
+        self.assertEqual(st["phase"], "done")
+        after = self.sent_mail()
+        self.assertEqual(len(after), 2, "the unrecorded report is sent once more, no more")
+        subject = [l for l in before[0].splitlines() if l.startswith("Subject:")]
+        self.assertTrue(subject)
+        self.assertIn(subject[0], after[1])
+        # a further resume of the finished run is refused and sends nothing
+        p = self.cli("run", inp)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertEqual(len(self.sent_mail()), 2)
+        self.check_rows_exactly_once("m1")
+        self.check_nothing_transient_left("m1")
+
     def test_cleanup_after_failure_removes_everything_twice(self):
         inp = self.seed("f1")
         self.init()
