@@ -56,7 +56,10 @@ typedef struct s3i_harvest_options {
  * is pending or the inventory timeout passes (remaining buckets become `timed_out`), create
  * the table, run the queries, notify, tear down. On a stage failure the run is recorded as
  * failed (stage and message), a failure report is e-mailed and the transient resources are
- * removed, unless the options say otherwise.
+ * removed, unless the options say otherwise. During the wait, a failure that may pass
+ * (throttling, a 5xx, the network) still there after the client's retries does not fail the
+ * run: it is logged (warn) and the work is tried again every 5 s, until such failures have
+ * lasted 15 minutes in a row; the inventory deadline bounds the wait as always.
  * @return S3I_OK when the run is done; the failing stage's status otherwise (detail in
  * s3i_error_last(), naming the stage); S3I_EUSER when the progress callback stopped it;
  * S3I_EEXISTS when the run had finished before; S3I_ECONFLICT when it had failed (run

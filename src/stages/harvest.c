@@ -11,6 +11,7 @@
 #include "s3insights/stage_query.h"
 #include "s3insights/stage_notify.h"
 #include "s3insights/stage_teardown.h"
+#include "aws/client.h"
 #include "stages/run_internal.h"
 
 #define DEFAULT_INTERVAL_MS 1000
@@ -18,6 +19,11 @@
  * are looked at in between. */
 #define INGEST_SLICE_MS 5000
 #define DEFAULT_VISIBILITY_S 60
+/* During the wait a failure that may pass (throttling, 5xx, the network), left after the
+ * client's own retries, does not fail the run: the work is tried again after
+ * WAIT_RETRY_MS, until such failures have lasted WAIT_GRACE_MS in a row. */
+#define WAIT_RETRY_MS 5000
+#define WAIT_GRACE_MS (15 * 60 * 1000)
 
 typedef struct harvest {
 	s3i_run *run;
@@ -170,6 +176,36 @@ static int wait_check(s3i_run *run, s3i_harvest_wait *w)
 	return rc;
 }
 
+/* Failures during the wait that may pass: counted from the first of a row. */
+typedef struct wait_trouble {
+	int64_t since_ms;        /* 0: the last attempt worked */
+} wait_trouble;
+
+/* rc of one attempt of the wait's work: S3I_OK when it worked or failed in a way that may
+ * pass within the grace (logged; *retry_at_ms says when to try again), rc otherwise. */
+static int tolerate(harvest *h, wait_trouble *t, const char *what, int rc, int64_t *retry_at_ms)
+{
+	int64_t now = now_ms(h);
+	if (!rc) {
+		t->since_ms = 0;
+		return S3I_OK;
+	}
+	if (!s3i_status_is_retryable(rc))
+		return rc;
+	if (!t->since_ms)
+		t->since_ms = now;
+	if (now - t->since_ms >= WAIT_GRACE_MS) {
+		s3i_err_prefix(NULL, "%s still failing after %d minutes: ", what,
+			WAIT_GRACE_MS / 60000);
+		return rc;
+	}
+	s3i_log(s3i_ctx_logger(s3i_deployment_ctx(h->d)), S3I_LOG_WARN,
+		"run %s: %s failed for now, trying again in %d s: %s", s3i_run_id(h->run), what,
+		WAIT_RETRY_MS / 1000, s3i_error_last()->message);
+	*retry_at_ms = now + WAIT_RETRY_MS;
+	return S3I_OK;
+}
+
 /* Wait for the reports: ingest (which also partitions) until no bucket is pending, or the
  * inventory deadline passes and the rest are recorded as timed out. */
 static int do_wait(harvest *h)
@@ -179,9 +215,15 @@ static int do_wait(harvest *h)
 	if (rc)
 		return rc;
 	h->wait_deadline_ms = w.deadline_ms;
-	/* Manifests claimed before a crash whose files are not all counted yet. */
-	if ((rc = do_partition(h)))
+	/* Manifests claimed before a crash whose files are not all counted yet. Their buckets
+	 * stay pending until this has worked (or the deadline times them out). */
+	wait_trouble partition_trouble = { 0 }, ingest_trouble = { 0 };
+	int64_t partition_at = 0, ingest_at = 0;
+	int partitioned = 0;
+	if ((rc = tolerate(h, &partition_trouble, "the partition of claimed manifests",
+		do_partition(h), &partition_at)))
 		return rc;
+	partitioned = !partition_at;
 
 	s3i_ingest *ing = NULL;
 	s3i_ingest_options io = S3I_INGEST_OPTIONS_INIT;
@@ -189,19 +231,45 @@ static int do_wait(harvest *h)
 		? h->o.ingest_visibility_timeout_s : DEFAULT_VISIBILITY_S;
 	if ((rc = s3i_ingest_new(&ing, h->d, &io)))
 		return rc;
+	s3i_client *client = s3i_deployment_client(h->d);
+	wait_trouble check_trouble = { 0 };
 	for (;;) {
-		if ((rc = wait_check(h->run, &w)) || w.over)
+		int64_t check_at = 0;
+		if ((rc = tolerate(h, &check_trouble, "checking the wait", wait_check(h->run, &w),
+			&check_at)))
+			break;
+		if (check_at) {
+			s3i_client_sleep_ms(client, WAIT_RETRY_MS);
+			continue;
+		}
+		if (w.over)
 			break;
 		if ((rc = report(h, "wait", 0)))
 			break;
+		if (!partitioned && w.now_ms >= partition_at) {
+			partition_at = 0;
+			if ((rc = tolerate(h, &partition_trouble, "the partition of claimed manifests",
+				do_partition(h), &partition_at)))
+				break;
+			partitioned = !partition_at;
+		}
+		if (w.now_ms < ingest_at) {
+			int64_t next = ingest_at;
+			if (!partitioned && partition_at < next)
+				next = partition_at;
+			s3i_client_sleep_ms(client, next > w.now_ms ? next - w.now_ms : 0);
+			continue;
+		}
 		int64_t slice = w.now_ms + INGEST_SLICE_MS;
 		if (slice > h->wait_deadline_ms)
 			slice = h->wait_deadline_ms;
 		int finished = 0;
-		if ((rc = s3i_ingest_step(ing, slice, &finished))) {
+		ingest_at = 0;
+		rc = s3i_ingest_step(ing, slice, &finished);
+		if (rc)
 			stage_failed("ingest", rc, s3i_ingest_error(ing));
+		if ((rc = tolerate(h, &ingest_trouble, "ingest", rc, &ingest_at)))
 			break;
-		}
 	}
 	s3i_ingest_free(ing);
 	return rc;

@@ -482,6 +482,26 @@ class RunnerTest(unittest.TestCase):
         self.check_rows_exactly_once("m1")
         self.check_nothing_transient_left("m1")
 
+    def test_resume_rides_out_a_failing_consolidated_bucket(self):
+        # A kill after a data file was copied leaves a claimed manifest for the resumed run's
+        # wait to partition. Copies into the consolidated bucket then fail with 503 for longer
+        # than the partition's own retries: the run waits, tries again and finishes, instead of
+        # failing on a failure that passes.
+        inp = self.seed("t1", scale=5)
+        self.init()
+        p = self.cli("run", inp, env={"S3I_TEST_CRASH_AT": "ingest.after_copy"})
+        self.assertEqual(p.returncode, -signal.SIGKILL, p.stderr[-3000:])
+        moto.fault({"method": "PUT", "path": "^/%s/" % self.dep["consolidated_bucket"],
+                    "status": 503, "count": 40,
+                    "body": "<Error><Code>SlowDown</Code><Message>injected</Message></Error>"})
+        p = self.cli("--json", "run", inp, check=0)
+        st = json.loads(p.stdout)
+        self.assertEqual(st["phase"], "done", p.stderr[-3000:])
+        self.assertIn("trying again", p.stderr)
+        self.check_statuses(st)
+        self.check_rows_exactly_once("t1")
+        self.check_nothing_transient_left("t1")
+
     def test_cleanup_after_failure_removes_everything_twice(self):
         inp = self.seed("f1")
         self.init()
