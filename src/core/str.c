@@ -190,17 +190,31 @@ static char *put_digits(char *out, int v, int n)
 	return out + n;
 }
 
+/* YYYYMMDDTHHMMSS, or with extended: YYYY-MM-DDTHH:MM:SS; returns the end. */
+static char *put_date_time(char *p, const struct tm *tm, int extended)
+{
+	p = put_digits(p, (tm->tm_year + 1900) % 10000, 4);
+	if (extended)
+		*p++ = '-';
+	p = put_digits(p, tm->tm_mon + 1, 2);
+	if (extended)
+		*p++ = '-';
+	p = put_digits(p, tm->tm_mday, 2);
+	*p++ = 'T';
+	p = put_digits(p, tm->tm_hour, 2);
+	if (extended)
+		*p++ = ':';
+	p = put_digits(p, tm->tm_min, 2);
+	if (extended)
+		*p++ = ':';
+	return put_digits(p, tm->tm_sec, 2);
+}
+
 void s3i_time_amz(char out[17], int64_t epoch_s)
 {
 	struct tm tm;
 	split_time(epoch_s, &tm);
-	char *p = put_digits(out, (tm.tm_year + 1900) % 10000, 4);
-	p = put_digits(p, tm.tm_mon + 1, 2);
-	p = put_digits(p, tm.tm_mday, 2);
-	*p++ = 'T';
-	p = put_digits(p, tm.tm_hour, 2);
-	p = put_digits(p, tm.tm_min, 2);
-	p = put_digits(p, tm.tm_sec, 2);
+	char *p = put_date_time(out, &tm, 0);
 	*p++ = 'Z';
 	*p = '\0';
 }
@@ -210,17 +224,7 @@ void s3i_time_iso8601(char out[25], int64_t epoch_ms)
 	struct tm tm;
 	int64_t s = epoch_ms >= 0 ? epoch_ms / 1000 : (epoch_ms - 999) / 1000;
 	split_time(s, &tm);
-	char *p = put_digits(out, (tm.tm_year + 1900) % 10000, 4);
-	*p++ = '-';
-	p = put_digits(p, tm.tm_mon + 1, 2);
-	*p++ = '-';
-	p = put_digits(p, tm.tm_mday, 2);
-	*p++ = 'T';
-	p = put_digits(p, tm.tm_hour, 2);
-	*p++ = ':';
-	p = put_digits(p, tm.tm_min, 2);
-	*p++ = ':';
-	p = put_digits(p, tm.tm_sec, 2);
+	char *p = put_date_time(out, &tm, 1);
 	*p++ = '.';
 	p = put_digits(p, (int)(epoch_ms - s * 1000), 3);
 	*p++ = 'Z';
