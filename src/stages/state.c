@@ -706,6 +706,7 @@ static void bucket_from_item(const s3i_ddb_item *it, s3i_state_bucket *b)
 	b->bytes = get_i64(it, "bytes", 0);
 	b->created_ms = get_i64(it, "created_ms", 0);
 	b->updated_ms = get_i64(it, "updated_ms", 0);
+	b->counted_ms = get_i64(it, "counted_ms", 0);
 }
 
 /* The bucket's key item; NULL when out of memory. */
@@ -970,6 +971,59 @@ out:
 	s3i_ddb_item_free(file);
 	s3i_free(s->alloc, sk);
 	s3i_free(s->alloc, pk);
+	return rc;
+}
+
+int s3i_state_bucket_set_counts(s3i_state *s, const char *run_id, const char *account,
+	const char *bucket, int64_t objects, int64_t bytes, int64_t now_ms, int *set,
+	s3i_errinfo *err)
+{
+	int rc;
+	if (set)
+		*set = 0;
+	if ((rc = check_bucket_args(err, run_id, account, bucket)))
+		return rc;
+	if (objects < 0 || bytes < 0)
+		return s3i_err(err, S3I_EINVALID, bucket, "bucket '%s' of account %s: negative count",
+			bucket, account);
+	s3i_ddb_item *key = bucket_key(s, run_id, account, bucket);
+	s3i_ddb_item *vals = new_item(s);
+	s3i_ddb_item *names = new_item(s);
+	s3i_ddb_item *old = NULL;
+	if (!key || !vals || !names
+	    || s3i_ddb_item_set_n_i64(vals, ":o", objects)
+	    || s3i_ddb_item_set_n_i64(vals, ":b", bytes)
+	    || s3i_ddb_item_set_n_i64(vals, ":now", now_ms > 0 ? now_ms : 1)
+	    || s3i_ddb_item_set_s(names, "#b", "bytes")) {
+		rc = oom(err);
+		goto out;
+	}
+	/* set once: a resumed count finds counted_ms and changes nothing */
+	s3i_ddb_write_opts wo = {
+		.update = "SET objects = :o, #b = :b, counted_ms = :now, updated_ms = :now",
+		.condition = "attribute_exists(sortkey) AND attribute_not_exists(counted_ms)",
+		.names = names,
+		.values = vals,
+		.return_old_on_condition_failure = 1,
+	};
+	rc = s3i_ddb_update_item_op(&s->svc, s->table, key, &wo, &old, err);
+	if (rc == S3I_OK) {
+		if (set)
+			*set = 1;
+	} else if (rc == S3I_ECONFLICT) {
+		if (!old)
+			rc = s3i_err(err, S3I_ENOTFOUND, bucket,
+				"bucket '%s' of account %s is not part of run '%s'", bucket, account, run_id);
+		else {
+			s3i_errinfo_clear(err ? err : s3i_errinfo_thread());
+			rc = S3I_OK;
+		}
+	}
+out:
+	s3i_ddb_item_free(old);
+	s3i_ddb_item_free(names);
+	s3i_ddb_item_free(vals);
+	s3i_ddb_item_free(key);
 	return rc;
 }
 

@@ -159,6 +159,7 @@ typedef struct s3i_state_bucket {
 	int64_t bytes;
 	int64_t created_ms;
 	int64_t updated_ms;
+	int64_t counted_ms;          /* when s3i_state_bucket_set_counts recorded its counts; 0: never */
 } s3i_state_bucket;
 
 /* Record a discovered bucket (DISCOVERED), or with a terminal status and reason directly
@@ -184,6 +185,13 @@ int s3i_state_bucket_claim_manifest(s3i_state *s, const char *run_id, const char
 int s3i_state_file_done(s3i_state *s, const char *run_id, const char *account,
 	const char *bucket, const char *data_key, const char *dest_key, int64_t size,
 	const char *md5, int64_t objects, int64_t bytes, int64_t now_ms, int *counted,
+	s3i_errinfo *err);
+/* Record the bucket's objects and bytes counted some other way than file by file (Athena,
+ * for ORC/Parquet data the library cannot read): SET, not added, and only the first time
+ * (counted_ms is written with them); *set (may be NULL) = 1 when this call recorded them,
+ * 0 when a count was recorded before. S3I_ENOTFOUND when the bucket was never added. */
+int s3i_state_bucket_set_counts(s3i_state *s, const char *run_id, const char *account,
+	const char *bucket, int64_t objects, int64_t bytes, int64_t now_ms, int *set,
 	s3i_errinfo *err);
 /* DONE when every file of the claimed manifest is counted; *done says whether the bucket is
  * (now or already) done. */
