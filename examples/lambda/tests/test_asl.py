@@ -12,7 +12,12 @@ that runs their tasks:
   checked in handlers.c), and the wait stays well inside 25,000 history events for the
   largest inventory_timeout_hours the run input accepts;
 - every ${...} of a definition is one of its state machine's DefinitionSubstitutions in
-  templates/host.yaml, naming a function whose Handler is in the bootstrap's handler table.
+  templates/host.yaml, naming a function whose Handler is in the bootstrap's handler table;
+- the fan-out (docs/deploy.md): DiscoverAccounts and ConfigureBuckets are DISTRIBUTED Maps
+  (ConfigureBuckets reads the items file PlanConfigure writes, in batches), each followed by
+  the whole-run step that does what it left, their history stays constant whatever the number
+  of accounts and buckets, and the Harvester's role may start its own children and read the
+  items file, nothing more; Cleanup's {"manual_cleanup": true} goes through ListRuns.
 
 Each rule is also shown to catch a broken copy of a definition, so the test can fail.
 """
@@ -40,6 +45,16 @@ MAX_TIMEOUT_HOURS = 8760          # run_input.c: inventory_timeout_hours at most
 # (TaskStateEntered, LambdaFunctionScheduled, LambdaFunctionStarted, LambdaFunctionSucceeded,
 # TaskStateExited) and the Choice entered/exited.
 EVENTS_PER_WAIT_ROUND = 9
+# A Task -> Choice loop iteration: TaskStateEntered, LambdaFunctionScheduled, Started,
+# Succeeded, TaskStateExited, ChoiceStateEntered, ChoiceStateExited.
+EVENTS_PER_LOOP_ROUND = 7
+# A distributed Map in its parent's history: MapStateEntered, MapStateStarted, MapRunStarted,
+# MapRunSucceeded, MapStateSucceeded, MapStateExited (the children have their own histories).
+EVENTS_PER_DISTRIBUTED_MAP = 6
+# One item of an inline Map, one step long: MapIterationStarted, a loop round (7), the
+# Succeed state entered/exited, MapIterationSucceeded.
+EVENTS_PER_INLINE_ITEM = 1 + EVENTS_PER_LOOP_ROUND + 2 + 1
+ITEMS_KEY_PREFIX = "stepfunctions/"
 
 
 def load(name):
@@ -205,8 +220,14 @@ class AslTest(unittest.TestCase):
     def test_every_harvester_catch_reports_then_tears_down(self):
         states = self.harvester["States"]
         teardown = {n for n, s in states.items() if s.get("Resource") == "${TeardownFunctionArn}"}
+        sweeps = {"DiscoverAccounts": "Provision", "ConfigureBuckets": "Configure"}
         for name, st in states.items():
             for c in st.get("Catch", []):
+                if "States.ALL" not in c["ErrorEquals"]:
+                    # a fan-out past its tolerated failures: the whole-run step takes over
+                    self.assertEqual(c["ErrorEquals"], ["States.ExceedToleratedFailureThreshold"], name)
+                    self.assertEqual(c["Next"], sweeps[name], name)
+                    continue
                 # follow the failure path: it must pass the failure report and the teardown
                 seen, n, path = set(), c["Next"], []
                 while n not in seen and n in states:
@@ -272,6 +293,132 @@ class AslTest(unittest.TestCase):
         ing = res["IngestFunction"]["Properties"]["Events"]
         for ev in ing.values():
             self.assertEqual(ev["Properties"]["FunctionResponseTypes"], ["ReportBatchItemFailures"])
+
+    # ---- the fan-out
+
+    def test_harvester_fans_out_with_distributed_maps(self):
+        states = self.harvester["States"]
+        order = []
+        n = self.harvester["StartAt"]
+        while n not in order:
+            order.append(n)
+            st = states[n]
+            if st["Type"] in ("Succeed", "Fail"):
+                break
+            n = st["Choices"][0]["Next"] if st["Type"] == "Choice" else st["Next"]
+        # the happy path, a loop's way out first
+        self.assertEqual(order[:9], ["Start", "DiscoverAccounts", "Provision", "ProvisionFinished?",
+                                     "PlanConfigure", "AnyBucketToConfigure?", "ConfigureBuckets",
+                                     "Configure", "ConfigureFinished?"])
+        self.assertEqual(states["AnyBucketToConfigure?"]["Default"], "Configure")
+        self.assertEqual(states["Start"]["ResultSelector"]["accounts.$"], "$.accounts")
+
+        acc = states["DiscoverAccounts"]
+        self.assertEqual(acc["Type"], "Map")
+        self.assertEqual(acc["ItemsPath"], "$.accounts")
+        self.assertEqual(acc["ItemProcessor"]["ProcessorConfig"],
+                         {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"})
+        self.assertEqual(acc["ItemSelector"], {"run_id.$": "$.run_id",
+                                               "account_id.$": "$$.Map.Item.Value"})
+        self.assertLessEqual(acc["MaxConcurrency"], 10)
+        self.assertIsNone(acc["ResultPath"])      # no per-account results in the run's state
+        child = acc["ItemProcessor"]["States"]["Discover"]
+        self.assertEqual(child["Resource"], "${DiscoverFunctionArn}")
+        self.assertEqual(child["Parameters"], {"run_id.$": "$.run_id", "account_id.$": "$.account_id"})
+
+        cb = states["ConfigureBuckets"]
+        self.assertEqual(cb["ItemProcessor"]["ProcessorConfig"]["Mode"], "DISTRIBUTED")
+        self.assertEqual(cb["ItemReader"]["Resource"], "arn:aws:states:::s3:getObject")
+        self.assertEqual(cb["ItemReader"]["ReaderConfig"], {"InputType": "JSON"})
+        self.assertEqual(cb["ItemReader"]["Parameters"], {"Bucket.$": "$.plan.items_bucket",
+                                                         "Key.$": "$.plan.items_key"})
+        self.assertEqual(cb["ItemBatcher"]["BatchInput"], {"run_id.$": "$.run_id"})
+        self.assertTrue(1 < cb["ItemBatcher"]["MaxItemsPerBatch"] <= 1000)
+        self.assertIsNone(cb["ResultPath"])
+        for m in (acc, cb):
+            self.assertTrue(0 < m["ToleratedFailurePercentage"] < 100)
+            self.assertTrue(0 < m["MaxConcurrency"] <= 40)
+        child = cb["ItemProcessor"]["States"]["ConfigureBatch"]
+        self.assertEqual(child["Resource"], "${ConfigureFunctionArn}")
+        self.assertEqual(child["Parameters"], {"run_id.$": "$.BatchInput.run_id", "Items.$": "$.Items"})
+        # a child's failure fails the child (counted against the tolerance), with its error
+        for m, fail in ((acc, "AccountNotDiscovered"), (cb, "BatchNotConfigured")):
+            st = m["ItemProcessor"]["States"][fail]
+            self.assertEqual((st["Type"], st["ErrorPath"], st["CausePath"]),
+                             ("Fail", "$.error.Error", "$.error.Cause"))
+
+    def test_fan_out_history_is_constant(self):
+        """The run's history with the fan-out, against the inline alternative."""
+        # before the wait, happy path, each whole-run step one round: ExecutionStarted, Start
+        # (5), DiscoverAccounts, Provision, PlanConfigure (5) + Choice (2), ConfigureBuckets,
+        # Configure
+        def before_wait(accounts, inline):
+            discover = (4 + accounts * EVENTS_PER_INLINE_ITEM) if inline else EVENTS_PER_DISTRIBUTED_MAP
+            return 1 + 5 + discover + EVENTS_PER_LOOP_ROUND + 5 + 2 + EVENTS_PER_DISTRIBUTED_MAP \
+                + EVENTS_PER_LOOP_ROUND
+        self.assertEqual(before_wait(1, False), before_wait(5000, False))
+        self.assertEqual(before_wait(5000, False), 39)
+        # the largest wait leaves more than 11,000 events for the stages
+        worst_wait = (1500 + 1) * EVENTS_PER_WAIT_ROUND
+        self.assertGreater(HISTORY_LIMIT - worst_wait - before_wait(10 ** 6, False), 11000)
+        # inline over 1,000 accounts would leave under 500 events for every later stage next
+        # to the longest wait (and break the limit from ~1,050 accounts on)
+        self.assertLess(HISTORY_LIMIT - worst_wait - before_wait(1000, True), 500)
+        self.assertGreater(worst_wait + before_wait(1050, True), HISTORY_LIMIT)
+        self.assertEqual(EVENTS_PER_INLINE_ITEM, 11)
+
+    def test_plan_configure_items_key_stays_out_of_the_data(self):
+        _, text = handler_table()
+        m = re.search(r'#define S3I_LAMBDA_ITEMS_KEY "([^"]+)"', text)
+        self.assertIsNotNone(m, "handlers.c defines S3I_LAMBDA_ITEMS_KEY")
+        key = m.group(1)
+        self.assertTrue(key.startswith(ITEMS_KEY_PREFIX), key)
+        # the table's location (inventory/R/) and the query results (athena/R/) are elsewhere
+        self.assertFalse(key.startswith("inventory/") or key.startswith("athena/"))
+        res = sam_template()["Resources"]
+        rules = res["ConsolidatedBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+        self.assertIn(ITEMS_KEY_PREFIX, [r["Prefix"] for r in rules])
+
+    def test_harvester_role_runs_its_own_children_only(self):
+        res = sam_template()["Resources"]
+        machine = res["HarvesterStateMachine"]["Properties"]
+        self.assertEqual(machine["Role"], {"GetAtt": "HarvesterStateMachineRole.Arn"})
+        name = machine["Name"]["Sub"]
+        stmts = {}
+        for pol in res["HarvesterStateMachineRole"]["Properties"]["Policies"]:
+            for st in pol["PolicyDocument"]["Statement"]:
+                acts = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+                for a in acts:
+                    stmts.setdefault(a, []).append(st["Resource"])
+        # the ARN built from the Name (no !Ref of the machine: that would be a cycle)
+        self.assertEqual(stmts["states:StartExecution"], [
+            {"Sub": "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:" + name}])
+        for a in ("states:DescribeExecution", "states:StopExecution"):
+            self.assertEqual(stmts[a], [{"Sub": "arn:${AWS::Partition}:states:${AWS::Region}:"
+                                         "${AWS::AccountId}:execution:" + name + "/*"}])
+        self.assertEqual(stmts["s3:GetObject"], [
+            {"Sub": "${ConsolidatedBucket.Arn}/" + ITEMS_KEY_PREFIX + "*/configure-items.json"}])
+        self.assertNotIn("s3:PutObject", stmts)
+        self.assertNotIn("HarvesterStateMachine", json.dumps(res["HarvesterStateMachineRole"]))
+        # the Cleanup machine's role invokes its two functions and starts nothing
+        text = json.dumps(res["CleanupStateMachineRole"])
+        self.assertNotIn("states:", text)
+        self.assertIn("ListRunsFunction", text)
+
+    def test_cleanup_manual_path(self):
+        states = self.cleanup["States"]
+        self.assertEqual(self.cleanup["StartAt"], "WhatToClean?")
+        choice = {c["Variable"]: c["Next"] for c in states["WhatToClean?"]["Choices"]}
+        self.assertEqual(choice, {"$.run_ids": "Runs", "$.manual_cleanup": "ListRuns",
+                                  "$.run_id": "ListRuns"})
+        self.assertEqual(states[states["WhatToClean?"]["Default"]]["Type"], "Fail")
+        lr = states["ListRuns"]
+        self.assertEqual(lr["Resource"], "${ListRunsFunctionArn}")
+        self.assertNotIn("Parameters", lr)       # the whole input: list_runs validates it
+        self.assertEqual(lr["ResultPath"], "$")
+        self.assertEqual(lr["Next"], "AnyRun?")
+        self.assertEqual(states["AnyRun?"]["Choices"][0]["Next"], "Runs")
+        self.assertEqual(states[states["AnyRun?"]["Default"]]["Type"], "Succeed")
 
 
 if __name__ == "__main__":
