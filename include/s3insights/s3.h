@@ -327,6 +327,30 @@ typedef struct s3i_s3_tag {
 S3I_API int s3i_s3_put_object_tagging(s3i_ctx *ctx, const char *bucket, const char *key,
 	const char *version_id, const s3i_s3_tag *tags, size_t count);
 
+/** Object tag callback: one tag of the set, `key` and `value` (never NULL; value may be "")
+ * valid only during the call. Return 0 to go on, non-zero to stop (the call then returns that
+ * value). @since 0.1 */
+typedef int (*s3i_s3_tag_fn)(void *payload, const char *key, const char *value);
+
+/**
+ * Read the tag set of an object (GetObjectTagging) and hand each tag to `fn`, in the order S3
+ * lists them. An object without tags is not an error: `fn` is then never called. Together
+ * with s3i_s3_put_object_tagging this is how tags are added without losing the others.
+ * @param ctx         the context.
+ * @param bucket      the object's bucket.
+ * @param key         the object's key.
+ * @param version_id  the version to read; NULL or "": the current version.
+ * @param fn          called once per tag; non-zero stops the call, which returns that value
+ *                    (s3i_error_last() then says S3I_EUSER).
+ * @param payload     passed to fn.
+ * @return S3I_OK; S3I_EINVALID (NULL ctx or fn, an empty bucket or key); S3I_ENOTFOUND
+ * (no such bucket, key or version; the message names them); S3I_EPARSE (an answer that is
+ * not a tag set); fn's non-zero value; or another status. Detail in s3i_error_last().
+ * Thread-safe.  @since 0.1
+ */
+S3I_API int s3i_s3_get_object_tagging(s3i_ctx *ctx, const char *bucket, const char *key,
+	const char *version_id, s3i_s3_tag_fn fn, void *payload);
+
 S3I_END_DECLS
 
 #endif

@@ -1247,6 +1247,142 @@ out:
 	return rc;
 }
 
+/* GetObjectTagging's answer, streamed: a Tag's Key and Value are collected, the tag handed on
+ * when its </Tag> closes. */
+typedef struct tagging_parse {
+	const char *what;
+	s3i_errinfo *err;
+	s3i_s3_tag_fn fn;
+	void *payload;
+	s3i_buf key, value;
+	int have_key, have_value;
+	int stopped_with;   /* fn's non-zero value */
+} tagging_parse;
+
+#define TAG_PATH "Tagging/TagSet/Tag"
+
+static int tag_start(void *user, const char *path, const char *name, int depth)
+{
+	(void)name;
+	tagging_parse *tp = user;
+	if (depth == 3 && !strcmp(path, TAG_PATH)) {
+		s3i_buf_clear(&tp->key);
+		s3i_buf_clear(&tp->value);
+		tp->have_key = tp->have_value = 0;
+	}
+	return S3I_OK;
+}
+
+static int tag_end(void *user, const char *path, const char *name, int depth, const char *text,
+	size_t len)
+{
+	tagging_parse *tp = user;
+	if (depth == 4 && !strncmp(path, TAG_PATH "/", sizeof(TAG_PATH)) &&
+		(!strcmp(name, "Key") || !strcmp(name, "Value"))) {
+		int is_key = name[0] == 'K';
+		int *have = is_key ? &tp->have_key : &tp->have_value;
+		if (*have)
+			return s3i_err(tp->err, S3I_EPARSE, tp->what, "%s: a <Tag> with two <%s> elements",
+				tp->what, name);
+		*have = 1;
+		s3i_buf *b = is_key ? &tp->key : &tp->value;
+		int rc = s3i_buf_put(b, text, len);
+		if (!rc && !b->ptr)
+			rc = s3i_buf_grow(b, 0);
+		return rc ? s3i_err(tp->err, rc, tp->what, "%s: out of memory", tp->what) : S3I_OK;
+	}
+	if (depth != 3 || strcmp(path, TAG_PATH))
+		return S3I_OK;
+	/* a key with a NUL byte cannot be handed on as a C string; such an answer is not S3's */
+	if (!tp->have_key || !tp->key.size || strlen(tp->key.ptr) != tp->key.size)
+		return s3i_err(tp->err, S3I_EPARSE, tp->what, "%s: a <Tag> without a usable Key",
+			tp->what);
+	const char *value = s3i_buf_cstr(&tp->value);
+	if (strlen(value) != tp->value.size) {
+		char k[220];
+		snprintf(k, sizeof(k), "%.200s", tp->key.ptr);
+		return s3i_err(tp->err, S3I_EPARSE, tp->what, "%s: the value of tag '%s' holds a NUL "
+			"byte", tp->what, s3i_str_one_line(k, strlen(k) + 1, k));
+	}
+	int stop = tp->fn(tp->payload, tp->key.ptr, value);
+	if (stop) {
+		tp->stopped_with = stop;
+		return s3i_err(tp->err, S3I_EUSER, tp->what, "%s: stopped by the callback", tp->what);
+	}
+	return S3I_OK;
+}
+
+int s3i_s3_parse_tagging(const s3i_allocator *a, const char *body, size_t len, const char *what,
+	s3i_s3_tag_fn fn, void *payload, s3i_errinfo *err)
+{
+	if (!err)
+		err = s3i_errinfo_thread();
+	if (!what)
+		what = "GetObjectTagging";
+	body = skip_space(body, &len);
+	prescan ps;
+	run_prescan(a, body, len, &ps);
+	if (!strcmp(ps.root, "Error"))
+		return error_document(what, body, len, err);
+	if (ps.root[0] && strcmp(ps.root, "Tagging")) {
+		char root[40];
+		snprintf(root, sizeof(root), "%s", ps.root);
+		return s3i_err(err, S3I_EPARSE, what, "%s: the answer is a <%s> document, not "
+			"<Tagging>", what, s3i_str_one_line(root, strlen(root) + 1, root));
+	}
+	tagging_parse tp = { .what = what, .err = err, .fn = fn, .payload = payload };
+	s3i_buf_init(&tp.key, a);
+	s3i_buf_init(&tp.value, a);
+	int rc = s3i_xml_parse(a, len ? body : NULL, len, tag_start, tag_end, &tp, err);
+	s3i_buf_dispose(&tp.key);
+	s3i_buf_dispose(&tp.value);
+	if (tp.stopped_with)
+		return tp.stopped_with;
+	if (rc && rc != S3I_EUSER && rc != S3I_ENOMEM && strncmp(err->message, what, strlen(what)))
+		s3i_err_prefix(err, "%s: ", what);
+	return rc;
+}
+
+int s3i_s3_get_object_tagging_op(const s3i_svc *svc, const char *bucket, const char *key,
+	const char *version_id, s3i_s3_tag_fn fn, void *payload, s3i_errinfo *err)
+{
+	if (!err)
+		err = s3i_errinfo_thread();
+	int rc = s3i_s3_check_names("GetObjectTagging", bucket, key, 1, err);
+	if (rc)
+		return rc;
+	if (!fn)
+		return s3i_err(err, S3I_EINVALID, "fn", "GetObjectTagging: the tag callback is NULL");
+	int versioned = version_id && *version_id;
+	char res[RES_MAX], what[RES_MAX + 40];
+	s3i_s3_describe(res, sizeof(res), bucket, key);
+	if (versioned) {
+		/* the version is part of what was not found: name it */
+		size_t n = strlen(res);
+		snprintf(res + n, sizeof(res) - n, ", version '%.200s'", version_id);
+		s3i_str_one_line(res, strlen(res) + 1, res);
+	}
+	snprintf(what, sizeof(what), "GetObjectTagging on %s", res);
+	const s3i_allocator *a = s3i_client_alloc(svc->client);
+	s3i_params q;
+	s3i_params_init(&q, a);
+	s3i_http_response resp;
+	s3i_http_response_init(&resp, a);
+	if ((rc = s3i_params_add(&q, "tagging", NULL)) || (versioned &&
+		(rc = s3i_params_add(&q, "versionId", version_id)))) {
+		rc = s3i_err(err, rc, res, "%s: out of memory", what);
+		goto out;
+	}
+	s3i_call call = { .operation = "GetObjectTagging", .method = "GET", .bucket = bucket,
+		.key = key, .params = &q, .resource = res };
+	if (!(rc = s3i_s3_run(svc, &call, &resp, err)))
+		rc = s3i_s3_parse_tagging(a, resp.body.ptr, resp.body.size, what, fn, payload, err);
+out:
+	s3i_http_response_free(&resp);
+	s3i_params_free(&q);
+	return rc;
+}
+
 /* ---- small result documents ---- */
 
 typedef struct result_parse {
@@ -1654,6 +1790,15 @@ int s3i_s3_put_object_tagging(s3i_ctx *ctx, const char *bucket, const char *key,
 	REQUIRE_CTX(ctx);
 	s3i_svc s = ctx_svc(ctx);
 	return s3i_s3_put_object_tagging_op(&s, bucket, key, version_id, tags, count,
+		s3i_errinfo_thread());
+}
+
+int s3i_s3_get_object_tagging(s3i_ctx *ctx, const char *bucket, const char *key,
+	const char *version_id, s3i_s3_tag_fn fn, void *payload)
+{
+	REQUIRE_CTX(ctx);
+	s3i_svc s = ctx_svc(ctx);
+	return s3i_s3_get_object_tagging_op(&s, bucket, key, version_id, fn, payload,
 		s3i_errinfo_thread());
 }
 

@@ -123,6 +123,15 @@ int s3i_s3_tagging_body(s3i_buf *out, const s3i_s3_tag *tags, size_t count, cons
  * version_id may be NULL. */
 int s3i_s3_put_object_tagging_op(const s3i_svc *svc, const char *bucket, const char *key,
 	const char *version_id, const s3i_s3_tag *tags, size_t count, s3i_errinfo *err);
+/* A GetObjectTagging answer (Tagging/TagSet/Tag/{Key,Value}): each tag to fn, in document
+ * order. A Tag without a usable Key (missing, empty, with a NUL byte) or with two Keys or
+ * Values is S3I_EPARSE; a missing Value is "". An <Error> document maps to its status. fn
+ * non-zero stops: its value is returned and S3I_EUSER recorded. Messages start with `what`. */
+int s3i_s3_parse_tagging(const s3i_allocator *a, const char *body, size_t len, const char *what,
+	s3i_s3_tag_fn fn, void *payload, s3i_errinfo *err);
+/* GetObjectTagging (version_id may be NULL): the tags to fn, as s3i_s3_parse_tagging. */
+int s3i_s3_get_object_tagging_op(const s3i_svc *svc, const char *bucket, const char *key,
+	const char *version_id, s3i_s3_tag_fn fn, void *payload, s3i_errinfo *err);
 
 /* ---- uploads and copies (s3_multipart.c) ---- */
 

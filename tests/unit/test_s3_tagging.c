@@ -3,7 +3,9 @@
  * checks made before anything is sent (count, lengths in characters, UTF-8, repeated keys),
  * and what goes on the wire against the loopback server: PUT /<bucket>/<key>?tagging (with
  * versionId; DELETE for no tags), Content-MD5 of exactly the body (requestChecksumRequired in
- * the model), and the mapping of S3's error document.
+ * the model), and the mapping of S3's error document. GetObjectTagging
+ * (s3i_s3_get_object_tagging): the parser of its answer (tags in order, UTF-8 and escapes, an
+ * empty set, refused shapes, a stop from the callback, running out of memory) and its request.
  */
 #include "test_alloc.h"
 
@@ -253,6 +255,227 @@ static void t_on_the_wire(void **state)
 	pthread_mutex_destroy(&w.lock);
 }
 
+/* ------------------------------------------------------------------ GetObjectTagging answers */
+
+typedef struct seen {
+	char text[1024];
+	int calls;
+	int stop_at;      /* call number to stop at with stop_rc; 0: never */
+	int stop_rc;
+} seen;
+
+static int on_tag(void *payload, const char *key, const char *value)
+{
+	seen *s = payload;
+	assert_non_null(key);
+	assert_non_null(value);
+	s->calls++;
+	size_t n = strlen(s->text);
+	snprintf(s->text + n, sizeof(s->text) - n, "%s=%s;", key, value);
+	return s->calls == s->stop_at ? s->stop_rc : 0;
+}
+
+static int parse(const char *doc, seen *s, s3i_errinfo *err)
+{
+	s3i_errinfo_init(err);
+	return s3i_s3_parse_tagging(s3i_test_alloc(), doc, doc ? strlen(doc) : 0,
+		"GetObjectTagging on key 'k' in bucket 'b'", on_tag, s, err);
+}
+
+#define TAGGING "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Tagging xmlns=\"" \
+	"http://s3.amazonaws.com/doc/2006-03-01/\">"
+
+static void t_parse_tag_set(void **state)
+{
+	(void)state;
+	seen s = { 0 };
+	s3i_errinfo err;
+	/* AWS's documented example, with UTF-8, escapes, an empty and a self-closed value */
+	assert_int_equal(parse(TAGGING "\n  <TagSet>\n    <Tag>\n      <Key>tag1</Key>\n"
+		"      <Value>val1</Value>\n    </Tag>\n    <Tag><Key>ファイル</Key><Value>ünï ✓</Value>"
+		"</Tag><Tag><Value>v</Value><Key>a&amp;b</Key></Tag><Tag><Key>empty</Key><Value></Value>"
+		"</Tag><Tag><Key>closed</Key><Value/></Tag><Tag><Key>absent</Key></Tag>"
+		"<Tag><Key>spaced</Key><Value> a b </Value><Extra>x</Extra></Tag>\n  </TagSet>\n"
+		"</Tagging>", &s, &err), S3I_OK);
+	assert_string_equal(s.text, "tag1=val1;ファイル=ünï ✓;a&b=v;empty=;closed=;absent=;"
+		"spaced= a b ;");
+	assert_int_equal(s.calls, 7);
+
+	/* no tags: fn is never called (an empty set, a self-closed one, none at all) */
+	const char *none[] = { TAGGING "<TagSet></TagSet></Tagging>", TAGGING "<TagSet/></Tagging>",
+		"<Tagging/>", "  \n<Tagging><TagSet>\n</TagSet></Tagging>" };
+	for (size_t i = 0; i < sizeof(none) / sizeof(*none); i++) {
+		memset(&s, 0, sizeof(s));
+		assert_int_equal(parse(none[i], &s, &err), S3I_OK);
+		assert_int_equal(s.calls, 0);
+	}
+	/* Tag elements elsewhere are not the tag set */
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(parse("<Tagging><Other><Tag><Key>x</Key></Tag></Other><TagSet><Tag><Key>a"
+		"</Key><Value>1</Value><Tag><Key>inner</Key></Tag></Tag></TagSet></Tagging>", &s, &err),
+		S3I_OK);
+	assert_string_equal(s.text, "a=1;");
+}
+
+static void expect_bad_answer(const char *doc, int code, const char *needle)
+{
+	seen s = { 0 };
+	s3i_errinfo err;
+	assert_int_equal(parse(doc, &s, &err), code);
+	assert_int_equal(err.pub.code, code);
+	if (!strstr(err.message, needle))
+		fprintf(stderr, "message '%s' lacks '%s'\n", err.message, needle);
+	assert_non_null(strstr(err.message, needle));
+	assert_non_null(strstr(err.message, "GetObjectTagging on key 'k' in bucket 'b'"));
+	assert_null(strchr(err.message, '\n'));
+	assert_int_equal(s.calls, 0);
+}
+
+static void t_parse_refused(void **state)
+{
+	(void)state;
+	expect_bad_answer(TAGGING "<TagSet><Tag><Value>v</Value></Tag></TagSet></Tagging>",
+		S3I_EPARSE, "without a usable Key");
+	expect_bad_answer(TAGGING "<TagSet><Tag><Key></Key><Value>v</Value></Tag></TagSet></Tagging>",
+		S3I_EPARSE, "without a usable Key");
+	expect_bad_answer("<Tagging><TagSet><Tag><Key>a</Key><Key>b</Key></Tag></TagSet></Tagging>",
+		S3I_EPARSE, "two <Key> elements");
+	expect_bad_answer("<Tagging><TagSet><Tag><Key>a</Key><Value>1</Value><Value>2</Value></Tag>"
+		"</TagSet></Tagging>", S3I_EPARSE, "two <Value> elements");
+	expect_bad_answer("<ListBucketResult><Name>b</Name></ListBucketResult>", S3I_EPARSE,
+		"<ListBucketResult> document");
+	expect_bad_answer("<Tagging><TagSet><Tag><Key>a</Key>", S3I_EPARSE, "line");
+	expect_bad_answer("", S3I_EPARSE, "GetObjectTagging");
+	expect_bad_answer(NULL, S3I_EPARSE, "GetObjectTagging");
+	expect_bad_answer("<!DOCTYPE t [<!ENTITY x \"y\">]><Tagging/>", S3I_EPARSE, "GetObjectTagging");
+	/* an error document, as S3 may send with 200 */
+	expect_bad_answer("<?xml version=\"1.0\"?><Error><Code>NoSuchKey</Code><Message>The specified"
+		" key does not exist.</Message></Error>", S3I_ENOTFOUND, "NoSuchKey");
+	expect_bad_answer("<Error><Code>InternalError</Code></Error>", S3I_ESERVICE, "InternalError");
+}
+
+static void t_parse_stopped(void **state)
+{
+	(void)state;
+	const char *doc = "<Tagging><TagSet><Tag><Key>a</Key><Value>1</Value></Tag><Tag><Key>b</Key>"
+		"<Value>2</Value></Tag><Tag><Key>c</Key><Value>3</Value></Tag></TagSet></Tagging>";
+	/* fn's value is what the call returns, whatever it is */
+	int stops[] = { 1, 42, S3I_ENOMEM, S3I_EUSER };
+	for (size_t i = 0; i < sizeof(stops) / sizeof(*stops); i++) {
+		seen s = { .stop_at = 2, .stop_rc = stops[i] };
+		s3i_errinfo err;
+		assert_int_equal(parse(doc, &s, &err), stops[i]);
+		assert_int_equal(s.calls, 2);
+		assert_string_equal(s.text, "a=1;b=2;");
+		assert_int_equal(err.pub.code, S3I_EUSER);
+		assert_non_null(strstr(err.message, "stopped by the callback"));
+	}
+}
+
+static void t_parse_out_of_memory(void **state)
+{
+	(void)state;
+	const char *doc = TAGGING "<TagSet><Tag><Key>a</Key><Value>1</Value></Tag></TagSet></Tagging>";
+	int ok = 0;
+	for (long n = 0; n < 200 && !ok; n++) {
+		seen s = { 0 };
+		s3i_errinfo err;
+		s3i_test_alloc_fail_after(n);
+		int rc = parse(doc, &s, &err);
+		s3i_test_alloc_fail_after(-1);
+		if (rc == S3I_OK) {
+			ok = 1;
+			assert_string_equal(s.text, "a=1;");
+		} else {
+			assert_int_equal(rc, S3I_ENOMEM);
+			assert_int_equal(err.pub.code, S3I_ENOMEM);
+		}
+	}
+	assert_true(ok);
+}
+
+static void t_get_on_the_wire(void **state)
+{
+	(void)state;
+	wire w;
+	memset(&w, 0, sizeof(w));
+	pthread_mutex_init(&w.lock, NULL);
+	s3i_loopback *lb = NULL;
+	assert_int_equal(s3i_loopback_start(&lb, handler, &w), 0);
+	s3i_ctx_options o = S3I_CTX_OPTIONS_INIT;
+	o.allocator = s3i_test_alloc();
+	o.endpoint_url = s3i_loopback_url(lb);
+	o.region = "us-east-1";
+	o.access_key_id = "AKIDEXAMPLE";
+	o.secret_access_key = "secret";
+	o.max_attempts = 1;
+	s3i_ctx *ctx = NULL;
+	assert_int_equal(s3i_ctx_new(&ctx, &o), 0);
+
+	w.answer = TAGGING "<TagSet><Tag><Key>cost</Key><Value>team-a</Value></Tag><Tag><Key>ret"
+		"</Key><Value></Value></Tag></TagSet></Tagging>";
+	seen s = { 0 };
+	assert_int_equal(s3i_s3_get_object_tagging(ctx, "bkt", "dir/a b+c.pem", NULL, on_tag, &s),
+		S3I_OK);
+	assert_string_equal(s.text, "cost=team-a;ret=;");
+	pthread_mutex_lock(&w.lock);
+	assert_int_equal(w.requests, 1);
+	assert_string_equal(w.target, "GET /bkt/dir/a%20b%2Bc.pem?tagging");
+	assert_string_equal(w.body, "");
+	pthread_mutex_unlock(&w.lock);
+
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(s3i_s3_get_object_tagging(ctx, "bkt", "k", "3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY",
+		on_tag, &s), S3I_OK);
+	pthread_mutex_lock(&w.lock);
+	assert_string_equal(w.target, "GET /bkt/k?tagging&versionId=3HL4kqtJlcpXroDTDmJ%2BrmSpXd3dIbrHY");
+	pthread_mutex_unlock(&w.lock);
+
+	/* a stop from fn comes back as it is */
+	memset(&s, 0, sizeof(s));
+	s.stop_at = 1;
+	s.stop_rc = 7;
+	assert_int_equal(s3i_s3_get_object_tagging(ctx, "bkt", "k", "", on_tag, &s), 7);
+	assert_int_equal(s.calls, 1);
+
+	/* refused before sending: nothing on the wire */
+	assert_int_equal(s3i_s3_get_object_tagging(ctx, "bkt", "k", NULL, NULL, NULL), S3I_EINVALID);
+	assert_int_equal(s3i_s3_get_object_tagging(ctx, "bkt", "", NULL, on_tag, &s), S3I_EINVALID);
+	assert_int_equal(s3i_s3_get_object_tagging(ctx, "", "k", NULL, on_tag, &s), S3I_EINVALID);
+	assert_int_equal(s3i_s3_get_object_tagging(NULL, "bkt", "k", NULL, on_tag, &s), S3I_EINVALID);
+	pthread_mutex_lock(&w.lock);
+	assert_int_equal(w.requests, 3);
+	/* S3's error document for a version that is not there: ENOTFOUND naming all three */
+	w.status = 404;
+	w.answer = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>NoSuchVersion</Code>"
+		"<Message>The specified version does not exist.</Message><Key>k</Key>"
+		"<VersionId>v9</VersionId><RequestId>REQ123</RequestId></Error>";
+	pthread_mutex_unlock(&w.lock);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(s3i_s3_get_object_tagging(ctx, "bkt", "gone.txt", "v9", on_tag, &s),
+		S3I_ENOTFOUND);
+	const s3i_error *e = s3i_error_last();
+	assert_string_equal(e->aws_code, "NoSuchVersion");
+	assert_int_equal(e->http_status, 404);
+	assert_non_null(strstr(e->message, "GetObjectTagging"));
+	assert_non_null(strstr(e->message, "gone.txt"));
+	assert_non_null(strstr(e->message, "'bkt'"));
+	assert_non_null(strstr(e->message, "v9"));
+	assert_int_equal(s.calls, 0);
+	/* 200 with something that is not a tag set */
+	pthread_mutex_lock(&w.lock);
+	w.status = 200;
+	w.answer = "<Tagging><TagSet><Tag><Value>1</Value></Tag></TagSet></Tagging>";
+	pthread_mutex_unlock(&w.lock);
+	assert_int_equal(s3i_s3_get_object_tagging(ctx, "bkt", "k", NULL, on_tag, &s), S3I_EPARSE);
+	assert_non_null(strstr(s3i_error_last()->message, "GetObjectTagging on key 'k' in bucket "
+		"'bkt'"));
+
+	s3i_ctx_release(ctx);
+	s3i_loopback_stop(lb);
+	pthread_mutex_destroy(&w.lock);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -261,6 +484,11 @@ int main(void)
 		S3I_TEST(t_refused_before_sending),
 		S3I_TEST(t_out_of_memory),
 		S3I_TEST(t_on_the_wire),
+		S3I_TEST(t_parse_tag_set),
+		S3I_TEST(t_parse_refused),
+		S3I_TEST(t_parse_stopped),
+		S3I_TEST(t_parse_out_of_memory),
+		S3I_TEST(t_get_on_the_wire),
 	};
 	return cmocka_run_group_tests_name("s3_tagging", tests, NULL, NULL);
 }
