@@ -77,6 +77,25 @@ static void human_bytes(char *out, size_t cap, int64_t n)
 		snprintf(out, cap, "%.1f %s", v, units[u]);
 }
 
+/* A count for the status output: -1 is "not counted" (ORC/Parquet rows not counted yet:
+ * run.h), never shown as a number. */
+static void count_text(char *out, size_t cap, int64_t n)
+{
+	if (n < 0)
+		snprintf(out, cap, "not counted");
+	else
+		snprintf(out, cap, "%" PRId64, n);
+}
+
+/* A count as a JSON value: null when not counted. */
+static void json_count(FILE *f, int64_t n)
+{
+	if (n < 0)
+		fputs("null", f);
+	else
+		fprintf(f, "%" PRId64, n);
+}
+
 /* The library's error detail, one line to stderr, with the thing at fault. */
 static int fail(const char *what, int rc)
 {
@@ -277,8 +296,12 @@ typedef struct table_walk {
 static int print_bucket(void *user, const s3i_bucket_status *b)
 {
 	table_walk *w = user;
-	char bytes[32];
-	human_bytes(bytes, sizeof(bytes), b->bytes);
+	char bytes[32], objects[32];
+	if (b->bytes < 0)
+		snprintf(bytes, sizeof(bytes), "-");
+	else
+		human_bytes(bytes, sizeof(bytes), b->bytes);
+	count_text(objects, sizeof(objects), b->objects);
 	if (g.json) {
 		printf(w->first ? "" : ",");
 		printf("{\"account\":");
@@ -292,11 +315,14 @@ static int print_bucket(void *user, const s3i_bucket_status *b)
 		printf(",\"reason\":");
 		json_str(stdout, b->reason);
 		printf(",\"expected_files\":%" PRId64 ",\"partitioned_files\":%" PRId64
-			",\"objects\":%" PRId64 ",\"bytes\":%" PRId64 "}", b->expected_files,
-			b->partitioned_files, b->objects, b->bytes);
+			",\"objects\":", b->expected_files, b->partitioned_files);
+		json_count(stdout, b->objects);
+		printf(",\"bytes\":");
+		json_count(stdout, b->bytes);
+		printf("}");
 	} else {
-		printf("%-12s  %-14s  %-40s  %-14s  %10" PRId64 "  %10s  %s\n", b->account, b->region,
-			b->bucket, b->status, b->objects, bytes, b->reason);
+		printf("%-12s  %-14s  %-40s  %-14s  %11s  %10s  %s\n", b->account, b->region,
+			b->bucket, b->status, objects, bytes, b->reason);
 	}
 	w->first = 0;
 	return 0;
@@ -309,7 +335,7 @@ static int print_status(s3i_run *run)
 	if (g.json)
 		printf("{\"buckets\":[");
 	else
-		printf("%-12s  %-14s  %-40s  %-14s  %10s  %10s  %s\n", "ACCOUNT", "REGION", "BUCKET",
+		printf("%-12s  %-14s  %-40s  %-14s  %11s  %10s  %s\n", "ACCOUNT", "REGION", "BUCKET",
 			"STATUS", "OBJECTS", "BYTES", "REASON");
 	int rc = s3i_run_status_read(run, &s, print_bucket, &w);
 	if (rc) {
@@ -317,8 +343,12 @@ static int print_status(s3i_run *run)
 			printf("]}\n");
 		return fail("reading the run's status", rc);
 	}
-	char bytes[32];
-	human_bytes(bytes, sizeof(bytes), s.bytes);
+	char bytes[32], objects[32];
+	if (s.bytes < 0)
+		snprintf(bytes, sizeof(bytes), "-");
+	else
+		human_bytes(bytes, sizeof(bytes), s.bytes);
+	count_text(objects, sizeof(objects), s.objects);
 	if (g.json) {
 		printf("],\"run_id\":");
 		json_str(stdout, s.run_id);
@@ -330,16 +360,24 @@ static int print_status(s3i_run *run)
 		json_str(stdout, s.error);
 		printf(",\"error_stage\":");
 		json_str(stdout, s.error_stage);
-		printf(",\"buckets_total\":%" PRId64 ",\"buckets_pending\":%" PRId64
-			",\"objects\":%" PRId64 ",\"bytes\":%" PRId64 ",\"consolidated_bucket\":",
-			s.buckets_total, s.buckets_pending, s.objects, s.bytes);
+		printf(",\"buckets_total\":%" PRId64 ",\"buckets_pending\":%" PRId64 ",\"objects\":",
+			s.buckets_total, s.buckets_pending);
+		json_count(stdout, s.objects);
+		printf(",\"bytes\":");
+		json_count(stdout, s.bytes);
+		printf(",\"buckets_not_counted\":%" PRId64 ",\"consolidated_bucket\":",
+			s.buckets_not_counted);
 		json_str(stdout, s3i_deployment_consolidated_bucket(dep));
 		printf("}\n");
 	} else {
 		printf("\nrun %s (deployment %s): %s%s  buckets %" PRId64 " (%" PRId64
-			" pending)  objects %" PRId64 "  bytes %s\n", s.run_id, s3i_deployment_name(dep),
+			" pending)  objects %s  bytes %s\n", s.run_id, s3i_deployment_name(dep),
 			s.phase, s.finished ? ", finished" : "", s.buckets_total, s.buckets_pending,
-			s.objects, bytes);
+			objects, bytes);
+		if (s.buckets_not_counted > 0)
+			printf("%" PRId64 " bucket%s of ORC/Parquet data not counted (counted with Athena "
+				"by the create-table stage)\n", s.buckets_not_counted,
+				s.buckets_not_counted == 1 ? "" : "s");
 		if (*s.error)
 			printf("failed in %s: %s\n", s.error_stage, s.error);
 		printf("data: s3://%s/inventory/%s/\n", s3i_deployment_consolidated_bucket(dep), s.run_id);
@@ -368,17 +406,21 @@ static int progress(void *user, const s3i_harvest_progress *p)
 	int tty = isatty(2);
 	const s3i_run_status *s = p->status;
 	int64_t done = s->buckets_total - s->buckets_pending;
-	char bytes[32];
-	human_bytes(bytes, sizeof(bytes), s->bytes);
+	char bytes[32], objects[32];
+	if (s->bytes < 0)
+		snprintf(bytes, sizeof(bytes), "-");
+	else
+		human_bytes(bytes, sizeof(bytes), s->bytes);
+	count_text(objects, sizeof(objects), s->objects);
 	int64_t el = p->elapsed_ms / 1000;
 	char bar[21];
 	int filled = s->buckets_total ? (int)(done * 20 / s->buckets_total) : 0;
 	for (int i = 0; i < 20; i++)
 		bar[i] = i < filled ? '#' : '.';
 	bar[20] = 0;
-	fprintf(stderr, "%s%-9s [%s] buckets %" PRId64 "/%" PRId64 "  objects %" PRId64
+	fprintf(stderr, "%s%-9s [%s] buckets %" PRId64 "/%" PRId64 "  objects %s"
 		"  bytes %s  elapsed %02" PRId64 ":%02" PRId64 ":%02" PRId64 "%s",
-		tty ? "\r" : "", p->stage, bar, done, s->buckets_total, s->objects, bytes, el / 3600,
+		tty ? "\r" : "", p->stage, bar, done, s->buckets_total, objects, bytes, el / 3600,
 		el / 60 % 60, el % 60, tty ? "  " : "\n");
 	fflush(stderr);
 	return 0;

@@ -70,8 +70,10 @@ typedef struct s3i_bucket_status {
 	const char *reason;        /**< "" when none */
 	int64_t expected_files;    /**< data files of its manifest; -1 before one was verified */
 	int64_t partitioned_files; /**< data files in the consolidated layout */
-	int64_t objects;           /**< object versions counted */
-	int64_t bytes;             /**< bytes of those versions */
+	/** object versions counted; -1: not counted (ORC/Parquet data whose rows the create-table
+	 * stage has not counted with Athena yet, or could not: docs/stages.md) */
+	int64_t objects;
+	int64_t bytes;             /**< bytes of those versions; -1 when objects is -1 */
 	int64_t updated_ms;        /**< last change, ms since the epoch */
 } s3i_bucket_status;
 
@@ -87,8 +89,13 @@ typedef struct s3i_run_status {
 	int64_t updated_ms;        /**< its last change */
 	int64_t buckets_total;     /**< source buckets recorded */
 	int64_t buckets_pending;   /**< not yet in a terminal status */
-	int64_t objects;           /**< object versions in the consolidated data */
-	int64_t bytes;             /**< their bytes */
+	/** object versions in the consolidated data; -1 when buckets_not_counted > 0 (the total
+	 * is not known) */
+	int64_t objects;
+	int64_t bytes;             /**< their bytes; -1 when buckets_not_counted > 0 */
+	/** buckets with data whose objects and bytes are not counted (-1 in their
+	 * s3i_bucket_status). @since 0.1 */
+	int64_t buckets_not_counted;
 } s3i_run_status;
 
 /** Called once per source bucket; return 0 to go on, non-zero to stop. @since 0.1 */

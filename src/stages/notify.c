@@ -194,6 +194,8 @@ typedef struct snapshot {
 	char **rows_errors;
 	size_t nqueries;
 	int oom;
+	int64_t not_counted;         /* buckets of ORC/Parquet data without a count */
+	char count_note[1200];       /* why, from the counting statement's record */
 } snapshot;
 
 static int keep_bucket(void *user, const s3i_state_bucket *b)
@@ -216,14 +218,34 @@ static int keep_bucket(void *user, const s3i_state_bucket *b)
 	k->bucket = s3i_strdup(a, b->bucket);
 	k->status = s3i_strdup(a, s3i_bucket_state_name(b->status));
 	k->reason = s3i_strdup(a, b->reason);
-	k->objects = b->objects;
-	k->bytes = b->bytes;
+	/* ORC/Parquet data Athena has not counted: unknown, not 0 */
+	int not_counted = s3i_stage_bucket_not_counted(s->st->run, b);
+	s->not_counted += not_counted;
+	k->objects = not_counted ? -1 : b->objects;
+	k->bytes = not_counted ? -1 : b->bytes;
 	if (!k->account || !k->region || !k->bucket || !k->status || !k->reason)
 		goto oom;
 	return 0;
 oom:
 	s->oom = 1;
 	return 1;
+}
+
+/* The counting statement's record (table stage): why the buckets are not counted. */
+static int keep_count(void *user, const char *sortkey, const s3i_ddb_item *it)
+{
+	snapshot *s = user;
+	if (strcmp(sortkey, "count#00000"))
+		return 0;
+	const char *state = s3i_ddb_item_get_s(it, "state");
+	const char *reason = s3i_ddb_item_get_s(it, "reason");
+	if (reason && *reason)
+		snprintf(s->count_note, sizeof(s->count_note), "counting them with Athena failed (%s)",
+			reason);
+	else if (state && *state && strcmp(state, "SUCCEEDED"))
+		snprintf(s->count_note, sizeof(s->count_note), "counting them with Athena ended %s",
+			state);
+	return 0;
 }
 
 static int keep_query(void *user, const s3i_state_query *q)
@@ -298,6 +320,13 @@ static int build(s3i_notify *st)
 		goto state_error;
 	if ((rc = s3i_state_queries_list(s3i_run_state(run), rid, keep_query, &s, &st->err)))
 		goto state_error;
+	if (s.not_counted) {
+		if ((rc = s3i_stage_items_list(run, "count#", keep_count, &s, &st->err)))
+			goto state_error;
+		if (!s.count_note[0])
+			snprintf(s.count_note, sizeof(s.count_note), "the create-table stage has not "
+				"counted them with Athena");
+	}
 	s.buckets = s3i_calloc(a, s.nbuckets ? s.nbuckets : 1, sizeof(*s.buckets));
 	if (!s.buckets) {
 		rc = oom(st);
@@ -375,6 +404,7 @@ static int build(s3i_notify *st)
 	r.max_buckets_listed = (size_t)st->opts.max_buckets_listed;
 	r.queries = s.queries;
 	r.nqueries = s.nqueries;
+	r.count_note = s.count_note;
 	rc = s3i_report_build(&r, &st->subject, &st->text, &st->html, &st->err);
 	if (!rc)
 		st->built = 1;

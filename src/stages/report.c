@@ -133,6 +133,7 @@ typedef struct group {
 	int64_t buckets;
 	int64_t objects;
 	int64_t bytes;
+	int64_t not_counted;         /* buckets whose objects and bytes are unknown */
 } group;
 
 static int group_cmp(const void *a, const void *b)
@@ -165,8 +166,12 @@ static group *make_groups(const s3i_allocator *a, const s3i_report *r, size_t *n
 			(*n)++;
 		}
 		g[j].buckets++;
-		g[j].objects += b->objects;
-		g[j].bytes += b->bytes;
+		if (b->objects < 0 || b->bytes < 0) {
+			g[j].not_counted++;
+		} else {
+			g[j].objects += b->objects;
+			g[j].bytes += b->bytes;
+		}
 	}
 	qsort(g, *n, sizeof(*g), group_cmp);
 	return g;
@@ -228,12 +233,27 @@ static void h_cell(writer *w, const char *s, size_t max, int right)
 	h_raw(w, "</td>");
 }
 
+/* Objects and bytes of a bucket or a group as shown: with buckets not counted the numbers
+ * are unknown, never a total that leaves them out. */
+static void format_counts(char *objects, char *bytes, size_t cap, int64_t no, int64_t by,
+	int64_t not_counted)
+{
+	if (not_counted > 0 || no < 0 || by < 0) {
+		snprintf(objects, cap, "not counted");
+		snprintf(bytes, cap, "not counted");
+		return;
+	}
+	s3i_report_format_count(objects, cap, no);
+	s3i_report_format_bytes(bytes, cap, by);
+}
+
 static void write_totals(writer *w, const s3i_report *r, const group *g, size_t ng)
 {
-	int64_t objects = 0, bytes = 0;
+	int64_t objects = 0, bytes = 0, not_counted = 0;
 	for (size_t i = 0; i < ng; i++) {
 		objects += g[i].objects;
 		bytes += g[i].bytes;
+		not_counted += g[i].not_counted;
 	}
 	char c1[32], c2[32], c3[32];
 	t_printf(w, "\nTotals per account and region\n");
@@ -246,15 +266,19 @@ static void write_totals(writer *w, const s3i_report *r, const group *g, size_t 
 		int64_t nb = i < ng ? g[i].buckets : (int64_t)r->nbuckets;
 		int64_t no = i < ng ? g[i].objects : objects;
 		int64_t by = i < ng ? g[i].bytes : bytes;
+		int64_t nc = i < ng ? g[i].not_counted : not_counted;
 		s3i_report_format_count(c1, sizeof(c1), nb);
-		s3i_report_format_count(c2, sizeof(c2), no);
-		s3i_report_format_bytes(c3, sizeof(c3), by);
+		format_counts(c2, c3, sizeof(c2), no, by, nc);
 		t_printf(w, "  ");
 		t_val(w, acct, NAME_MAX_CHARS);
 		t_printf(w, "  ");
 		t_val(w, reg, NAME_MAX_CHARS);
-		t_printf(w, ": %s bucket%s, %s object%s, %s (%" PRId64 " bytes)\n", c1, plural(nb), c2,
-			plural(no), c3, by);
+		if (nc > 0)
+			t_printf(w, ": %s bucket%s, objects and bytes not counted (%" PRId64 " bucket%s)\n",
+				c1, plural(nb), nc, plural(nc));
+		else
+			t_printf(w, ": %s bucket%s, %s object%s, %s (%" PRId64 " bytes)\n", c1, plural(nb),
+				c2, plural(no), c3, by);
 		h_raw(w, i < ng ? "<tr>" : "<tr style=\"font-weight:bold\">");
 		h_cell(w, acct, NAME_MAX_CHARS, 0);
 		h_cell(w, reg, NAME_MAX_CHARS, 0);
@@ -262,8 +286,9 @@ static void write_totals(writer *w, const s3i_report *r, const group *g, size_t 
 		h_cell(w, c2, 0, 1);
 		h_raw(w, "<td style=\"text-align:right\">");
 		h_val(w, c3, 0);
-		if (!w->rc)
-			w->rc = s3i_buf_printf(w->html, " (%" PRId64 " bytes)</td></tr>\n", by);
+		if (!w->rc && nc <= 0)
+			w->rc = s3i_buf_printf(w->html, " (%" PRId64 " bytes)", by);
+		h_raw(w, "</td></tr>\n");
 	}
 	h_raw(w, "</table>\n");
 }
@@ -282,8 +307,7 @@ static void write_buckets(writer *w, const s3i_report *r)
 	char c1[32], c2[32];
 	for (size_t i = 0; i < shown; i++) {
 		const s3i_report_bucket *b = &r->buckets[i];
-		s3i_report_format_count(c1, sizeof(c1), b->objects);
-		s3i_report_format_bytes(c2, sizeof(c2), b->bytes);
+		format_counts(c1, c2, sizeof(c1), b->objects, b->bytes, 0);
 		t_printf(w, "  ");
 		t_val(w, b->account, NAME_MAX_CHARS);
 		t_printf(w, "  ");
@@ -292,7 +316,10 @@ static void write_buckets(writer *w, const s3i_report *r)
 		t_val(w, b->bucket, NAME_MAX_CHARS);
 		t_printf(w, ": ");
 		t_val(w, b->status, NAME_MAX_CHARS);
-		t_printf(w, ", %s object%s, %s", c1, plural(b->objects), c2);
+		if (b->objects < 0 || b->bytes < 0)
+			t_printf(w, ", objects and bytes not counted");
+		else
+			t_printf(w, ", %s object%s, %s", c1, plural(b->objects), c2);
 		if (b->reason && *b->reason) {
 			t_printf(w, " - ");
 			t_val(w, b->reason, REASON_MAX_CHARS);
@@ -447,8 +474,12 @@ int s3i_report_build(const s3i_report *r, s3i_buf *subject, s3i_buf *text, s3i_b
 	const char *run = nz(r->run_id), *dep = nz(r->deployment);
 
 	/* subject */
-	int64_t objects = 0, bytes = 0;
+	int64_t objects = 0, bytes = 0, not_counted = 0;
 	for (size_t i = 0; i < r->nbuckets; i++) {
+		if (r->buckets[i].objects < 0 || r->buckets[i].bytes < 0) {
+			not_counted++;
+			continue;
+		}
 		objects += r->buckets[i].objects;
 		bytes += r->buckets[i].bytes;
 	}
@@ -466,6 +497,9 @@ int s3i_report_build(const s3i_report *r, s3i_buf *subject, s3i_buf *text, s3i_b
 		w.rc = s3i_buf_puts(subject, ") FAILED in stage ");
 		if (!w.rc)
 			w.rc = put_clean(subject, nz(r->error_stage), NAME_MAX_CHARS, 0);
+	} else if (!w.rc && not_counted) {
+		w.rc = s3i_buf_printf(subject, "): %zu bucket%s, objects not counted", r->nbuckets,
+			plural((int64_t)r->nbuckets));
 	} else if (!w.rc) {
 		w.rc = s3i_buf_printf(subject, "): %zu bucket%s, %s object%s, %s", r->nbuckets,
 			plural((int64_t)r->nbuckets), c1, plural(objects), c2);
@@ -523,6 +557,23 @@ int s3i_report_build(const s3i_report *r, s3i_buf *subject, s3i_buf *text, s3i_b
 		t_printf(&w, "\n");
 	}
 	h_raw(&w, "</p>\n");
+	if (not_counted || (r->count_note && *r->count_note)) {
+		t_printf(&w, "\nNot counted: %" PRId64 " bucket%s of ORC/Parquet data", not_counted,
+			plural(not_counted));
+		h_raw(&w, "<p style=\"color:#b00020\"><b>Not counted:</b> ");
+		if (!w.rc)
+			w.rc = s3i_buf_printf(html, "%" PRId64 " bucket%s of ORC/Parquet data", not_counted,
+				plural(not_counted));
+		if (r->count_note && *r->count_note) {
+			t_printf(&w, ": ");
+			h_raw(&w, ": ");
+			both(&w, r->count_note, REASON_MAX_CHARS * 2);
+		}
+		t_printf(&w, ". Their objects and bytes are unknown, not 0; the Athena table holds "
+			"their rows.\n");
+		h_raw(&w, ". Their objects and bytes are unknown, not 0; the Athena table holds "
+			"their rows.</p>\n");
+	}
 
 	size_t ng = 0;
 	group *g = make_groups(text->alloc, r, &ng);

@@ -22,8 +22,8 @@ typedef struct s3i_report_bucket {
 	const char *bucket;
 	const char *status;          /* "done", "excluded", ... */
 	const char *reason;          /* NULL or "": none */
-	int64_t objects;
-	int64_t bytes;
+	int64_t objects;             /* < 0: not counted (ORC/Parquet rows Athena did not count) */
+	int64_t bytes;               /* < 0: not counted */
 } s3i_report_bucket;
 
 typedef struct s3i_report_query {
@@ -58,6 +58,7 @@ typedef struct s3i_report {
 	size_t max_buckets_listed;   /* 0: every bucket */
 	const s3i_report_query *queries;
 	size_t nqueries;
+	const char *count_note;      /* NULL or "": none; why buckets are not counted */
 } s3i_report;
 
 /* Append the subject (one line), the text body and the HTML body to the three buffers

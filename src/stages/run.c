@@ -12,6 +12,7 @@
 #include "core/alloc.h"
 #include "core/buf.h"
 #include "stages/names.h"
+#include "stages/stage_athena.h"
 
 struct s3i_run {
 	s3i_deployment *d;
@@ -240,6 +241,7 @@ int s3i_run_account_svc(s3i_run *run, const char *account, const char *region, s
 /* ---- status ---- */
 
 typedef struct status_walk {
+	s3i_run *run;
 	s3i_run_status *out;
 	s3i_bucket_status_fn fn;
 	void *user;
@@ -252,13 +254,18 @@ static int on_bucket(void *user, const s3i_state_bucket *b)
 	w->out->buckets_total++;
 	if (!s3i_bucket_state_is_terminal(b->status))
 		w->out->buckets_pending++;
+	/* ORC/Parquet data not counted yet is unknown, not 0 */
+	int not_counted = s3i_stage_bucket_not_counted(w->run, b);
+	int64_t objects = not_counted ? -1 : b->objects, bytes = not_counted ? -1 : b->bytes;
+	if (not_counted)
+		w->out->buckets_not_counted++;
 	w->out->objects += b->objects;
 	w->out->bytes += b->bytes;
 	if (!w->fn)
 		return 0;
 	s3i_bucket_status s = { sizeof(s), b->account, b->region, b->bucket,
 		s3i_bucket_state_name(b->status), b->reason, b->expected_files, b->partitioned_files,
-		b->objects, b->bytes, b->updated_ms };
+		objects, bytes, b->updated_ms };
 	int rc = w->fn(w->user, &s);
 	if (rc)
 		w->stopped = 1;
@@ -296,8 +303,10 @@ int s3i_run_status_read(s3i_run *run, s3i_run_status *out, s3i_bucket_status_fn 
 	full.created_ms = rec.created_ms;
 	full.updated_ms = rec.updated_ms;
 	s3i_state_run_dispose(&rec);
-	status_walk w = { &full, fn, user, 0 };
+	status_walk w = { run, &full, fn, user, 0 };
 	rc = s3i_state_buckets_list(s3i_run_state(run), run->run_id, on_bucket, &w, NULL);
+	if (full.buckets_not_counted > 0)
+		full.objects = full.bytes = -1;
 	memcpy(out, &full, size);
 	if (rc && w.stopped)
 		return s3i_err(NULL, S3I_EUSER, run->run_id, "run %s: status callback stopped the walk",

@@ -1,6 +1,7 @@
 /* Shared by the create-table, query and notify stages: see stage_athena.h. */
 #include "stages/stage_athena.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -300,6 +301,66 @@ int s3i_stage_first_rows(const s3i_svc *svc, const char *id, int64_t max_rows,
 		s3i_stage_rows_dispose(out);
 	out->alloc = a;
 	return rc;
+}
+
+/* ------------------------------------------------------------------ counts */
+
+int s3i_stage_counted_by_athena(const s3i_run *run)
+{
+	const s3i_run_input *in = run ? s3i_run_get_input(run) : NULL;
+	if (!in || s3i_run_input_get_snapshot(in) != S3I_SNAPSHOT_INVENTORY)
+		return 0;   /* a list snapshot writes CSV, counted while it is written */
+	s3i_inventory_format f = s3i_run_input_get_inventory_format(in);
+	return f == S3I_INVENTORY_FORMAT_ORC || f == S3I_INVENTORY_FORMAT_PARQUET;
+}
+
+int s3i_stage_bucket_not_counted(const s3i_run *run, const s3i_state_bucket *b)
+{
+	return b && b->partitioned_files > 0 && b->counted_ms <= 0 && s3i_stage_counted_by_athena(run);
+}
+
+/* A decimal number 0..INT64_MAX; -1 when s is anything else. */
+static int64_t parse_count(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+	if (!n || n > 19)
+		return -1;
+	int64_t v = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		int d = s[i] - '0';
+		if (v > (INT64_MAX - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	return v;
+}
+
+int s3i_stage_count_row_parse(size_t n, const char *const *values, s3i_stage_count_row *out,
+	s3i_errinfo *err)
+{
+	memset(out, 0, sizeof(*out));
+	if (n != 5 || !values)
+		return s3i_err(err, S3I_EPARSE, "count", "a counting result row has %zu columns, not 5 "
+			"(account, region, bucketname, count, sum of size)", n);
+	static const char *const names[3] = { "account", "region", "bucketname" };
+	for (size_t i = 0; i < 3; i++)
+		if (!values[i] || !values[i][0])
+			return s3i_err(err, S3I_EPARSE, names[i], "a counting result row has no %s",
+				names[i]);
+	out->account = values[0];
+	out->region = values[1];
+	out->bucket = values[2];
+	out->objects = parse_count(values[3]);
+	if (out->objects < 0)
+		return s3i_err(err, S3I_EPARSE, values[2], "the counting result row of bucket '%.64s' "
+			"of account %.16s: the count is not a number of rows", values[2], values[0]);
+	out->bytes = values[4] ? parse_count(values[4]) : 0;
+	if (out->bytes < 0)
+		return s3i_err(err, S3I_EPARSE, values[2], "the counting result row of bucket '%.64s' "
+			"of account %.16s: the sum of size is not a number of bytes", values[2], values[0]);
+	return S3I_OK;
 }
 
 void s3i_stage_sleep(s3i_run *run, int64_t ms, int64_t deadline_ms)

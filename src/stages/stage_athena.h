@@ -14,6 +14,7 @@
 #include "services/athena.h"
 #include "services/ddb_value.h"
 #include "stages/run_internal.h"
+#include "stages/state.h"
 
 /* The host account in the host region (Athena, SES and the state table live there). */
 void s3i_stage_host_svc(s3i_run *run, s3i_svc *out);
@@ -100,6 +101,32 @@ int s3i_stage_read_rows(const s3i_svc *svc, const char *id, int64_t max_rows,
 /* The first max_rows rows of execution `id`, kept in *out (initialised here). */
 int s3i_stage_first_rows(const s3i_svc *svc, const char *id, int64_t max_rows,
 	const s3i_allocator *a, s3i_stage_rows *out, s3i_errinfo *err);
+
+/* ---- buckets counted by Athena (ORC/Parquet data the library does not read) ---- */
+
+/* 1 when the run's data files are ORC or Parquet (an inventory snapshot asking for them):
+ * partition copies and verifies them but counts no rows, and the create-table stage counts
+ * them with one Athena statement after the partitions are added (docs/stages.md). */
+int s3i_stage_counted_by_athena(const s3i_run *run);
+/* 1 when bucket b of such a run has data in the consolidated layout but no recorded count:
+ * its objects and bytes are unknown ("not counted"), not 0. Always 0 for other runs. */
+int s3i_stage_bucket_not_counted(const s3i_run *run, const s3i_state_bucket *b);
+
+/* One row of the counting statement (SELECT account, region, bucketname, count(*),
+ * sum(size) ... GROUP BY 1,2,3); pointers into the row's values. */
+typedef struct s3i_stage_count_row {
+	const char *account;
+	const char *region;
+	const char *bucket;
+	int64_t objects;
+	int64_t bytes;               /* sum(size) is NULL when every row is a delete marker: 0 */
+} s3i_stage_count_row;
+
+/* Parse a result row of n values (an SQL NULL is a NULL pointer): the account, region and
+ * bucket present and non-empty, the count a decimal number >= 0, the sum one or NULL.
+ * S3I_EPARSE naming the row's bucket and the field otherwise. */
+int s3i_stage_count_row_parse(size_t n, const char *const *values, s3i_stage_count_row *out,
+	s3i_errinfo *err);
 
 /* Sleep ms (through the client's clock hook) but not past deadline_ms (0: none). */
 void s3i_stage_sleep(s3i_run *run, int64_t ms, int64_t deadline_ms);

@@ -7,6 +7,14 @@
  * built is taken over: SUCCEEDED is skipped, an execution still running is polled (not
  * started again), a FAILED or CANCELLED one is started again with the next attempt number
  * (its ClientRequestToken then differs, so Athena really runs it again).
+ *
+ * A run of ORC/Parquet data (s3i_stage_counted_by_athena) then counts its buckets with one
+ * more statement, run#R / count#00000 (same attributes): SELECT account, region, bucketname,
+ * count(*), sum(size) ... GROUP BY 1,2,3, its rows read (paged) and each bucket that was not
+ * counted yet given its numbers with s3i_state_bucket_set_counts (set once). The buckets to
+ * count are read at the first step: a resumed stage whose buckets are all counted issues no
+ * statement, one that stopped after the statement succeeded reads its results again. That
+ * statement failing fails nothing: it is recorded, logged, and the buckets stay not counted.
  */
 #include "s3insights/stage_table.h"
 
@@ -16,6 +24,7 @@
 
 #include "core/alloc.h"
 #include "core/buf.h"
+#include "core/log.h"
 #include "services/athena.h"
 #include "services/ddb_value.h"
 #include "stages/run_internal.h"
@@ -39,6 +48,11 @@ struct s3i_table {
 	size_t next;                 /* the first statement not known to have succeeded */
 	int64_t delay_ms;            /* the next pause between two polls */
 	char *results_location;
+	/* counting ORC/Parquet buckets with Athena (count_done: nothing (more) to count) */
+	int count_done;
+	stmt count;
+	char (*uncounted)[2][64];    /* account, bucket of each bucket without a count */
+	size_t nuncounted;
 };
 
 /* ------------------------------------------------------------------ handle */
@@ -86,6 +100,8 @@ void s3i_table_free(s3i_table *st)
 	for (size_t i = 0; i < st->n; i++)
 		s3i_free(st->alloc, st->stmts[i].sql);
 	s3i_free(st->alloc, st->stmts);
+	s3i_free(st->alloc, st->count.sql);
+	s3i_free(st->alloc, st->uncounted);
 	s3i_free(st->alloc, st->workgroup);
 	s3i_free(st->alloc, st->results_location);
 	s3i_free(st->alloc, st);
@@ -127,7 +143,27 @@ typedef struct part_list {
 	char (*names)[3][64];
 	size_t n, cap;
 	int oom;
+	s3i_table *st;               /* collects the buckets not counted yet */
+	size_t ucap;
 } part_list;
+
+/* Keep a bucket whose data the counting statement is to count. */
+static int keep_uncounted(part_list *l, const s3i_state_bucket *b)
+{
+	s3i_table *st = l->st;
+	if (st->nuncounted == l->ucap) {
+		size_t cap = l->ucap ? l->ucap * 2 : 64;
+		char (*u)[2][64] = s3i_realloc(l->a, st->uncounted, cap * sizeof(*u));
+		if (!u)
+			return l->oom = 1;
+		st->uncounted = u;
+		l->ucap = cap;
+	}
+	snprintf(st->uncounted[st->nuncounted][0], 64, "%s", b->account);
+	snprintf(st->uncounted[st->nuncounted][1], 64, "%s", b->bucket);
+	st->nuncounted++;
+	return 0;
+}
 
 /* A bucket whose data is (partly) in the consolidated layout gets its partition, whatever
  * its status: partitioned_files > 0 means files of it were copied (docs/stages.md). */
@@ -136,6 +172,8 @@ static int on_bucket(void *user, const s3i_state_bucket *b)
 	part_list *l = user;
 	if (b->partitioned_files <= 0 && b->objects <= 0)
 		return 0;
+	if (s3i_stage_bucket_not_counted(l->st->run, b) && keep_uncounted(l, b))
+		return 1;
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 64;
 		s3i_ddl_partition *p = s3i_realloc(l->a, l->parts, cap * sizeof(*p));
@@ -179,6 +217,25 @@ static int on_item(void *user, const char *sortkey, const s3i_ddb_item *it)
 	return 0;
 }
 
+/* Take over the recorded counting statement; one that succeeded keeps its execution id,
+ * whose results are read (again) for the buckets still without a count. */
+static int on_count_item(void *user, const char *sortkey, const s3i_ddb_item *it)
+{
+	s3i_table *st = user;
+	if (strcmp(sortkey, "count#00000"))
+		return 0;
+	stmt *s = &st->count;
+	if (!s3i_stage_statement_take_over(s, it)) {
+		int64_t attempt = 0;
+		s3i_ddb_item_get_i64(it, "attempt", &attempt);
+		s->attempt = (int)attempt + 1;
+	} else if (s->succeeded) {
+		snprintf(s->execution_id, sizeof(s->execution_id), "%s",
+			s3i_ddb_item_get_s(it, "execution_id"));
+	}
+	return 0;
+}
+
 /* Forget what a failed prepare left behind, so the next step starts it afresh. */
 static void unprepare(s3i_table *st)
 {
@@ -190,6 +247,10 @@ static void unprepare(s3i_table *st)
 	st->next = 0;
 	s3i_free(st->alloc, st->results_location);
 	st->results_location = NULL;
+	s3i_free(st->alloc, st->count.sql);
+	memset(&st->count, 0, sizeof(st->count));
+	st->nuncounted = 0;
+	st->count_done = 0;
 }
 
 static int prepare(s3i_table *st)
@@ -201,7 +262,7 @@ static int prepare(s3i_table *st)
 	s3i_buf loc, sql;
 	s3i_buf_init(&loc, st->alloc);
 	s3i_buf_init(&sql, st->alloc);
-	part_list parts = { st->alloc, NULL, NULL, 0, 0, 0 };
+	part_list parts = { st->alloc, NULL, NULL, 0, 0, 0, st, 0 };
 	int rc = s3i_stage_data_location(run, &loc);
 	if (!rc)
 		rc = s3i_stage_results_location(run, &sql);
@@ -275,8 +336,25 @@ static int prepare(s3i_table *st)
 	}
 
 	rc = s3i_stage_items_list(run, "table#", on_item, st, &st->err);
-	if (rc)
+	if (rc) {
 		s3i_err_prefix(&st->err, "create table of run %s: reading its progress: ", rid);
+		goto done;
+	}
+
+	/* ORC/Parquet: the buckets' rows are counted here, once the partitions exist */
+	st->count_done = !st->nuncounted;
+	if (!st->count_done) {
+		rc = s3i_buf_printf(&sql, "SELECT account, region, bucketname, count(*), sum(size) "
+			"FROM \"%s\".\"%s\" GROUP BY 1, 2, 3", t.database, t.table);
+		if (rc || !(st->count.sql = s3i_buf_detach(&sql))) {
+			rc = oom(st);
+			goto done;
+		}
+		snprintf(st->count.what, sizeof(st->count.what), "count of %s.%s", t.database, t.table);
+		rc = s3i_stage_items_list(run, "count#", on_count_item, st, &st->err);
+		if (rc)
+			s3i_err_prefix(&st->err, "create table of run %s: reading its count: ", rid);
+	}
 	goto done;
 ddl:
 	rc = s3i_err(&st->err, rc, t.table, "create table of run %s: cannot write the statements "
@@ -338,6 +416,217 @@ static int start(s3i_table *st, size_t i, const s3i_svc *svc)
 	st->delay_ms = st->opts.poll_interval_ms;
 	/* recorded before the first poll: a resumed stage polls this execution */
 	return record(st, i, NULL);
+}
+
+/* ------------------------------------------------------------------ the count */
+
+static const s3i_logger *logger(const s3i_table *st)
+{
+	return s3i_ctx_logger(s3i_deployment_ctx(s3i_run_deployment(st->run)));
+}
+
+static int record_count(s3i_table *st, const char *reason)
+{
+	s3i_ddb_item *it = s3i_stage_statement_item(st->alloc, 0, &st->count, reason);
+	int rc = it ? s3i_stage_item_put(st->run, "count#00000", it, &st->err) : oom(st);
+	s3i_ddb_item_free(it);
+	return rc;
+}
+
+/* The count failed: recorded (state FAILED or CANCELLED, the reason) for the report, logged;
+ * the buckets stay not counted and the stage goes on. Only a state-table failure to record
+ * it is returned. */
+static int count_given_up(s3i_table *st, const char *state, const char *why)
+{
+	stmt *s = &st->count;
+	snprintf(s->state, sizeof(s->state), "%s", state);
+	s3i_log(logger(st), S3I_LOG_WARN, "create table of run %s: counting the rows of %zu "
+		"ORC/Parquet bucket%s with Athena failed, they stay not counted: %s",
+		s3i_run_id(st->run), st->nuncounted, st->nuncounted == 1 ? "" : "s", why);
+	st->count_done = 1;
+	return record_count(st, why);
+}
+
+typedef struct count_walk {
+	s3i_table *st;
+	s3i_stage_count_row *rows;   /* strings owned (strdup) */
+	size_t n, cap;
+	int oom;
+	s3i_errinfo bad;             /* the first row that could not be read */
+	int nbad;
+} count_walk;
+
+static int on_count_row(void *user, int64_t index, size_t n, const char *const *values,
+	const char *const *columns)
+{
+	(void)index;
+	(void)columns;
+	count_walk *w = user;
+	const s3i_allocator *a = w->st->alloc;
+	s3i_stage_count_row r;
+	if (s3i_stage_count_row_parse(n, values, &r, &w->bad)) {
+		w->nbad++;
+		return 1;   /* unreadable results: nothing of them is trusted */
+	}
+	if (w->n == w->cap) {
+		size_t cap = w->cap ? w->cap * 2 : 64;
+		s3i_stage_count_row *p = s3i_realloc(a, w->rows, cap * sizeof(*p));
+		if (!p)
+			return w->oom = 1;
+		w->rows = p;
+		w->cap = cap;
+	}
+	s3i_stage_count_row *k = &w->rows[w->n];
+	k->objects = r.objects;
+	k->bytes = r.bytes;
+	k->account = s3i_strdup(a, r.account);
+	k->region = NULL;
+	k->bucket = s3i_strdup(a, r.bucket);
+	w->n++;
+	if (!k->account || !k->bucket)
+		return w->oom = 1;
+	return 0;
+}
+
+static void count_walk_dispose(count_walk *w)
+{
+	for (size_t i = 0; i < w->n; i++) {
+		s3i_free(w->st->alloc, (char *)w->rows[i].account);
+		s3i_free(w->st->alloc, (char *)w->rows[i].bucket);
+	}
+	s3i_free(w->st->alloc, w->rows);
+}
+
+/* The counting statement succeeded: its rows, every page, then each bucket without a count
+ * gets its row's numbers (a bucket with files but no row has none: 0). */
+static int count_results(s3i_table *st, const s3i_svc *svc)
+{
+	stmt *s = &st->count;
+	const char *rid = s3i_run_id(st->run);
+	count_walk w;
+	memset(&w, 0, sizeof(w));
+	w.st = st;
+	s3i_errinfo_init(&w.bad);
+	s3i_errinfo rerr;
+	s3i_errinfo_init(&rerr);
+	int rc = s3i_stage_read_rows(svc, s->execution_id, 0, on_count_row, &w, NULL, &rerr);
+	if (w.oom) {
+		rc = oom(st);
+		goto out;
+	}
+	if (w.nbad || rc) {
+		char why[1400];
+		snprintf(why, sizeof(why), "the results of query execution '%s' cannot be read: %s",
+			s->execution_id, w.nbad ? w.bad.message : rerr.message);
+		/* the statement itself succeeded; only its results are unusable */
+		rc = count_given_up(st, "SUCCEEDED", why);
+		goto out;
+	}
+	s3i_state *state = s3i_run_state(st->run);
+	int64_t now = s3i_deployment_now_ms(s3i_run_deployment(st->run));
+	for (size_t i = 0; i < st->nuncounted; i++) {
+		const char *acct = st->uncounted[i][0], *bucket = st->uncounted[i][1];
+		int64_t objects = 0, bytes = 0;
+		for (size_t j = 0; j < w.n; j++) {
+			if (!strcmp(w.rows[j].account, acct) && !strcmp(w.rows[j].bucket, bucket)) {
+				objects = w.rows[j].objects;
+				bytes = w.rows[j].bytes;
+				break;
+			}
+		}
+		rc = s3i_state_bucket_set_counts(state, rid, acct, bucket, objects, bytes, now, NULL,
+			&st->err);
+		if (rc) {
+			s3i_err_prefix(&st->err, "create table of run %s: recording the count of bucket "
+				"'%s' of account %s: ", rid, bucket, acct);
+			goto out;
+		}
+	}
+	s3i_log(logger(st), S3I_LOG_INFO, "create table of run %s: counted the rows of %zu "
+		"ORC/Parquet bucket%s with Athena (query execution '%s')", rid, st->nuncounted,
+		st->nuncounted == 1 ? "" : "s", s->execution_id);
+	st->count_done = 1;
+out:
+	count_walk_dispose(&w);
+	return rc;
+}
+
+/* Start, poll and read the counting statement until it is done or the deadline comes.
+ * Athena's failures end the count (count_given_up), never the stage. */
+static int count_step(s3i_table *st, const s3i_svc *svc, int64_t deadline_ms)
+{
+	stmt *s = &st->count;
+	s3i_deployment *d = s3i_run_deployment(st->run);
+	char why[1400];
+	while (!st->count_done) {
+		if (s->succeeded)
+			return count_results(st, svc);
+		if (deadline_ms && s3i_deployment_now_ms(d) >= deadline_ms)
+			return S3I_OK;
+		s3i_errinfo e;
+		s3i_errinfo_init(&e);
+		if (!s->execution_id[0]) {
+			char token[160];
+			if (s3i_stage_request_token(st->run, "count", 0, s->attempt, s->sql, token,
+				sizeof(token)))
+				token[0] = 0;
+			s3i_athena_query q = { 0 };
+			q.query = s->sql;
+			q.database = s3i_run_get_database(st->run);
+			q.output_location = st->results_location;
+			q.workgroup = st->workgroup;
+			q.client_request_token = token[0] ? token : NULL;
+			int rc = s3i_athena_start_query_op(svc, &q, s->execution_id, &e);
+			if (rc == S3I_ENOMEM)
+				return oom(st);
+			if (rc) {
+				s->execution_id[0] = 0;
+				snprintf(why, sizeof(why), "Athena refused to start it: %s", e.message);
+				return count_given_up(st, "FAILED", why);
+			}
+			s->started_ms = s3i_deployment_now_ms(d);
+			snprintf(s->state, sizeof(s->state), "QUEUED");
+			st->delay_ms = st->opts.poll_interval_ms;
+			int rrc = record_count(st, NULL);   /* before the first poll */
+			if (rrc)
+				return rrc;
+		}
+		s3i_athena_execution ex;
+		int rc = s3i_athena_get_execution_op(svc, s->execution_id, &ex, &e);
+		if (rc == S3I_ENOMEM)
+			return oom(st);
+		if (rc) {
+			snprintf(why, sizeof(why), "query execution '%s' could not be polled: %s",
+				s->execution_id, e.message);
+			return count_given_up(st, "FAILED", why);
+		}
+		snprintf(s->state, sizeof(s->state), "%s", s3i_athena_state_name(ex.state));
+		if (ex.state == S3I_ATHENA_SUCCEEDED) {
+			if ((rc = record_count(st, NULL)))
+				return rc;
+			s->succeeded = 1;
+			continue;
+		}
+		if (ex.state == S3I_ATHENA_FAILED || ex.state == S3I_ATHENA_CANCELLED) {
+			snprintf(why, sizeof(why), "query execution '%s', %s: %s", s->execution_id,
+				s->state, ex.reason[0] ? ex.reason : "no reason given");
+			return count_given_up(st, s->state, why);
+		}
+		int64_t now = s3i_deployment_now_ms(d);
+		int64_t since = ex.submitted_ms > 0 && ex.submitted_ms < now ? ex.submitted_ms
+		                                                             : s->started_ms;
+		if (since > 0 && now - since > st->opts.statement_timeout_ms) {
+			s3i_athena_stop_query_op(svc, s->execution_id, NULL);
+			snprintf(why, sizeof(why), "query execution '%s' timed out after %" PRId64
+				" s (stopped)", s->execution_id, (now - since) / 1000);
+			return count_given_up(st, "CANCELLED", why);
+		}
+		s3i_stage_sleep(st->run, st->delay_ms, deadline_ms);
+		st->delay_ms *= 2;
+		if (st->delay_ms > st->opts.max_poll_interval_ms)
+			st->delay_ms = st->opts.max_poll_interval_ms;
+	}
+	return S3I_OK;
 }
 
 int s3i_table_step(s3i_table *st, int64_t deadline_ms, int *finished)
@@ -420,6 +709,10 @@ int s3i_table_step(s3i_table *st, int64_t deadline_ms, int *finished)
 		st->delay_ms *= 2;
 		if (st->delay_ms > st->opts.max_poll_interval_ms)
 			st->delay_ms = st->opts.max_poll_interval_ms;
+	}
+	if (!st->count_done) {
+		if ((rc = count_step(st, &svc, deadline_ms)) || !st->count_done)
+			return rc;
 	}
 	*finished = 1;
 	return S3I_OK;

@@ -137,7 +137,8 @@ class s3i_run_status(Structure):
     _fields_ = [("struct_size", c_uint32), ("run_id", c_char_p), ("phase", c_char_p),
                 ("finished", c_int), ("error", c_char_p), ("error_stage", c_char_p),
                 ("created_ms", c_int64), ("updated_ms", c_int64), ("buckets_total", c_int64),
-                ("buckets_pending", c_int64), ("objects", c_int64), ("bytes", c_int64)]
+                ("buckets_pending", c_int64), ("objects", c_int64), ("bytes", c_int64),
+                ("buckets_not_counted", c_int64)]
 
 
 BUCKET_STATUS_FN = CFUNCTYPE(c_int, c_void_p, POINTER(s3i_bucket_status))

@@ -14,11 +14,19 @@ BucketStatus = namedtuple("BucketStatus", "account region bucket status reason e
                                           "partitioned_files objects bytes updated_ms")
 BucketStatus.__doc__ = ("One source bucket's recorded state (status: discovered, in_progress, "
                         "ingesting, done, excluded, ...; expected_files -1 before a manifest "
-                        "was verified).")
+                        "was verified; objects and bytes None when not counted: ORC/Parquet "
+                        "data whose rows the create-table stage has not counted with Athena).")
 RunStatus = namedtuple("RunStatus", "run_id phase finished error error_stage created_ms "
                                     "updated_ms buckets_total buckets_pending objects bytes "
-                                    "buckets")
-RunStatus.__doc__ = "A run as a whole, with the list of its BucketStatus in `buckets`."
+                                    "buckets buckets_not_counted")
+RunStatus.__doc__ = ("A run as a whole, with the list of its BucketStatus in `buckets`; "
+                     "objects and bytes None when buckets_not_counted > 0 (the total is not "
+                     "known).")
+
+
+def _count(n):
+    """A count of run.h: -1 means not counted (None), never 0."""
+    return None if n < 0 else n
 HarvestProgress = namedtuple("HarvestProgress", "stage status elapsed_ms wait_deadline_ms")
 HarvestProgress.__doc__ = ("Where a harvest is: stage (provision, configure, wait, table, "
                            "query, notify, teardown, cleanup), status (a RunStatus with "
@@ -29,7 +37,8 @@ HarvestProgress.__doc__ = ("Where a harvest is: stage (provision, configure, wai
 def _run_status(st, buckets):
     return RunStatus(dec(st.run_id), dec(st.phase), bool(st.finished), dec(st.error),
                      dec(st.error_stage), st.created_ms, st.updated_ms, st.buckets_total,
-                     st.buckets_pending, st.objects, st.bytes, buckets)
+                     st.buckets_pending, _count(st.objects), _count(st.bytes), buckets,
+                     st.buckets_not_counted)
 
 
 def _ffi_fn(name):
@@ -131,7 +140,8 @@ class Run(Handle):
             b = p.contents
             found.append(BucketStatus(dec(b.account), dec(b.region), dec(b.bucket),
                                       dec(b.status), dec(b.reason), b.expected_files,
-                                      b.partitioned_files, b.objects, b.bytes, b.updated_ms))
+                                      b.partitioned_files, _count(b.objects),
+                                      _count(b.bytes), b.updated_ms))
             return 0
 
         st = _ffi.new(_ffi.s3i_run_status)
