@@ -439,7 +439,8 @@ static int record_count(s3i_table *st, const char *reason)
 static int count_given_up(s3i_table *st, const char *state, const char *why)
 {
 	stmt *s = &st->count;
-	snprintf(s->state, sizeof(s->state), "%s", state);
+	if (state != s->state)   /* FAILED, CANCELLED: it may be the state already */
+		snprintf(s->state, sizeof(s->state), "%s", state);
 	s3i_log(logger(st), S3I_LOG_WARN, "create table of run %s: counting the rows of %zu "
 		"ORC/Parquet bucket%s with Athena failed, they stay not counted: %s",
 		s3i_run_id(st->run), st->nuncounted, st->nuncounted == 1 ? "" : "s", why);

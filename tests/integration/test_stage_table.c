@@ -9,6 +9,7 @@
  * /_fault: moto cannot fail one) fails the run, naming the statement.
  */
 #include "report_fixture.h"
+#include "services/dynamodb.h"
 #include "stages/stage_athena.h"
 
 #define EXEC_CAP 64
@@ -94,6 +95,8 @@ static void read_items(fx *f, items *x)
 	CHECK_OK(s3i_stage_items_list(f->run, "table#", on_table_item, x, NULL));
 }
 
+static int count_items(fx *f, char *state, size_t cap, char *reason, size_t rcap);
+
 static void test_statements_create_table_and_every_partition(void **state)
 {
 	(void)state;
@@ -138,6 +141,15 @@ static void test_statements_create_table_and_every_partition(void **state)
 		assert_string_equal(q, want[i]);
 		free(q);
 	}
+
+	/* CSV rows were counted while copied: no counting statement, no count record, and
+	 * the status has no bucket not counted */
+	char cstate[32], reason[256];
+	assert_int_equal(count_items(&f, cstate, sizeof(cstate), reason, sizeof(reason)), 0);
+	s3i_run_status s = { .struct_size = sizeof(s) };
+	CHECK_OK(s3i_run_status_read(f.run, &s, NULL, NULL));
+	assert_int_equal(s.buckets_not_counted, 0);
+	assert_int_equal(s.objects, 3 + 2 + 4 + 5);
 
 	/* a second run of the stage starts nothing */
 	CHECK_OK(s3i_table_new(&st, f.run, NULL));
@@ -311,7 +323,358 @@ static void test_failed_step_is_redone_cleanly(void **state)
 	fx_close(&f);
 }
 
-/* ORC reports: one typed table (no raw table, no view), partitions on it. */
+#define ORC_COUNT_SQL "SELECT account, region, bucketname, count(*), sum(size) FROM " \
+	"\"inv_db\".\"objects\" GROUP BY 1, 2, 3"
+
+/* An ORC run r1 of both accounts, database inv_db, table objects. */
+static void fx_open_orc(fx *f, const char *format)
+{
+	char json[1024];
+	snprintf(json, sizeof(json), "{\"run_id\":\"r1\",\"accounts\":[{\"id\":\"" HOST "\"},"
+		"{\"id\":\"" OTHER "\"}],\"athena_queries\":[],\"sender_email_address\":\"" SENDER "\","
+		"\"recipient_email_addresses\":[\"o@example.com\"],\"inventory_format\":\"%s\","
+		"\"object_versions\":\"All\",\"athena_database_name\":\"inv_db\","
+		"\"athena_table_name\":\"objects\"}", format);
+	fx_open(f, json);
+}
+
+typedef struct seen_bucket {
+	char bucket[64];
+	int64_t objects, bytes;
+} seen_bucket;
+
+typedef struct seen_status {
+	int n;
+	seen_bucket b[16];
+} seen_status;
+
+static int on_status(void *user, const s3i_bucket_status *b)
+{
+	seen_status *x = user;
+	assert_true(x->n < 16);
+	snprintf(x->b[x->n].bucket, 64, "%s", b->bucket);
+	x->b[x->n].objects = b->objects;
+	x->b[x->n].bytes = b->bytes;
+	x->n++;
+	return 0;
+}
+
+/* The run's status; *x the buckets as the public status gives them. */
+static s3i_run_status read_status(fx *f, seen_status *x)
+{
+	memset(x, 0, sizeof(*x));
+	s3i_run_status s = { .struct_size = sizeof(s) };
+	CHECK_OK(s3i_run_status_read(f->run, &s, on_status, x));
+	return s;
+}
+
+static void assert_bucket_counts(const seen_status *x, const char *bucket, int64_t objects,
+	int64_t bytes)
+{
+	for (int i = 0; i < x->n; i++) {
+		if (strcmp(x->b[i].bucket, bucket))
+			continue;
+		if (x->b[i].objects != objects || x->b[i].bytes != bytes)
+			fail_msg("bucket %s: %lld objects, %lld bytes; expected %lld, %lld", bucket,
+				(long long)x->b[i].objects, (long long)x->b[i].bytes, (long long)objects,
+				(long long)bytes);
+		return;
+	}
+	fail_msg("bucket %s not in the status", bucket);
+}
+
+/* ORC data: three buckets with files (partition counts no ORC rows: 0), one empty. */
+static void seed_orc_estate(fx *f)
+{
+	seed_data_bucket(f, HOST, "us-east-1", "orc-east", 2, 2, 0, 0);
+	seed_data_bucket(f, OTHER, "eu-west-1", "orc-west", 1, 1, 0, 0);
+	seed_data_bucket(f, OTHER, "eu-west-1", "orc-markers", 1, 1, 0, 0);
+	seed_terminal_bucket(f, HOST, "us-east-1", "orc-empty", S3I_BUCKET_EMPTY, "no objects");
+}
+
+/* The canned results of the DDL (none) and of the count: orc-markers holds only delete
+ * markers (sum(size) NULL). */
+static void canned_orc_count(void)
+{
+	for (int i = 0; i < 3; i++)   /* CREATE DATABASE, CREATE TABLE, ADD PARTITION */
+		canned_result("[[\"x\"]]");
+	canned_result("[[\"account\",\"region\",\"bucketname\",\"_col3\",\"_col4\"],"
+		"[\"" HOST "\",\"us-east-1\",\"orc-east\",\"3000000\",\"123456789012345\"],"
+		"[\"" OTHER "\",\"eu-west-1\",\"orc-markers\",\"12\",null],"
+		"[\"" OTHER "\",\"eu-west-1\",\"orc-west\",\"41\",\"4100\"]]");
+}
+
+/* The bucket item as raw DynamoDB: counted_ms removed and objects, bytes zeroed, as if the
+ * count had never been recorded. */
+static void forget_count(fx *f, const char *account, const char *bucket)
+{
+	s3i_svc svc = { s3i_deployment_client(f->d), NULL, "us-east-1" };
+	s3i_ddb_item *key = NULL, *vals = NULL, *names = NULL;
+	CHECK_OK(s3i_ddb_item_new(&key, NULL));
+	CHECK_OK(s3i_ddb_item_new(&vals, NULL));
+	CHECK_OK(s3i_ddb_item_new(&names, NULL));
+	char sk[160];
+	snprintf(sk, sizeof(sk), "bucket#%s#%s", account, bucket);
+	CHECK_OK(s3i_ddb_item_set_s(key, "partitionkey", "run#r1"));
+	CHECK_OK(s3i_ddb_item_set_s(key, "sortkey", sk));
+	CHECK_OK(s3i_ddb_item_set_n_i64(vals, ":z", 0));
+	CHECK_OK(s3i_ddb_item_set_s(names, "#b", "bytes"));
+	s3i_ddb_write_opts wo = { 0 };
+	wo.update = "SET objects = :z, #b = :z REMOVE counted_ms";
+	wo.names = names;
+	wo.values = vals;
+	CHECK_OK(s3i_ddb_update_item_op(&svc, s3i_state_table(s3i_run_state(f->run)), key, &wo,
+		NULL, NULL));
+	s3i_ddb_item_free(key);
+	s3i_ddb_item_free(vals);
+	s3i_ddb_item_free(names);
+}
+
+/* ORC: not counted before the table stage; one counting statement after the partitions;
+ * each bucket with data gets the registered numbers (NULL sum: 0 bytes), the run its
+ * totals; a second handle starts nothing and adds nothing. */
+static void test_orc_buckets_counted_by_athena(void **state)
+{
+	(void)state;
+	fx f;
+	fx_open_orc(&f, "ORC");
+	seed_orc_estate(&f);
+	seen_status x;
+	s3i_run_status s = read_status(&f, &x);
+	assert_int_equal(s.buckets_not_counted, 3);
+	assert_int_equal(s.objects, -1);
+	assert_int_equal(s.bytes, -1);
+	assert_bucket_counts(&x, "orc-east", -1, -1);
+	assert_bucket_counts(&x, "orc-west", -1, -1);
+	assert_bucket_counts(&x, "orc-empty", 0, 0);
+
+	canned_orc_count();
+	s3i_table *st = NULL;
+	CHECK_OK(s3i_table_new(&st, f.run, NULL));
+	CHECK_OK(s3i_table_run(st));
+	s3i_table_free(st);
+
+	static char ids[EXEC_CAP][S3I_ATHENA_ID_SIZE];
+	assert_int_equal(list_executions(&f, ids, EXEC_CAP), 4);
+	int found = 0;
+	for (int i = 0; i < 4; i++) {
+		char *q = execution_query(&f, ids[i]);
+		found += !strcmp(q, ORC_COUNT_SQL);
+		free(q);
+	}
+	assert_int_equal(found, 1);
+	s = read_status(&f, &x);
+	assert_int_equal(s.buckets_not_counted, 0);
+	assert_bucket_counts(&x, "orc-east", 3000000, 123456789012345LL);
+	assert_bucket_counts(&x, "orc-markers", 12, 0);
+	assert_bucket_counts(&x, "orc-west", 41, 4100);
+	assert_bucket_counts(&x, "orc-empty", 0, 0);
+	assert_int_equal(s.objects, 3000053);
+	assert_int_equal(s.bytes, 123456789012345LL + 4100);
+	char cstate[32], reason[256];
+	assert_int_equal(count_items(&f, cstate, sizeof(cstate), reason, sizeof(reason)), 1);
+	assert_string_equal(cstate, "SUCCEEDED");
+
+	/* resumed after the count: nothing started, nothing added */
+	CHECK_OK(s3i_table_new(&st, f.run, NULL));
+	CHECK_OK(s3i_table_run(st));
+	s3i_table_free(st);
+	assert_int_equal(list_executions(&f, ids, EXEC_CAP), 4);
+	s = read_status(&f, &x);
+	assert_int_equal(s.objects, 3000053);
+	assert_bucket_counts(&x, "orc-east", 3000000, 123456789012345LL);
+
+	/* a count recorded is never changed by a second one (set once) */
+	int set = 1;
+	CHECK_OK(s3i_state_bucket_set_counts(s3i_run_state(f.run), "r1", HOST, "orc-east", 1, 1,
+		5000, &set, NULL));
+	assert_int_equal(set, 0);
+	assert_int_equal(s3i_state_bucket_set_counts(s3i_run_state(f.run), "r1", HOST, "nope", 1,
+		1, 5000, &set, NULL), S3I_ENOTFOUND);
+	s = read_status(&f, &x);
+	assert_bucket_counts(&x, "orc-east", 3000000, 123456789012345LL);
+	fx_close(&f);
+}
+
+/* Stopped after the count succeeded but before every bucket's count was written: the next
+ * handle reads the recorded execution's results again instead of counting again. */
+static void test_orc_count_resumed_reads_results_again(void **state)
+{
+	(void)state;
+	fx f;
+	fx_open_orc(&f, "Parquet");
+	seed_orc_estate(&f);
+	canned_orc_count();
+	s3i_table *st = NULL;
+	CHECK_OK(s3i_table_new(&st, f.run, NULL));
+	CHECK_OK(s3i_table_run(st));
+	s3i_table_free(st);
+	forget_count(&f, OTHER, "orc-west");
+	seen_status x;
+	s3i_run_status s = read_status(&f, &x);
+	assert_int_equal(s.buckets_not_counted, 1);
+	assert_int_equal(s.objects, -1);
+	assert_bucket_counts(&x, "orc-west", -1, -1);
+	assert_bucket_counts(&x, "orc-east", 3000000, 123456789012345LL);
+
+	CHECK_OK(s3i_table_new(&st, f.run, NULL));
+	CHECK_OK(s3i_table_run(st));
+	s3i_table_free(st);
+	static char ids[EXEC_CAP][S3I_ATHENA_ID_SIZE];
+	assert_int_equal(list_executions(&f, ids, EXEC_CAP), 4);
+	s = read_status(&f, &x);
+	assert_int_equal(s.buckets_not_counted, 0);
+	assert_bucket_counts(&x, "orc-west", 41, 4100);
+	assert_bucket_counts(&x, "orc-east", 3000000, 123456789012345LL);
+	assert_int_equal(s.objects, 3000053);
+	fx_close(&f);
+}
+
+static int on_count_item(void *user, const char *sortkey, const s3i_ddb_item *it)
+{
+	char **out = user;
+	assert_string_equal(sortkey, "count#00000");
+	snprintf(out[0], 32, "%s", s3i_ddb_item_get_s(it, "state"));
+	snprintf(out[1], 256, "%s", s3i_ddb_item_get_s(it, "reason"));
+	return 0;
+}
+
+/* The count's record: 1 and its state and reason when there is one, else 0. */
+static int count_items(fx *f, char *state, size_t cap, char *reason, size_t rcap)
+{
+	(void)cap;
+	(void)rcap;
+	char *out[2] = { state, reason };
+	state[0] = reason[0] = 0;
+	CHECK_OK(s3i_stage_items_list(f->run, "count#", on_count_item, out, NULL));
+	return state[0] != 0;
+}
+
+/* The DDL done and recorded with every bucket counted; then the buckets forgotten, so the
+ * next handle's first Athena calls are the count's (faults can then aim at them). */
+static void orc_ddl_done_count_pending(fx *f)
+{
+	s3i_state *ss = s3i_run_state(f->run);
+	const char *b[3][2] = { { HOST, "orc-east" }, { OTHER, "orc-west" }, { OTHER, "orc-markers" } };
+	for (int i = 0; i < 3; i++)
+		CHECK_OK(s3i_state_bucket_set_counts(ss, "r1", b[i][0], b[i][1], 0, 0, 2000, NULL,
+			NULL));
+	s3i_table *st = NULL;
+	CHECK_OK(s3i_table_new(&st, f->run, NULL));
+	CHECK_OK(s3i_table_run(st));
+	s3i_table_free(st);
+	static char ids[EXEC_CAP][S3I_ATHENA_ID_SIZE];
+	assert_int_equal(list_executions(f, ids, EXEC_CAP), 3);   /* no count: all counted */
+	for (int i = 0; i < 3; i++)
+		forget_count(f, b[i][0], b[i][1]);
+}
+
+/* A counting statement Athena answers FAILED (served: moto fails nothing) fails nothing: the
+ * buckets stay not counted, the stage finishes, the run keeps its phase; the record says
+ * why, and the report's note says it. */
+static void test_orc_count_failure_leaves_not_counted(void **state)
+{
+	(void)state;
+	fx f;
+	fx_open_orc(&f, "ORC");
+	seed_orc_estate(&f);
+	orc_ddl_done_count_pending(&f);
+	athena_fault("GetQueryExecution", 200, 1, "{\"QueryExecution\":{\"QueryExecutionId\":"
+		"\"00000000-0000-0000-0000-000000000002\",\"Query\":\"SELECT\","
+		"\"StatementType\":\"DML\",\"Status\":{\"State\":\"FAILED\",\"StateChangeReason\":"
+		"\"HIVE_BAD_DATA: Error reading ORC footer\","
+		"\"SubmissionDateTime\":1.764806400E9},\"Statistics\":{\"DataScannedInBytes\":0}}}");
+	s3i_table *st = NULL;
+	CHECK_OK(s3i_table_new(&st, f.run, NULL));
+	CHECK_OK(s3i_table_run(st));
+	s3i_table_free(st);
+	s3i_check_faults_used(moto);
+	assert_phase(&f, "table");
+	seen_status x;
+	s3i_run_status s = read_status(&f, &x);
+	assert_int_equal(s.buckets_not_counted, 3);
+	assert_int_equal(s.objects, -1);
+	assert_bucket_counts(&x, "orc-west", -1, -1);
+	assert_bucket_counts(&x, "orc-empty", 0, 0);
+	char cstate[32], reason[256];
+	assert_int_equal(count_items(&f, cstate, sizeof(cstate), reason, sizeof(reason)), 1);
+	assert_string_equal(cstate, "FAILED");
+	assert_non_null(strstr(reason, "Error reading ORC footer"));
+
+	/* Athena refusing to start it (a documented error) is no failure either */
+	athena_fault("StartQueryExecution", 400, 1, "{\"__type\":\"InvalidRequestException\","
+		"\"Message\":\"Queries of this type are not supported\"}");
+	CHECK_OK(s3i_table_new(&st, f.run, NULL));
+	CHECK_OK(s3i_table_run(st));
+	s3i_table_free(st);
+	s3i_check_faults_used(moto);
+	s = read_status(&f, &x);
+	assert_int_equal(s.buckets_not_counted, 3);
+	assert_int_equal(count_items(&f, cstate, sizeof(cstate), reason, sizeof(reason)), 1);
+	assert_string_equal(cstate, "FAILED");
+	assert_non_null(strstr(reason, "not supported"));
+	fx_close(&f);
+}
+
+/* Results that cannot be used (a count that is no number), or that come in pages: all or
+ * nothing, every page read. */
+static void test_orc_count_results_paged_and_checked(void **state)
+{
+	(void)state;
+	fx f;
+	fx_open_orc(&f, "ORC");
+	seed_orc_estate(&f);
+	orc_ddl_done_count_pending(&f);
+	/* pages served: moto ignores NextToken */
+	athena_fault("GetQueryResults", 200, 1, "{\"ResultSet\":{\"Rows\":["
+		"{\"Data\":[{\"VarCharValue\":\"account\"},{\"VarCharValue\":\"region\"},"
+		"{\"VarCharValue\":\"bucketname\"},{\"VarCharValue\":\"_col3\"},{\"VarCharValue\":\"_col4\"}]},"
+		"{\"Data\":[{\"VarCharValue\":\"" HOST "\"},{\"VarCharValue\":\"us-east-1\"},"
+		"{\"VarCharValue\":\"orc-east\"},{\"VarCharValue\":\"7\"},{\"VarCharValue\":\"700\"}]}],"
+		"\"ResultSetMetadata\":{\"ColumnInfo\":[{\"Name\":\"account\",\"Type\":\"varchar\"},"
+		"{\"Name\":\"region\",\"Type\":\"varchar\"},{\"Name\":\"bucketname\",\"Type\":\"varchar\"},"
+		"{\"Name\":\"_col3\",\"Type\":\"bigint\"},{\"Name\":\"_col4\",\"Type\":\"bigint\"}]}},"
+		"\"NextToken\":\"page2\"}");
+	athena_fault("GetQueryResults", 200, 1, "{\"ResultSet\":{\"Rows\":["
+		"{\"Data\":[{\"VarCharValue\":\"" OTHER "\"},{\"VarCharValue\":\"eu-west-1\"},"
+		"{\"VarCharValue\":\"orc-west\"},{\"VarCharValue\":\"8\"},{\"VarCharValue\":\"800\"}]}],"
+		"\"ResultSetMetadata\":{\"ColumnInfo\":[{\"Name\":\"account\",\"Type\":\"varchar\"},"
+		"{\"Name\":\"region\",\"Type\":\"varchar\"},{\"Name\":\"bucketname\",\"Type\":\"varchar\"},"
+		"{\"Name\":\"_col3\",\"Type\":\"bigint\"},{\"Name\":\"_col4\",\"Type\":\"bigint\"}]}}}");
+	s3i_table *st = NULL;
+	CHECK_OK(s3i_table_new(&st, f.run, NULL));
+	CHECK_OK(s3i_table_run(st));
+	s3i_table_free(st);
+	s3i_check_faults_used(moto);
+	seen_status x;
+	s3i_run_status s = read_status(&f, &x);
+	assert_int_equal(s.buckets_not_counted, 0);
+	assert_bucket_counts(&x, "orc-east", 7, 700);
+	assert_bucket_counts(&x, "orc-west", 8, 800);
+	assert_bucket_counts(&x, "orc-markers", 0, 0);   /* files, but no rows */
+	fx_close(&f);
+
+	/* a row whose count is no number: nothing is recorded */
+	fx_open_orc(&f, "ORC");
+	seed_orc_estate(&f);
+	for (int i = 0; i < 3; i++)
+		canned_result("[[\"x\"]]");
+	canned_result("[[\"account\",\"region\",\"bucketname\",\"_col3\",\"_col4\"],"
+		"[\"" HOST "\",\"us-east-1\",\"orc-east\",\"5\",\"50\"],"
+		"[\"" OTHER "\",\"eu-west-1\",\"orc-west\",\"lots\",\"1\"]]");
+	CHECK_OK(s3i_table_new(&st, f.run, NULL));
+	CHECK_OK(s3i_table_run(st));
+	s3i_table_free(st);
+	s = read_status(&f, &x);
+	assert_int_equal(s.buckets_not_counted, 3);
+	assert_bucket_counts(&x, "orc-east", -1, -1);
+	char cstate[32], reason[256];
+	assert_int_equal(count_items(&f, cstate, sizeof(cstate), reason, sizeof(reason)), 1);
+	assert_non_null(strstr(reason, "orc-west"));
+	fx_close(&f);
+}
+
+/* ORC reports: one typed table (no raw table, no view), partitions on it, then the count. */
 static void test_orc_typed_table(void **state)
 {
 	(void)state;
@@ -320,7 +683,7 @@ static void test_orc_typed_table(void **state)
 		"\"sender_email_address\":\"" SENDER "\",\"recipient_email_addresses\":[\"o@example.com\"],"
 		"\"inventory_format\":\"ORC\",\"object_versions\":\"Current\","
 		"\"athena_database_name\":\"inv_db\",\"athena_table_name\":\"objects\"}");
-	seed_data_bucket(&f, HOST, "us-east-1", "orc-bucket", 1, 1, 7, 70);
+	seed_data_bucket(&f, HOST, "us-east-1", "orc-bucket", 1, 1, 0, 0);
 	s3i_table *st = NULL;
 	CHECK_OK(s3i_table_new(&st, f.run, NULL));
 	CHECK_OK(s3i_table_run(st));
@@ -328,7 +691,7 @@ static void test_orc_typed_table(void **state)
 	s3i_ddl_table t = { "inv_db", "objects", "s3://dep1-123456789012-consolidated/inventory/r1/",
 		S3I_FORMAT_ORC, 0 };
 	s3i_ddl_partition p = { HOST, "us-east-1", "orc-bucket" };
-	char *want[3];
+	char *want[4];
 	s3i_buf b;
 	s3i_buf_init(&b, NULL);
 	CHECK_OK(s3i_ddl_create_database(&b, "inv_db"));
@@ -339,11 +702,17 @@ static void test_orc_typed_table(void **state)
 	s3i_buf_clear(&b);
 	CHECK_OK(s3i_ddl_add_partitions(&b, &t, &p, 1));
 	want[2] = strdup(s3i_buf_cstr(&b));
+	want[3] = strdup(ORC_COUNT_SQL);
 	s3i_buf_dispose(&b);
 	assert_non_null(strstr(want[1], "ORC"));
-	assert_executed(&f, want, 3);
-	for (int i = 0; i < 3; i++)
+	assert_executed(&f, want, 4);
+	for (int i = 0; i < 4; i++)
 		free(want[i]);
+	/* moto's empty result: the bucket's files hold no rows */
+	seen_status x;
+	s3i_run_status s = read_status(&f, &x);
+	assert_int_equal(s.buckets_not_counted, 0);
+	assert_bucket_counts(&x, "orc-bucket", 0, 0);
 	fx_close(&f);
 }
 
@@ -382,6 +751,10 @@ int main(void)
 		S3I_TEST(test_failed_statement_fails_the_run),
 		S3I_TEST(test_failed_step_is_redone_cleanly),
 		S3I_TEST(test_orc_typed_table),
+		S3I_TEST(test_orc_buckets_counted_by_athena),
+		S3I_TEST(test_orc_count_resumed_reads_results_again),
+		S3I_TEST(test_orc_count_failure_leaves_not_counted),
+		S3I_TEST(test_orc_count_results_paged_and_checked),
 		S3I_TEST(test_bad_arguments),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
