@@ -9,12 +9,22 @@
  *                     URL-encoded as Batch Operations expects) to a local file, "-" (standard
  *                     output) or s3://bucket/key (uploaded when complete; its ETag, which
  *                     CreateJob needs, is printed);
- *   --tag KEY=VALUE   sets the object's tags (PutObjectTagging; up to 10 --tag options).
+ *   --tag KEY=VALUE   adds the tag to the object's tags: reads the tags the object (that
+ *                     version) has (GetObjectTagging), sets the given keys, keeps the others
+ *                     and puts the result back (PutObjectTagging replaces the whole set, so
+ *                     putting only the given tags would wipe cost-allocation, retention and
+ *                     other tags). S3 keeps at most 10 tags on an object: one that would
+ *                     have more is reported as a failure, naming it and the count, and left
+ *                     as it was. Up to 10 --tag options; a KEY given again takes the last
+ *                     VALUE.
  *
  * The rows come in as the query produced them; the columns used are named `bucket` and `key`
  * (any case; --bucket-column and --key-column name others), and `version_id` when the result
  * has it. Exit status: 0 done, 1 a failure (the query could not be read, the manifest not
  * written, an object not tagged: every failure is reported and the others go on), 2 usage.
+ *
+ * The tags are read and put in two calls: a tag another writer sets on the object in between
+ * is lost (S3 has no conditional PutObjectTagging).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -53,14 +63,16 @@ static void usage(FILE *to)
 		"\n"
 		"  --manifest DEST        write an S3 Batch Operations manifest CSV (bucket,key[,version])\n"
 		"                         to a local file, - (standard output) or s3://bucket/key\n"
-		"  --tag KEY=VALUE        tag every flagged object (repeatable, at most %d; the tags\n"
-		"                         replace those the object had)\n"
+		"  --tag KEY=VALUE        add the tag to every flagged object (repeatable, at most %d):\n"
+		"                         its other tags are kept, a tag of the same KEY is replaced;\n"
+		"                         an object that would have more than %d tags is reported as\n"
+		"                         failed and left unchanged\n"
 		"  --query NAME           the query to read (default: secrets)\n"
 		"  --deployment NAME      the deployment (default: $S3I_DEPLOYMENT)\n"
 		"  --bucket-column NAME   the column holding the bucket (default: bucket)\n"
 		"  --key-column NAME      the column holding the key (default: key)\n"
 		"At least one of --manifest and --tag. AWS settings come from the environment.\n",
-		MAX_TAGS);
+		MAX_TAGS, MAX_TAGS);
 }
 
 /* Batch Operations reads the key URL-decoded: everything but unreserved characters and '/' is
@@ -87,6 +99,81 @@ static int bucket_name_ok(const char *b)
 			b[i] == '-'))
 			return 0;
 	return 1;
+}
+
+/* The tags an object ends up with: those it has, less the keys given, then the given ones. */
+typedef struct merge {
+	const followup *f;
+	s3i_s3_tag tags[MAX_TAGS];      /* kept tags first (copies), the given ones after */
+	size_t kept;                    /* copies in tags[] */
+	size_t total;                   /* tags the object would have */
+	int out_of_memory;
+} merge;
+
+static int given(const followup *f, const char *key)
+{
+	for (size_t i = 0; i < f->tag_count; i++)
+		if (!strcmp(f->tags[i].key, key))
+			return 1;
+	return 0;
+}
+
+static int on_existing_tag(void *payload, const char *key, const char *value)
+{
+	merge *m = payload;
+	if (given(m->f, key))
+		return 0;   /* set anew below */
+	m->total++;
+	if (m->kept == MAX_TAGS)
+		return 0;   /* too many anyway: only counted, for the report */
+	char *k = strdup(key), *v = strdup(value);
+	if (!k || !v) {
+		free(k);
+		free(v);
+		m->out_of_memory = 1;
+		return S3I_ENOMEM;   /* returned by s3i_s3_get_object_tagging */
+	}
+	m->tags[m->kept].key = k;
+	m->tags[m->kept++].value = v;
+	return 0;
+}
+
+static void merge_free(merge *m)
+{
+	for (size_t i = 0; i < m->kept; i++) {
+		free((char *)m->tags[i].key);
+		free((char *)m->tags[i].value);
+	}
+}
+
+/* Add the given tags to those of one object (the version the row names, else the current
+ * one). A failure is reported; the caller goes on with the next object. */
+static int tag_object(followup *f, const char *bucket, const char *key, const char *version)
+{
+	char object[1200];
+	snprintf(object, sizeof(object), "s3://%s/%s%s%s", bucket, key,
+		version && *version ? " version " : "", version && *version ? version : "");
+	merge m = { .f = f, .total = f->tag_count };
+	int rc = s3i_s3_get_object_tagging(f->ctx, bucket, key, version, on_existing_tag, &m);
+	if (rc < 0 && m.out_of_memory) {
+		fprintf(stderr, "s3i_secrets_followup: %s: out of memory reading its tags\n", object);
+	} else if (rc < 0) {
+		fprintf(stderr, "s3i_secrets_followup: %s\n", s3i_error_last()->message);
+	} else if (m.total > MAX_TAGS) {
+		/* S3 would refuse the set: say so here, with the numbers, and leave it as it is */
+		fprintf(stderr, "s3i_secrets_followup: %s: not tagged: it would have %zu tags (%zu of "
+			"its own and %zu given), S3 keeps at most %d on an object\n", object, m.total,
+			m.total - f->tag_count, f->tag_count, MAX_TAGS);
+		rc = -1;
+	} else {
+		for (size_t i = 0; i < f->tag_count; i++)
+			m.tags[m.kept + i] = f->tags[i];
+		rc = s3i_s3_put_object_tagging(f->ctx, bucket, key, version, m.tags, m.total);
+		if (rc < 0)
+			fprintf(stderr, "s3i_secrets_followup: %s\n", s3i_error_last()->message);
+	}
+	merge_free(&m);
+	return rc < 0 ? -1 : 0;
 }
 
 static long column_index(const s3i_query_row *row, const char *name)
@@ -144,14 +231,12 @@ static int on_row(void *user, const s3i_query_row *row)
 		f->written++;
 	}
 	if (f->tag_count) {
-		if (s3i_s3_put_object_tagging(f->ctx, bucket, key, version, f->tags, f->tag_count) < 0) {
-			/* reported, and the others go on: one object gone since the run is no reason to
-			 * leave the rest untagged */
-			fprintf(stderr, "s3i_secrets_followup: %s\n", s3i_error_last()->message);
+		/* a failure is reported, and the others go on: one object gone since the run is no
+		 * reason to leave the rest untagged */
+		if (tag_object(f, bucket, key, version))
 			f->tag_failures++;
-		} else {
+		else
 			f->tagged++;
-		}
 	}
 	return 0;
 }
@@ -201,18 +286,22 @@ int main(int argc, char **argv)
 		} else if (!strcmp(a, "--key-column")) {
 			f.key_column = argv[++i];
 		} else if (!strcmp(a, "--tag")) {
-			char *eq;
-			if (f.tag_count == MAX_TAGS || strlen(v) >= sizeof(tag_text[0]) ||
-				!(eq = strchr(strcpy(tag_text[f.tag_count], v), '=')) ||
-				eq == tag_text[f.tag_count]) {
+			const char *eq = strchr(v, '=');
+			size_t at = 0, klen = eq ? (size_t)(eq - v) : 0;
+			while (at < f.tag_count && (strlen(f.tags[at].key) != klen ||
+				strncmp(f.tags[at].key, v, klen)))
+				at++;   /* a KEY given again: its last VALUE counts */
+			if (!klen || at == MAX_TAGS || strlen(v) >= sizeof(tag_text[0])) {
 				fprintf(stderr, "s3i_secrets_followup: --tag %s: want KEY=VALUE, at most %d "
 					"of them\n", v, MAX_TAGS);
 				return 2;
 			}
-			*eq = '\0';
-			f.tags[f.tag_count].key = tag_text[f.tag_count];
-			f.tags[f.tag_count].value = eq + 1;
-			f.tag_count++;
+			strcpy(tag_text[at], v);
+			tag_text[at][klen] = '\0';
+			f.tags[at].key = tag_text[at];
+			f.tags[at].value = tag_text[at] + klen + 1;
+			if (at == f.tag_count)
+				f.tag_count++;
 			i++;
 		} else if (a[0] == '-' && a[1]) {
 			fprintf(stderr, "s3i_secrets_followup: unknown option %s\n", a);

@@ -4,7 +4,9 @@ A run of two buckets is driven stage by stage through the Python binding up to i
 then moto gets canned Athena results for the run's queries (one FIFO per account and region,
 consumed by every StartQueryExecution, so only after the table stage's statements), the query
 stage runs, and the program under test is run as a separate process. The manifest it writes
-(a local file and s3://) and the tags it sets are read back with boto3.
+(a local file and s3://) and the tags it sets are read back with boto3: --tag adds to the
+tags an object has (same keys replaced, the others kept), and an object that would end up with
+more than S3's 10 tags is reported and left as it was while the others are tagged.
 
 Environment: S3I_FOLLOWUP (the program), S3I_LIBRARY (the library, for the binding).
 """
@@ -57,8 +59,6 @@ class SecretsFollowup(unittest.TestCase):
             s3.create_bucket(Bucket=b)
         for b, k in FLAGGED + PLAIN:
             s3.put_object(Bucket=b, Key=k, Body=b"x")
-        s3.put_object_tagging(Bucket="fu-alpha", Key="keys/server.pem",
-                              Tagging={"TagSet": [{"Key": "owner", "Value": "ops"}]})
         aws(m, "ses").verify_email_identity(EmailAddress="sender@example.com")
         cls.ctx = s3i.Context(max_attempts=2)
         cls.d = s3i.Deployment(cls.ctx, name=DEPLOYMENT)
@@ -98,6 +98,24 @@ class SecretsFollowup(unittest.TestCase):
     def tearDownClass(cls):
         cls.d.close()
         cls.ctx.close()
+
+    # the tags each flagged object has before a test (other tests tag them too)
+    BEFORE = {("fu-alpha", "keys/server.pem"): {"owner": "ops", "cost-center": "sec-7"}}
+
+    def setUp(self):
+        for b, k in FLAGGED + PLAIN:
+            self.set_tags(b, k, self.BEFORE.get((b, k), {}))
+
+    def set_tags(self, bucket, key, tags):
+        if tags:
+            self.s3.put_object_tagging(Bucket=bucket, Key=key, Tagging={"TagSet": [
+                {"Key": k, "Value": v} for k, v in tags.items()]})
+        else:
+            self.s3.delete_object_tagging(Bucket=bucket, Key=key)
+
+    def tags(self, bucket, key):
+        return {t["Key"]: t["Value"]
+                for t in self.s3.get_object_tagging(Bucket=bucket, Key=key)["TagSet"]}
 
     def followup(self, *args, expect=0):
         env = dict(os.environ, S3I_DEPLOYMENT=DEPLOYMENT)
@@ -142,11 +160,39 @@ class SecretsFollowup(unittest.TestCase):
         self.assertIn("ETag " + obj["ETag"].strip('"'), p.stdout)   # CreateJob needs it
         self.assertIn("tagged: 4 of 4 objects (0 failed)", p.stdout)
         for b, k in FLAGGED:
-            tags = self.s3.get_object_tagging(Bucket=b, Key=k)["TagSet"]
-            self.assertEqual(sorted((t["Key"], t["Value"]) for t in tags),
-                             [("run", "f1"), ("s3insights", "secret")], k)
+            self.assertEqual(self.tags(b, k), dict(self.BEFORE.get((b, k), {}), run="f1",
+                                                   s3insights="secret"), k)
         for b, k in PLAIN:
-            self.assertEqual(self.s3.get_object_tagging(Bucket=b, Key=k)["TagSet"], [], k)
+            self.assertEqual(self.tags(b, k), {}, k)
+
+    def test_tags_are_added_to_those_an_object_has(self):
+        # two tags of its own are kept; a given key it has already gets the new value
+        self.set_tags("fu-beta", FLAGGED[2][1], {"retention": "7y", "review": "old"})
+        p = self.followup("--tag", "review=secrets", "--tag", "empty=", "f1")
+        self.assertIn("tagged: 4 of 4 objects (0 failed)", p.stdout)
+        self.assertEqual(self.tags("fu-alpha", "keys/server.pem"),
+                         {"owner": "ops", "cost-center": "sec-7", "review": "secrets",
+                          "empty": ""})
+        self.assertEqual(self.tags("fu-beta", FLAGGED[2][1]),
+                         {"retention": "7y", "review": "secrets", "empty": ""})
+        self.assertEqual(self.tags("fu-alpha", "home/al ice/id_rsa"),
+                         {"review": "secrets", "empty": ""})
+        # a second time changes nothing: the same keys are set again, none added
+        self.followup("--tag", "review=secrets", "--tag", "empty=", "f1")
+        self.assertEqual(self.tags("fu-beta", FLAGGED[2][1]),
+                         {"retention": "7y", "review": "secrets", "empty": ""})
+
+    def test_more_than_ten_tags_is_a_failure_of_that_object_only(self):
+        nine = {f"t{i}": str(i) for i in range(9)}
+        self.set_tags("fu-alpha", "home/al ice/id_rsa", nine)
+        p = self.followup("--tag", "s3insights=secret", "--tag", "run=f1", "f1", expect=1)
+        self.assertIn("s3://fu-alpha/home/al ice/id_rsa", p.stderr)
+        self.assertIn("11 tags", p.stderr)
+        self.assertIn("tagged: 3 of 4 objects (1 failed)", p.stdout)
+        self.assertEqual(self.tags("fu-alpha", "home/al ice/id_rsa"), nine)   # unchanged
+        for b, k in FLAGGED:
+            if k != "home/al ice/id_rsa":
+                self.assertEqual(self.tags(b, k)["s3insights"], "secret", k)
 
     def test_a_flagged_object_gone_is_reported_and_the_rest_tagged(self):
         self.s3.delete_object(Bucket="fu-alpha", Key="home/al ice/id_rsa")
@@ -157,8 +203,7 @@ class SecretsFollowup(unittest.TestCase):
         self.assertIn("home/al ice/id_rsa", p.stderr)
         self.assertIn("NoSuchKey", p.stderr)
         self.assertIn("tagged: 3 of 4 objects (1 failed)", p.stdout)
-        tags = self.s3.get_object_tagging(Bucket="fu-beta", Key=FLAGGED[2][1])["TagSet"]
-        self.assertEqual(tags, [{"Key": "flag", "Value": "2"}])
+        self.assertEqual(self.tags("fu-beta", FLAGGED[2][1]), {"flag": "2"})
 
     def test_failures_and_usage(self):
         p = self.followup("--manifest", os.path.join(self.tmp, "x.csv"), "--query", "odd",
@@ -173,6 +218,9 @@ class SecretsFollowup(unittest.TestCase):
         self.assertIn("nosuchrun", p.stderr)
         self.followup("f1", expect=2)                          # nothing to do
         self.followup("--tag", "novalue", "f1", expect=2)
+        self.followup("--tag", "=value", "f1", expect=2)
+        eleven = [a for i in range(11) for a in ("--tag", f"k{i}=v")]
+        self.followup(*eleven, "f1", expect=2)
         self.followup("--manifest", "s3://bucketonly", "f1", expect=2)
         p = self.followup("--manifest", "s3://no-such-bucket-fu/m.csv", "f1", expect=1)
         self.assertIn("no-such-bucket-fu", p.stderr)
