@@ -236,6 +236,52 @@ static void test_report(void **state)
 	out_dispose(&o);
 }
 
+/* ORC/Parquet buckets Athena did not count (objects, bytes < 0): "not counted", never 0 and
+ * never left out of a total that would then look complete; the note says why. */
+static void test_not_counted(void **state)
+{
+	(void)state;
+	static const s3i_report_bucket orc[] = {
+		{ A1, "us-east-1", "orc-a", "done", "", -1, -1 },
+		{ A1, "us-east-1", "orc-empty", "empty", "the bucket holds no objects", 0, 0 },
+		{ A2, "eu-west-1", "orc-b", "done", "", 12, 3072 },
+	};
+	s3i_report r = base();
+	r.buckets = orc;
+	r.nbuckets = 3;
+	r.count_note = "counting them with Athena failed (HIVE_BAD_DATA: <footer>)";
+	out3 o;
+	out_init(&o);
+	assert_int_equal(s3i_report_build(&r, &o.subject, &o.text, &o.html, NULL), S3I_OK);
+	assert_string_equal(s3i_buf_cstr(&o.subject),
+		"S3Insights run r1 (dep1): 3 buckets, objects not counted");
+	has(&o.text, "  123456789012  us-east-1  orc-a: done, objects and bytes not counted\n");
+	has(&o.text, "  123456789012  us-east-1: 2 buckets, objects and bytes not counted (1 bucket)\n");
+	has(&o.text, "  111111111111  eu-west-1: 1 bucket, 12 objects, 3.0 KiB (3072 bytes)\n");
+	has(&o.text, "  all  all: 3 buckets, objects and bytes not counted (1 bucket)\n");
+	has(&o.text, "orc-empty: empty, 0 objects, 0 B");
+	has(&o.text, "Not counted: 1 bucket of ORC/Parquet data: counting them with Athena failed "
+		"(HIVE_BAD_DATA: <footer>). Their objects and bytes are unknown, not 0");
+	has(&o.html, "<td>orc-a</td><td>done</td><td style=\"text-align:right\">not counted</td>");
+	has(&o.html, "HIVE_BAD_DATA: &lt;footer&gt;");
+	lacks(&o.text, " -1 ");
+	lacks(&o.text, "-1 B");
+	lacks(&o.html, ">-1<");
+	out_dispose(&o);
+
+	/* all counted: no note, the totals as before */
+	r.buckets = orc + 1;
+	r.nbuckets = 2;
+	r.count_note = NULL;
+	out_init(&o);
+	assert_int_equal(s3i_report_build(&r, &o.subject, &o.text, &o.html, NULL), S3I_OK);
+	assert_string_equal(s3i_buf_cstr(&o.subject),
+		"S3Insights run r1 (dep1): 2 buckets, 12 objects, 3.0 KiB");
+	lacks(&o.text, "not counted");
+	lacks(&o.html, "not counted");
+	out_dispose(&o);
+}
+
 static void test_failure_report(void **state)
 {
 	(void)state;
@@ -318,6 +364,7 @@ int main(void)
 		S3I_TEST(test_formats),
 		S3I_TEST(test_console_link),
 		S3I_TEST(test_report),
+		S3I_TEST(test_not_counted),
 		S3I_TEST(test_failure_report),
 		S3I_TEST(test_bucket_cap),
 		S3I_TEST(test_empty_and_bad_args),
