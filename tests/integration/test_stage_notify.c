@@ -441,6 +441,58 @@ static void test_failure_report_of_an_early_failure(void **state)
 	fx_close(&f);
 }
 
+/* Parquet data: a bucket whose count failed (the table stage's count#00000 record, written
+ * here as that stage writes it) is "not counted" in the mail, with the reason, never 0
+ * objects; a bucket Athena counted shows its numbers. */
+static void test_report_of_orc_buckets_not_counted(void **state)
+{
+	(void)state;
+	fx f;
+	fx_open(&f, "{\"run_id\":\"r1\",\"accounts\":[{\"id\":\"" HOST "\"},{\"id\":\"" OTHER "\"}],"
+		"\"athena_queries\":[],\"sender_email_address\":\"" SENDER "\","
+		"\"recipient_email_addresses\":[\"ops@example.com\"],\"inventory_format\":\"Parquet\","
+		"\"athena_database_name\":\"inv_db\",\"athena_table_name\":\"objects\"}");
+	seed_data_bucket(&f, HOST, "us-east-1", "pq-east", 1, 1, 0, 0);
+	seed_data_bucket(&f, OTHER, "eu-west-1", "pq-west", 1, 1, 0, 0);
+	seed_terminal_bucket(&f, HOST, "us-east-1", "pq-empty", S3I_BUCKET_EMPTY, "no objects");
+	CHECK_OK(s3i_state_bucket_set_counts(s3i_run_state(f.run), "r1", OTHER, "pq-west", 41,
+		4100, 2000, NULL, NULL));
+	s3i_stage_statement c = { 0 };
+	c.sql = "SELECT account, region, bucketname, count(*), sum(size) FROM \"inv_db\".\"objects\" "
+		"GROUP BY 1, 2, 3";
+	snprintf(c.what, sizeof(c.what), "count of inv_db.objects");
+	snprintf(c.execution_id, sizeof(c.execution_id), "00000000-0000-0000-0000-000000000009");
+	snprintf(c.state, sizeof(c.state), "FAILED");
+	s3i_ddb_item *it = s3i_stage_statement_item(s3i_test_alloc(), 0, &c,
+		"query execution '00000000-0000-0000-0000-000000000009', FAILED: HIVE_CURSOR_ERROR: "
+		"<corrupt> footer");
+	assert_non_null(it);
+	CHECK_OK(s3i_stage_item_put(f.run, "count#00000", it, NULL));
+	s3i_ddb_item_free(it);
+
+	s3i_notify *st = NULL;
+	CHECK_OK(s3i_notify_new(&st, f.run, NULL));
+	CHECK_OK(s3i_notify_run(st));
+	s3i_notify_free(st);
+	s3i_json doc = sent_mail();
+	mail m;
+	mail_parse(s3i_json_str(s3i_json_path(doc, "ses.RawMessage.0.raw_data")), &m);
+	char subject[256];
+	header(&m, "Subject", subject, sizeof(subject));
+	has(subject, "3 buckets, objects not counted");
+	has(m.text, "pq-east: done, objects and bytes not counted\n");
+	has(m.text, "pq-west: done, 41 objects, 4.0 KiB\n");
+	has(m.text, "pq-empty: empty, 0 objects, 0 B");
+	has(m.text, "Not counted: 1 bucket of ORC/Parquet data: counting them with Athena failed "
+		"(query execution '00000000-0000-0000-0000-000000000009', FAILED: HIVE_CURSOR_ERROR: "
+		"<corrupt> footer)");
+	has(m.html, "HIVE_CURSOR_ERROR: &lt;corrupt&gt; footer");
+	lacks(m.text, "pq-east: done, 0 objects");
+	mail_free(&m);
+	s3i_json_free(doc);
+	fx_close(&f);
+}
+
 static void test_unverified_sender_fails_the_run(void **state)
 {
 	(void)state;
@@ -490,6 +542,7 @@ int main(void)
 		S3I_TEST(test_report_sent_once_per_batch),
 		S3I_TEST(test_failure_report_sent_once),
 		S3I_TEST(test_failure_report_of_an_early_failure),
+		S3I_TEST(test_report_of_orc_buckets_not_counted),
 		S3I_TEST(test_unverified_sender_fails_the_run),
 		S3I_TEST(test_bad_arguments),
 	};
