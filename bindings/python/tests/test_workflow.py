@@ -15,18 +15,22 @@ INPUT = {
 }
 
 
-def seed_bucket(moto, table, run_id, account, bucket, status, rank, reason="", objects=0):
+def seed_bucket(moto, table, run_id, account, bucket, status, rank, reason="", objects=0,
+                partitioned_files=0, nbytes=0, counted_ms=None):
     """A bucket item as the stages write it (docs/stages.md), put with boto3 so the state is
     seeded independently of the code under test."""
     import boto3
     ddb = boto3.client("dynamodb", endpoint_url=moto.url, region_name="us-east-1",
                        aws_access_key_id="testing", aws_secret_access_key="testing")
-    ddb.put_item(TableName=table, Item={
+    item = {
         "partitionkey": {"S": f"run#{run_id}"}, "sortkey": {"S": f"bucket#{account}#{bucket}"},
         "account": {"S": account}, "region": {"S": "us-east-1"}, "bucket": {"S": bucket},
         "status": {"S": status}, "status_rank": {"N": str(rank)}, "reason": {"S": reason},
-        "partitioned_files": {"N": "0"}, "objects": {"N": str(objects)}, "bytes": {"N": "0"},
-        "created_ms": {"N": "10"}, "updated_ms": {"N": "10"}})
+        "partitioned_files": {"N": str(partitioned_files)}, "objects": {"N": str(objects)},
+        "bytes": {"N": str(nbytes)}, "created_ms": {"N": "10"}, "updated_ms": {"N": "10"}}
+    if counted_ms is not None:
+        item["counted_ms"] = {"N": str(counted_ms)}
+    ddb.put_item(TableName=table, Item=item)
 
 
 class Workflow(unittest.TestCase):
@@ -98,6 +102,41 @@ class Workflow(unittest.TestCase):
             s3i.Run.open(d, "nosuch")
         with self.assertRaises(s3i.InvalidError):
             s3i.Run.open(d, "BAD!")
+        d.close()
+
+
+    def test_orc_buckets_not_counted_are_none(self):
+        """ORC/Parquet rows are counted by Athena in the table stage: until then a bucket with
+        data reads back as objects and bytes None (never 0), and the run's totals too."""
+        d = s3i.Deployment(self.ctx, name="pyorc")
+        d.init()
+        orc = dict(INPUT, snapshot="inventory", inventory_format="ORC")
+        with s3i.Run.start(d, orc) as run:
+            seed_bucket(self.moto, d.state_table, "r1", "123456789012", "orc-a", "done", 9,
+                        partitioned_files=2)
+            seed_bucket(self.moto, d.state_table, "r1", "123456789012", "orc-empty", "empty", 9)
+            st = run.status()
+            self.assertEqual(st.buckets_not_counted, 1)
+            self.assertIsNone(st.objects)
+            self.assertIsNone(st.bytes)
+            by_name = {b.bucket: b for b in st.buckets}
+            self.assertIsNone(by_name["orc-a"].objects)
+            self.assertIsNone(by_name["orc-a"].bytes)
+            self.assertEqual((by_name["orc-empty"].objects, by_name["orc-empty"].bytes), (0, 0))
+
+            # counted (the table stage's set-once write): numbers again
+            seed_bucket(self.moto, d.state_table, "r1", "123456789012", "orc-a", "done", 9,
+                        partitioned_files=2, objects=41, nbytes=4100, counted_ms=2000)
+            st = run.status()
+            self.assertEqual(st.buckets_not_counted, 0)
+            self.assertEqual((st.objects, st.bytes), (41, 4100))
+            self.assertEqual(st.buckets[0].objects, 41)
+        # a CSV run's buckets are counted while copied: never None
+        with s3i.Run.start(d, dict(INPUT, run_id="r2")) as run:
+            seed_bucket(self.moto, d.state_table, "r2", "123456789012", "csv", "done", 9,
+                        partitioned_files=2, objects=3, nbytes=30)
+            st = run.status()
+            self.assertEqual((st.objects, st.bytes, st.buckets_not_counted), (3, 30, 0))
         d.close()
 
 
