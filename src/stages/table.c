@@ -664,8 +664,18 @@ int s3i_table_step(s3i_table *st, int64_t deadline_ms, int *finished)
 		}
 		if (deadline_ms && s3i_deployment_now_ms(d) >= deadline_ms)
 			return S3I_OK;
-		if (!s->execution_id[0] && (rc = start(st, i, &svc)))
-			return rc;
+		if (!s->execution_id[0]) {
+			/* a statement run now (a new partition, say) changes what the table holds: a
+			 * count that succeeded before it is not reused */
+			if (st->count.succeeded) {
+				st->count.succeeded = 0;
+				st->count.execution_id[0] = 0;
+				st->count.state[0] = 0;
+				st->count.attempt++;
+			}
+			if ((rc = start(st, i, &svc)))
+				return rc;
+		}
 		s3i_athena_execution ex;
 		rc = s3i_athena_get_execution_op(&svc, s->execution_id, &ex, &st->err);
 		if (rc) {

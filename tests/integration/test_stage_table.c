@@ -527,6 +527,22 @@ static void test_orc_count_resumed_reads_results_again(void **state)
 	assert_bucket_counts(&x, "orc-west", 41, 4100);
 	assert_bucket_counts(&x, "orc-east", 3000000, 123456789012345LL);
 	assert_int_equal(s.objects, 3000053);
+
+	/* a bucket whose data came later gets its partition: the table changed, so the count
+	 * runs again (the counted buckets keep their counts: set once) */
+	seed_data_bucket(&f, HOST, "us-east-1", "orc-late", 1, 1, 0, 0);
+	canned_result("[[\"x\"]]");   /* ADD PARTITION */
+	canned_result("[[\"account\",\"region\",\"bucketname\",\"_col3\",\"_col4\"],"
+		"[\"" HOST "\",\"us-east-1\",\"orc-east\",\"1\",\"1\"],"
+		"[\"" HOST "\",\"us-east-1\",\"orc-late\",\"6\",\"60\"]]");
+	CHECK_OK(s3i_table_new(&st, f.run, NULL));
+	CHECK_OK(s3i_table_run(st));
+	s3i_table_free(st);
+	assert_int_equal(list_executions(&f, ids, EXEC_CAP), 6);
+	s = read_status(&f, &x);
+	assert_int_equal(s.buckets_not_counted, 0);
+	assert_bucket_counts(&x, "orc-late", 6, 60);
+	assert_bucket_counts(&x, "orc-east", 3000000, 123456789012345LL);
 	fx_close(&f);
 }
 
