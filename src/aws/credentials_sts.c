@@ -168,15 +168,14 @@ static int sts_headers(s3i_credprov *p, s3i_headers *h, const char *path, const 
 		return s3i_err(err, rc, NULL, "out of memory building an STS request");
 	if (!cr)
 		return S3I_OK;   /* AssumeRoleWithWebIdentity is not signed */
-	char hash[S3I_SHA256_HEX_LEN + 1];
-	if ((rc = s3i_sha256_hex(s3i_buf_cstr(body), body->size, hash)))
-		return s3i_err(err, rc, NULL, "hashing an STS request failed");
 	if (!s->signer && (rc = s3i_signer_new(&s->signer, p->alloc)))
 		return s3i_err(err, rc, NULL, "could not create a SigV4 signer");
 	s3i_sigv4_request sr = {
-		.method = "POST", .path = path, .query = NULL, .headers = h, .payload_hash = hash,
+		.method = "POST", .path = path, .query = NULL, .headers = h, .payload_hash = NULL,
 		.region = s->region, .service = "sts", .time_s = s3i_credprov_now_ms(p) / 1000,
 		.flags = 0,
+		/* the signer hashes the body itself, overlapping that with the rest of its work */
+		.payload = s3i_buf_cstr(body), .payload_len = body->size,
 	};
 	s3i_sigv4_creds sc = { cr->access_key_id, cr->secret_access_key, cr->session_token };
 	return s3i_sigv4_sign(s->signer, &sr, &sc, NULL, NULL, err);
