@@ -66,6 +66,35 @@ S3I_API int s3i_deployment_queue_url(s3i_deployment *d, char *out, size_t cap);
  */
 S3I_API int s3i_deployment_dlq_url(s3i_deployment *d, char *out, size_t cap);
 
+/**
+ * Called by s3i_deployment_list_runs once per run.
+ * @param user      the user pointer given to s3i_deployment_list_runs.
+ * @param run_id    the run's id (valid during the call only).
+ * @param phase     the run's phase name: "provisioning", "configuring", "waiting", "table",
+ *                  "querying", "notifying", "tearing_down", "done", "failed", "cleaned"
+ *                  (valid during the call only).
+ * @param finished  1 when the run is finished (done or cleaned), else 0.
+ * @return 0 to go on; non-zero stops the walk and is what s3i_deployment_list_runs returns.
+ * @since 0.1
+ */
+typedef int (*s3i_run_list_fn)(void *user, const char *run_id, const char *phase, int finished);
+
+/**
+ * Every run of the deployment in run id order (the state table's run index, read page by
+ * page: memory stays bounded whatever the number of runs). Used by the Cleanup workflow's
+ * manual cleanup (DESIGN §3), which cleans every unfinished run.
+ * @param d                the deployment (its state table must exist: s3i_deployment_init).
+ * @param unfinished_only  non-zero: only runs not finished (neither done nor cleaned; a
+ *                         failed run not cleaned yet is unfinished).
+ * @param fn               called once per run, on the calling thread.
+ * @param user             handed to fn.
+ * @return S3I_OK after the last run; fn's non-zero value when it stopped the walk (detail not
+ *         set); S3I_EINVALID for a NULL d or fn; S3I_ENOTFOUND when the state table does not
+ *         exist; else the AWS error. Detail in s3i_error_last().  @since 0.1
+ */
+S3I_API int s3i_deployment_list_runs(s3i_deployment *d, int unfinished_only, s3i_run_list_fn fn,
+	void *user);
+
 /** @name Names */
 /** @{ */
 /**

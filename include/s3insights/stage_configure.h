@@ -62,10 +62,30 @@ typedef struct s3i_configure_options {
 	/** List snapshot: list at most this many entries per bucket; 0: no limit (a smoke
 	 * test's 1,000 applies whatever this says, the smaller one wins). */
 	int64_t snapshot_max_objects;
+	/** Batch scope (one item batch of a Map over the discovered buckets). Non-NULL with
+	 * bucket_count > 0: the step only takes these buckets (by name), skipping any that is
+	 * not a bucket of the run or no longer `discovered` (configured meanwhile, failed,
+	 * ...), and never moves the run to `waiting`; finished when none of them is
+	 * `discovered`. It moves the run to `configuring` and sets the inventory deadline like
+	 * a whole-run step. The names are copied at s3i_configure_new (the handle keeps none of
+	 * the caller's pointers). A name held by buckets of several accounts takes each of
+	 * them. Cost: the handle reads the run's bucket items once (one paged Query of the
+	 * run) to find the named ones and rereads only those (GetItem) afterwards.
+	 * NULL with bucket_count 0 (the default): the whole-run step, the sweep that takes
+	 * every `discovered` bucket and moves the run to `waiting`. @since 0.1 */
+	const char *const *buckets;
+	/** Entries at `buckets`: 0 (with buckets NULL) for the whole run, else 1..10000. A
+	 * negative count, a count with NULL buckets (or buckets with count 0), a NULL or empty
+	 * name, a name longer than 63 bytes or more than 10000 names are S3I_EINVALID naming
+	 * the field. @since 0.1 */
+	int32_t bucket_count;
 } s3i_configure_options;
 
+/** Most names in s3i_configure_options.buckets. @since 0.1 */
+#define S3I_CONFIGURE_MAX_BUCKETS 10000
+
 /** Default options. @since 0.1 */
-#define S3I_CONFIGURE_OPTIONS_INIT { sizeof(s3i_configure_options), 0, 0, 0, 0, 0 }
+#define S3I_CONFIGURE_OPTIONS_INIT { sizeof(s3i_configure_options), 0, 0, 0, 0, 0, NULL, 0 }
 
 /**
  * Create the configure stage of `run`. Touches nothing in AWS.
@@ -86,7 +106,8 @@ S3I_API int s3i_configure_new(s3i_configure **out, s3i_run *run,
  *                     (buckets already started finish first; every step makes progress on
  *                     at least one bucket); 0: no deadline, every discovered bucket is done.
  * @param finished     receives 1 when no bucket is `discovered` any more and the run moved
- *                     to `waiting`, else 0.
+ *                     to `waiting` (batch scope: when none of the handle's buckets is
+ *                     `discovered`; the phase stays `configuring`), else 0.
  * @return S3I_OK (look at *finished); S3I_ECONFLICT when the run has failed, is being torn
  *         down or is finished (nothing is configured then); on a failure of the stage as a
  *         whole (the state table unreachable, the run unreadable) the error. Problems with single buckets are

@@ -44,17 +44,34 @@ typedef struct s3i_provision_options {
 	int32_t staging_retention_days;
 	/** Non-zero: do not look at the SES sender's verification at all. */
 	int skip_sender_check;
+	/** Per-account scope (one item of a Map over the run's accounts). Non-NULL: the step
+	 * only discovers the buckets of this one input account (its 12-digit id as in the run
+	 * input; any other id is S3I_EINVALID naming it) — ListBuckets and GetBucketLocation
+	 * through the account's role, every bucket recorded as in a whole-run step — and then
+	 * records the account as discovered (a marker item written after all its buckets, see
+	 * docs/stages.md). It checks no SES sender, plans and deploys nothing. It moves the run
+	 * to `provisioning` like any step (never backwards). When the account cannot be listed
+	 * (its role cannot be assumed, ListBuckets refused) the account's failure record is
+	 * written, no marker, and the step still returns S3I_OK with *finished = 1: it never
+	 * fails the run (the whole-run step decides that). Finished once the account is
+	 * discovered or its failure recorded; a later per-account step on a discovered account
+	 * lists nothing again. The string is copied at s3i_provision_new.
+	 * NULL (the default): the whole-run step, which skips the accounts already discovered,
+	 * lists the others (an account whose per-account listing failed is listed again), fails
+	 * the run only when no account could be listed, then plans and deploys. @since 0.1 */
+	const char *account_id;
 } s3i_provision_options;
 
 /** Default options. @since 0.1 */
-#define S3I_PROVISION_OPTIONS_INIT { sizeof(s3i_provision_options), 0, 0, 0, 0 }
+#define S3I_PROVISION_OPTIONS_INIT { sizeof(s3i_provision_options), 0, 0, 0, 0, NULL }
 
 /**
  * Create the provision stage of `run`. Touches nothing in AWS.
  * @param out   receives the handle (free with s3i_provision_free).
  * @param run   the run; must outlive the handle.
  * @param opts  may be NULL (the defaults); copied (struct_size bytes at most).
- * @return S3I_OK, S3I_EINVALID (a NULL argument, a bad struct_size), S3I_ENOMEM. Detail in
+ * @return S3I_OK, S3I_EINVALID (a NULL argument, a bad struct_size, an account_id that is
+ *         not an account of the run's input: the message names it), S3I_ENOMEM. Detail in
  *         s3i_error_last().  @since 0.1
  */
 S3I_API int s3i_provision_new(s3i_provision **out, s3i_run *run,

@@ -351,3 +351,36 @@ int s3i_deployment_account_svc(s3i_deployment *d, const char *account, const cha
 	out->creds = *hold;
 	return S3I_OK;
 }
+
+/* ---- runs ---- */
+
+typedef struct list_runs_walk {
+	s3i_run_list_fn fn;
+	void *user;
+	int stopped;    /* fn's non-zero value */
+} list_runs_walk;
+
+static int list_runs_item(void *user, const char *run_id, s3i_run_phase phase, int finished)
+{
+	list_runs_walk *w = user;
+	int v = w->fn(w->user, run_id, s3i_run_phase_name(phase), finished);
+	if (v)
+		w->stopped = v;
+	return v;
+}
+
+int s3i_deployment_list_runs(s3i_deployment *d, int unfinished_only, s3i_run_list_fn fn,
+	void *user)
+{
+	if (!d || !fn)
+		return s3i_err(NULL, S3I_EINVALID, NULL, "deployment: list_runs needs a deployment and a "
+			"callback");
+	list_runs_walk w = { fn, user, 0 };
+	int rc = s3i_state_runs_list(d->state, unfinished_only, list_runs_item, &w, NULL);
+	if (w.stopped)
+		return w.stopped;   /* the caller's value, as documented; the detail is not set */
+	if (rc)
+		s3i_err_prefix(s3i_errinfo_thread(), "deployment %s: listing the runs in %s: ", d->name,
+			d->state_table);
+	return rc;
+}
