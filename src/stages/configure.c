@@ -8,6 +8,11 @@
  * thread-safe) and records the outcome before it takes another. Workers stop taking buckets
  * once the step's deadline has passed; the step always does at least one.
  *
+ * The batch scope (options.buckets, one batch of a Map over the discovered buckets): the
+ * handle copies the names, finds the run's buckets of those names with one read of the run's
+ * bucket items (the key needs the account, which the names do not give), and from then on
+ * rereads only those (GetItem) at each step; it never moves the run to `waiting`.
+ *
  * What is a bucket's problem and what is the stage's: anything that goes wrong with a source
  * bucket, its account's role or its report in the staging bucket marks that bucket `failed`
  * with the message; only the state table failing stops the step (nothing could be recorded).
@@ -16,6 +21,7 @@
 
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/alloc.h"
@@ -64,6 +70,15 @@ struct s3i_configure {
 	size_t n_regions, cap_regions;
 	cfg_bucket *buckets;
 	size_t n_buckets, cap_buckets;
+	/* the batch scope: the names given (sorted, copied), the run's buckets of those names
+	 * (found once per handle) and which of them are known to be past `discovered` */
+	char (*names)[64];
+	size_t n_names;
+	int scoped;
+	int resolved;
+	cfg_bucket *targets;
+	unsigned char *target_done;
+	size_t n_targets, cap_targets;
 	/* the worker pool of a step */
 	pthread_mutex_t lock;
 	size_t next;
@@ -350,6 +365,126 @@ static int collect_bucket(void *user, const s3i_state_bucket *b)
 	return 0;
 }
 
+/* ------------------------------------------------------------------ the batch scope */
+
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp((const char *)a, (const char *)b);
+}
+
+static int is_named(const s3i_configure *st, const char *bucket)
+{
+	return bsearch(bucket, st->names, st->n_names, sizeof(st->names[0]), cmp_name) != NULL;
+}
+
+static int collect_target(void *user, const s3i_state_bucket *b)
+{
+	s3i_configure *st = user;
+	if (!is_named(st, b->bucket))
+		return 0;
+	if (st->n_targets == st->cap_targets) {
+		size_t cap = st->cap_targets ? st->cap_targets * 2 : 16;
+		cfg_bucket *p = s3i_realloc(st->a, st->targets, cap * sizeof(*p));
+		if (!p)
+			return S3I_ENOMEM;
+		st->targets = p;
+		st->cap_targets = cap;
+	}
+	cfg_bucket *x = &st->targets[st->n_targets++];
+	snprintf(x->account, sizeof(x->account), "%s", b->account);
+	snprintf(x->region, sizeof(x->region), "%s", b->region);
+	snprintf(x->bucket, sizeof(x->bucket), "%s", b->bucket);
+	x->created_ms = b->created_ms;
+	return 0;
+}
+
+/* Once per handle: the run's buckets bearing the given names. A name of no bucket of the run
+ * is skipped (logged): a batch may name a bucket of another run or a stale one. */
+static int resolve_targets(s3i_configure *st)
+{
+	st->n_targets = 0;
+	int rc = s3i_state_buckets_list(st->state, st->run_id, collect_target, st, &st->err);
+	if (rc)
+		return rc;
+	st->target_done = s3i_calloc(st->a, st->n_targets ? st->n_targets : 1, 1);
+	if (!st->target_done)
+		return S3I_ENOMEM;
+	if (st->n_targets < st->n_names)
+		s3i_log(s3i_ctx_logger(s3i_deployment_ctx(st->d)), S3I_LOG_INFO,
+			"configure %s: %zu of the %zu bucket names given are no bucket of the run; "
+			"skipped", st->run_id, st->n_names - st->n_targets, st->n_names);
+	st->resolved = 1;
+	return S3I_OK;
+}
+
+/* The targets still `discovered` (read again: another step may have taken them) into
+ * st->buckets; the others are marked done and not read again by this handle. */
+static int collect_targets(s3i_configure *st)
+{
+	int rc;
+	if (!st->resolved && (rc = resolve_targets(st)))
+		return rc;
+	for (size_t i = 0; i < st->n_targets; i++) {
+		if (st->target_done[i])
+			continue;
+		s3i_state_bucket b;
+		rc = s3i_state_bucket_get(st->state, st->run_id, st->targets[i].account,
+			st->targets[i].bucket, &b, &st->err);
+		if (rc == S3I_ENOTFOUND) {
+			s3i_errinfo_clear(&st->err);
+			st->target_done[i] = 1;
+			continue;
+		}
+		if (rc)
+			return rc;
+		if (b.status != S3I_BUCKET_DISCOVERED) {
+			st->target_done[i] = 1;
+			continue;
+		}
+		if ((rc = collect_bucket(st, &b)))
+			return rc;
+	}
+	return S3I_OK;
+}
+
+/* Validates and copies the batch scope's names (sorted, for lookups). */
+static int copy_names(s3i_configure *st, const s3i_configure_options *o, s3i_errinfo *te)
+{
+	if (o->bucket_count < 0)
+		return s3i_err(te, S3I_EINVALID, "bucket_count", "s3i_configure_new: bucket_count %d "
+			"is negative", (int)o->bucket_count);
+	if (o->bucket_count > S3I_CONFIGURE_MAX_BUCKETS)
+		return s3i_err(te, S3I_EINVALID, "bucket_count", "s3i_configure_new: bucket_count %d "
+			"is more than %d", (int)o->bucket_count, S3I_CONFIGURE_MAX_BUCKETS);
+	if (o->bucket_count > 0 && !o->buckets)
+		return s3i_err(te, S3I_EINVALID, "buckets", "s3i_configure_new: bucket_count is %d "
+			"but buckets is NULL", (int)o->bucket_count);
+	if (o->bucket_count == 0 && o->buckets)
+		return s3i_err(te, S3I_EINVALID, "bucket_count", "s3i_configure_new: buckets is given "
+			"but bucket_count is 0");
+	if (!o->buckets)
+		return S3I_OK;
+	size_t n = (size_t)o->bucket_count;
+	for (size_t i = 0; i < n; i++) {
+		const char *name = o->buckets[i];
+		if (!name || !*name)
+			return s3i_err(te, S3I_EINVALID, "buckets", "s3i_configure_new: buckets[%zu] is "
+				"%s", i, name ? "empty" : "NULL");
+		if (strlen(name) >= sizeof(st->names[0]))
+			return s3i_err(te, S3I_EINVALID, "buckets", "s3i_configure_new: buckets[%zu] "
+				"'%.64s...' is longer than 63 bytes", i, name);
+	}
+	st->names = s3i_calloc(st->a, n, sizeof(st->names[0]));
+	if (!st->names)
+		return s3i_err(te, S3I_ENOMEM, NULL, "s3i_configure_new: out of memory");
+	for (size_t i = 0; i < n; i++)
+		memcpy(st->names[i], o->buckets[i], strlen(o->buckets[i]) + 1);
+	qsort(st->names, n, sizeof(st->names[0]), cmp_name);
+	st->n_names = n;
+	st->scoped = 1;
+	return S3I_OK;
+}
+
 /* ------------------------------------------------------------------ the handle */
 
 int s3i_configure_new(s3i_configure **out, s3i_run *run, const s3i_configure_options *opts)
@@ -391,14 +526,22 @@ int s3i_configure_new(s3i_configure **out, s3i_run *run, const s3i_configure_opt
 	st->state = s3i_run_state(run);
 	st->a = a;
 	st->opts = o;
+	st->opts.buckets = NULL;   /* the handle keeps its own copy, never the caller's */
+	int rc = copy_names(st, &o, te);
+	if (rc) {
+		s3i_free(a, st->names);
+		s3i_free(a, st);
+		return rc;
+	}
 	s3i_errinfo_init(&st->err);
 	s3i_errinfo_init(&st->fatal_err);
 	const s3i_run_input *in = s3i_run_get_input(run);
 	snprintf(st->run_id, sizeof(st->run_id), "%s", s3i_run_id(run));
 	snprintf(st->host_account, sizeof(st->host_account), "%s", s3i_deployment_host_account(d));
-	int rc = s3i_names_inventory_id(st->inventory_id, sizeof(st->inventory_id),
+	rc = s3i_names_inventory_id(st->inventory_id, sizeof(st->inventory_id),
 		s3i_deployment_name(d), st->run_id);
 	if (rc) {
+		s3i_free(a, st->names);
 		s3i_free(a, st);
 		return s3i_err(te, rc, st->run_id, "s3i_configure_new: no inventory id for run '%s'",
 			s3i_run_id(run));
@@ -421,6 +564,7 @@ int s3i_configure_new(s3i_configure **out, s3i_run *run, const s3i_configure_opt
 	for (size_t i = 0; i < n; i++)
 		st->optional_fields |= s3i_s3_inventory_field_bit(cols[i], strlen(cols[i]));
 	if (pthread_mutex_init(&st->lock, NULL)) {
+		s3i_free(a, st->names);
 		s3i_free(a, st);
 		return s3i_err(te, S3I_ERROR, NULL, "s3i_configure_new: cannot create a mutex");
 	}
@@ -474,7 +618,8 @@ int s3i_configure_step(s3i_configure *st, int64_t deadline_ms, int *finished)
 	st->n_regions = 0;
 	st->n_buckets = 0;
 	if ((rc = s3i_state_regions_list(st->state, st->run_id, collect_region, st, &st->err)) ||
-		(rc = s3i_state_buckets_list(st->state, st->run_id, collect_bucket, st, &st->err))) {
+		(rc = st->scoped ? collect_targets(st)
+			: s3i_state_buckets_list(st->state, st->run_id, collect_bucket, st, &st->err))) {
 		if (rc == S3I_EUSER || rc == S3I_ENOMEM)
 			rc = s3i_err(&st->err, S3I_ENOMEM, NULL, "configure: out of memory reading the "
 				"buckets of run %s", st->run_id);
@@ -487,6 +632,12 @@ int s3i_configure_step(s3i_configure *st, int64_t deadline_ms, int *finished)
 			return step_fail(st, rc);
 		if (st->next < st->n_buckets)
 			return S3I_OK;         /* the deadline passed: more in the next step */
+	}
+	if (st->scoped) {
+		/* every bucket taken has its outcome recorded: none of the batch is `discovered`;
+		 * moving the run on is the whole-run step's (the sweep's) */
+		*finished = 1;
+		return S3I_OK;
 	}
 	if ((rc = s3i_state_run_set_phase(st->state, st->run_id, S3I_PHASE_WAITING, now_ms(st),
 		NULL, &st->err))) {
@@ -520,5 +671,8 @@ void s3i_configure_free(s3i_configure *st)
 	pthread_mutex_destroy(&st->lock);
 	s3i_free(st->a, st->regions);
 	s3i_free(st->a, st->buckets);
+	s3i_free(st->a, st->names);
+	s3i_free(st->a, st->targets);
+	s3i_free(st->a, st->target_done);
 	s3i_free(st->a, st);
 }

@@ -6,15 +6,20 @@
  *  1. the run's phase becomes `provisioning` (refused for a failed or finishing run);
  *  2. the SES sender is looked at (once per handle; only logged, never blocking);
  *  3. discovery: per input account ListBuckets and GetBucketLocation (fan-out), every bucket
- *     recorded with s3i_state_bucket_add (which leaves an existing item alone). An account
- *     that cannot be listed gets a failure record (bucket "*") and the run goes on; only
- *     when no account can be listed does the run fail. Discovery is skipped by a new handle
+ *     recorded with s3i_state_bucket_add (which leaves an existing item alone), then the
+ *     account's marker (account#<id>, "discovered"). An account that cannot be listed gets a
+ *     failure record (bucket "*"), then a "failed" marker, and the run goes on; only when no
+ *     account can be listed does the run fail. Accounts with a marker are not listed again
+ *     (a per-account step of a Map may have done them). Discovery is skipped by a new handle
  *     once region items exist: they are only written after a complete discovery;
  *  4. planning: one `pending` region item per region holding buckets to inventory, derived
  *     from the recorded buckets (so a crash between region writes loses nothing);
  *  5. per pending region: the stack (created once; an existing one is waited on), then the
  *     policies, subscription and notification moto's CloudFormation ignores, then the
  *     message route, then `provisioned`.
+ *
+ * With options.account_id (the per-account scope) a step does 1 and 3 for that one account
+ * only, and is finished once its marker is written; it never fails the run.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +48,9 @@
 #define STAGE "provision"
 #define DEFAULT_STACK_TIMEOUT_MS (30 * 60 * 1000)
 #define DEFAULT_RETENTION_DAYS 7
+
+/* An input account's discovery marker as the whole-run step found it. */
+enum { MARK_NONE = 0, MARK_DISCOVERED = 1, MARK_FAILED = 2 };
 
 /* One bucket found in an account, waiting for its state write. */
 typedef struct found {
@@ -74,6 +82,11 @@ struct s3i_provision {
 	size_t accounts_ok;
 	size_t accounts_failed;
 	char first_account_error[1024];
+	char account_id[16];      /* the per-account scope's account; "" for the whole run */
+	int marks_loaded;         /* whole run: markers read once per handle */
+	unsigned char *marks;     /* whole run: per input account, MARK_* */
+	int account_done;         /* per-account scope: marker (or failure record) written */
+	int marker_pending;       /* the found account's marker is still to be written */
 	/* the account being written */
 	found *found;
 	size_t nfound;
@@ -165,6 +178,19 @@ int s3i_provision_new(s3i_provision **out, s3i_run *run, const s3i_provision_opt
 		st->opts.stack_timeout_ms = DEFAULT_STACK_TIMEOUT_MS;
 	if (st->opts.staging_retention_days <= 0)
 		st->opts.staging_retention_days = DEFAULT_RETENTION_DAYS;
+	const char *account = st->opts.account_id;
+	st->opts.account_id = NULL;   /* the handle keeps its own copy, never the caller's */
+	if (account) {
+		if (!st->in || strlen(account) >= sizeof(st->account_id)
+		    || s3i_run_input_find_account(st->in, account) < 0) {
+			int rc = s3i_err(NULL, S3I_EINVALID, "account_id",
+				"provision of run %s: account_id '%.64s' is not an account of the run's input",
+				st->run_id, account);
+			s3i_free(a, st);
+			return rc;
+		}
+		memcpy(st->account_id, account, strlen(account) + 1);
+	}
 	*out = st;
 	return S3I_OK;
 }
@@ -174,6 +200,7 @@ void s3i_provision_free(s3i_provision *st)
 	if (!st)
 		return;
 	free_found(st);
+	s3i_free(st->alloc, st->marks);
 	s3i_free(st->alloc, st);
 }
 
@@ -321,8 +348,13 @@ static int record_account_failure(s3i_provision *st, const char *account, const 
 	if (!st->first_account_error[0])
 		snprintf(st->first_account_error, sizeof(st->first_account_error), "%s", reason);
 	st->accounts_failed++;
-	return s3i_state_bucket_add(st->state, st->run_id, account, "", "*", S3I_BUCKET_FAILED,
+	int rc = s3i_state_bucket_add(st->state, st->run_id, account, "", "*", S3I_BUCKET_FAILED,
 		reason, now_ms(st), NULL, &st->err);
+	/* the marker after the failure record: a crash between them lists the account again */
+	if (rc == S3I_OK)
+		rc = s3i_state_account_put(st->state, st->run_id, account, 1, reason, 0, now_ms(st),
+			NULL, &st->err);
+	return rc;
 }
 
 /* ListBuckets and GetBucketLocation of one account into st->found. */
@@ -379,6 +411,7 @@ static int list_account(s3i_provision *st, const char *account)
 	st->found = lc.items;
 	st->nfound = lc.count;
 	st->next_write = 0;
+	st->marker_pending = 1;
 	snprintf(st->found_account, sizeof(st->found_account), "%s", account);
 	s3i_log(st->log, S3I_LOG_INFO, "provision %s: account %s has %zu buckets", st->run_id,
 		account, lc.count);
@@ -429,6 +462,14 @@ static int write_found(s3i_provision *st, int64_t deadline_ms)
 		if (past(st, deadline_ms))
 			return S3I_OK;
 	}
+	/* every bucket of the account is recorded: only now is the account discovered, so a
+	 * crash before this line lists the account again (its recorded buckets are kept) */
+	s3i_crashpoint("provision.before_account_marker");
+	int rc = s3i_state_account_put(st->state, st->run_id, st->found_account, 0, NULL,
+		(int64_t)st->nfound, now_ms(st), NULL, &st->err);
+	if (rc)
+		return rc;
+	st->marker_pending = 0;
 	free_found(st);
 	return S3I_OK;
 }
@@ -437,6 +478,64 @@ static int any_region(void *user, const s3i_state_region *r)
 {
 	(void)r;
 	*(int *)user = 1;
+	return 0;
+}
+
+typedef struct marks_ctx {
+	s3i_provision *st;
+	size_t n;
+} marks_ctx;
+
+static int on_marker(void *user, const s3i_state_account *a)
+{
+	marks_ctx *mc = user;
+	int64_t i = s3i_run_input_find_account(mc->st->in, a->account);
+	if (i >= 0 && (size_t)i < mc->n)
+		mc->st->marks[i] = a->failed ? MARK_FAILED : MARK_DISCOVERED;
+	return 0;
+}
+
+/* The accounts discovered (or found unlistable) before this handle, by a per-account step
+ * or an earlier whole-run handle: one Query of the run's account markers. */
+static int load_marks(s3i_provision *st, size_t n)
+{
+	st->marks = s3i_calloc(st->alloc, n ? n : 1, 1);
+	if (!st->marks)
+		return oom(st);
+	marks_ctx mc = { st, n };
+	int rc = s3i_state_accounts_list(st->state, st->run_id, on_marker, &mc, &st->err);
+	if (rc)
+		return rc;
+	st->marks_loaded = 1;
+	return S3I_OK;
+}
+
+/* An account discovered before this handle counts for the "no account could be listed" rule
+ * as it did then: a failed one with its reason. */
+static int skip_marked(s3i_provision *st, size_t i, const char *account)
+{
+	if (st->marks[i] == MARK_DISCOVERED) {
+		st->accounts_ok++;
+		s3i_log(st->log, S3I_LOG_DEBUG, "provision %s: account %s was discovered before",
+			st->run_id, account);
+		return 1;
+	}
+	if (st->marks[i] == MARK_FAILED) {
+		s3i_state_account a;
+		s3i_errinfo e;
+		s3i_errinfo_init(&e);
+		st->accounts_failed++;
+		if (!st->first_account_error[0]) {
+			if (s3i_state_account_get(st->state, st->run_id, account, &a, &e) == S3I_OK
+			    && a.reason[0])
+				snprintf(st->first_account_error, sizeof(st->first_account_error), "%s",
+					a.reason);
+			else
+				snprintf(st->first_account_error, sizeof(st->first_account_error),
+					"account %s could not be listed", account);
+		}
+		return 1;
+	}
 	return 0;
 }
 
@@ -454,19 +553,25 @@ static int discover(s3i_provision *st, int64_t deadline_ms)
 		}
 	}
 	size_t n = s3i_run_input_get_account_count(st->in);
+	if (!st->marks_loaded && (rc = load_marks(st, n)))
+		return rc;
 	int listed = 0;   /* at least one account per step, whatever the deadline */
 	for (;;) {
-		if (st->nfound) {
+		if (st->marker_pending) {
 			if ((rc = write_found(st, deadline_ms)))
 				return rc;
-			if (st->nfound)
+			if (st->marker_pending)
 				return S3I_OK;   /* deadline */
 		}
 		if (st->next_account >= n)
 			break;
+		const char *account = s3i_run_input_get_account_id(st->in, st->next_account);
+		if (skip_marked(st, st->next_account, account)) {
+			st->next_account++;
+			continue;
+		}
 		if (listed && past(st, deadline_ms))
 			return S3I_OK;
-		const char *account = s3i_run_input_get_account_id(st->in, st->next_account);
 		if ((rc = list_account(st, account)))
 			return rc;
 		st->next_account++;
@@ -479,6 +584,45 @@ static int discover(s3i_provision *st, int64_t deadline_ms)
 		return fail_run(st, rc);
 	}
 	st->discovered = 1;
+	return S3I_OK;
+}
+
+/* The per-account scope: st->account_id only. *finished once its marker is written (or was). */
+static int discover_account(s3i_provision *st, int64_t deadline_ms, int *finished)
+{
+	int rc;
+	if (!st->marker_pending) {
+		s3i_state_account a;
+		rc = s3i_state_account_get(st->state, st->run_id, st->account_id, &a, &st->err);
+		if (rc == S3I_OK) {
+			*finished = 1;   /* discovered, or recorded as not listable, before */
+			return S3I_OK;
+		}
+		if (rc != S3I_ENOTFOUND)
+			return rc;
+		s3i_errinfo_clear(&st->err);
+		/* a run whose regions are planned had every account discovered by the whole-run
+		 * step (before markers existed): a bucket recorded now would never be provisioned */
+		int have = 0;
+		if ((rc = s3i_state_regions_list(st->state, st->run_id, any_region, &have, &st->err)))
+			return rc;
+		if (have) {
+			*finished = 1;
+			return S3I_OK;
+		}
+		if ((rc = list_account(st, st->account_id)))
+			return rc;
+		if (!st->marker_pending) {   /* not listable: its failure record and marker written */
+			*finished = 1;
+			return S3I_OK;
+		}
+	}
+	if ((rc = write_found(st, deadline_ms)))
+		return rc;
+	*finished = !st->marker_pending;
+	if (*finished)
+		s3i_log(st->log, S3I_LOG_INFO, "provision %s: account %s discovered", st->run_id,
+			st->account_id);
 	return S3I_OK;
 }
 
@@ -1190,6 +1334,8 @@ int s3i_provision_step(s3i_provision *st, int64_t deadline_ms, int *finished)
 	int rc;
 	if (!st->started && (rc = start(st)))
 		return rc;
+	if (st->account_id[0])
+		return discover_account(st, deadline_ms, finished);
 	if (!st->sender_checked) {
 		if (!st->opts.skip_sender_check)
 			check_sender(st);

@@ -546,6 +546,124 @@ int s3i_state_runs_list(s3i_state *s, int unfinished_only, s3i_state_run_fn fn, 
 	return query_partition(s, "runs", NULL, runs_item, &w, err);
 }
 
+/* ---- input accounts ---- */
+
+#define ACCOUNT_DISCOVERED "discovered"
+#define ACCOUNT_FAILED "failed"
+
+static void account_from_item(const s3i_ddb_item *it, s3i_state_account *a)
+{
+	memset(a, 0, sizeof(*a));
+	copy_str(a->account, sizeof(a->account), get_s(it, "account"));
+	a->failed = strcmp(get_s(it, "status"), ACCOUNT_DISCOVERED) != 0;
+	copy_str(a->reason, sizeof(a->reason), get_s(it, "reason"));
+	a->buckets = get_i64(it, "buckets", 0);
+	a->updated_ms = get_i64(it, "updated_ms", 0);
+}
+
+static s3i_ddb_item *account_key(const s3i_state *s, const char *run_id, const char *account)
+{
+	char *pk = run_pk(s, run_id);
+	char *sk = fmt_alloc(s->alloc, "account#%s", account);
+	s3i_ddb_item *it = pk && sk ? key_item(s, pk, sk) : NULL;
+	s3i_free(s->alloc, sk);
+	s3i_free(s->alloc, pk);
+	return it;
+}
+
+int s3i_state_account_put(s3i_state *s, const char *run_id, const char *account, int failed,
+	const char *reason, int64_t buckets, int64_t now_ms, int *written, s3i_errinfo *err)
+{
+	int rc;
+	if (written)
+		*written = 0;
+	if ((rc = check_id(err, "run_id", run_id)) || (rc = check_id(err, "account", account)))
+		return rc;
+	char why[1024];
+	copy_str(why, sizeof(why), failed ? reason : "");
+	s3i_ddb_item *it = account_key(s, run_id, account);
+	s3i_ddb_item *vals = new_item(s);
+	s3i_ddb_item *names = new_item(s);
+	if (!it || !vals || !names || s3i_ddb_item_set_s(it, "account", account)
+	    || s3i_ddb_item_set_s(it, "status", failed ? ACCOUNT_FAILED : ACCOUNT_DISCOVERED)
+	    || s3i_ddb_item_set_s(it, "reason", why)
+	    || s3i_ddb_item_set_n_i64(it, "buckets", failed ? 0 : buckets)
+	    || s3i_ddb_item_set_n_i64(it, "updated_ms", now_ms)
+	    || s3i_ddb_item_set_s(vals, ":failed", ACCOUNT_FAILED)
+	    || s3i_ddb_item_set_s(names, "#s", "status")) {
+		rc = oom(err);
+		goto out;
+	}
+	/* discovered is final: only an absent or failed marker is (re)written */
+	s3i_ddb_write_opts wo = {
+		.condition = "attribute_not_exists(sortkey) OR #s = :failed",
+		.names = names,
+		.values = vals,
+	};
+	rc = s3i_ddb_put_item_op(&s->svc, s->table, it, &wo, NULL, err);
+	if (rc == S3I_ECONFLICT) {
+		s3i_errinfo_clear(err ? err : s3i_errinfo_thread());
+		rc = S3I_OK;
+	} else if (rc == S3I_OK && written)
+		*written = 1;
+out:
+	s3i_ddb_item_free(names);
+	s3i_ddb_item_free(vals);
+	s3i_ddb_item_free(it);
+	return rc;
+}
+
+int s3i_state_account_get(s3i_state *s, const char *run_id, const char *account,
+	s3i_state_account *out, s3i_errinfo *err)
+{
+	int rc;
+	memset(out, 0, sizeof(*out));
+	if ((rc = check_id(err, "run_id", run_id)) || (rc = check_id(err, "account", account)))
+		return rc;
+	s3i_ddb_item *key = account_key(s, run_id, account);
+	s3i_ddb_item *it = NULL;
+	if (!key)
+		return oom(err);
+	s3i_ddb_get_opts go = { .consistent_read = 1 };
+	rc = s3i_ddb_get_item_op(&s->svc, s->table, key, &go, &it, err);
+	if (rc == S3I_OK && !it)
+		rc = s3i_err(err, S3I_ENOTFOUND, account,
+			"account %s of run '%s' is not discovered yet", account, run_id);
+	else if (rc == S3I_OK)
+		account_from_item(it, out);
+	s3i_ddb_item_free(it);
+	s3i_ddb_item_free(key);
+	return rc;
+}
+
+typedef struct accounts_walk {
+	s3i_state_account_fn fn;
+	void *user;
+} accounts_walk;
+
+static int accounts_item(void *payload, const s3i_ddb_item *it)
+{
+	accounts_walk *w = payload;
+	s3i_state_account a;
+	account_from_item(it, &a);
+	return w->fn(w->user, &a);
+}
+
+int s3i_state_accounts_list(s3i_state *s, const char *run_id, s3i_state_account_fn fn,
+	void *user, s3i_errinfo *err)
+{
+	int rc;
+	if ((rc = check_id(err, "run_id", run_id)))
+		return rc;
+	char *pk = run_pk(s, run_id);
+	if (!pk)
+		return oom(err);
+	accounts_walk w = { fn, user };
+	rc = query_partition(s, pk, "account#", accounts_item, &w, err);
+	s3i_free(s->alloc, pk);
+	return rc;
+}
+
 /* ---- regions and routing ---- */
 
 int s3i_state_region_put(s3i_state *s, const char *run_id, const s3i_state_region *r,

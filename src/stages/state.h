@@ -98,6 +98,31 @@ typedef int (*s3i_state_run_fn)(void *user, const char *run_id, s3i_run_phase ph
 int s3i_state_runs_list(s3i_state *s, int unfinished_only, s3i_state_run_fn fn, void *user,
 	s3i_errinfo *err);
 
+/* ---- input accounts (provision's discovery markers) ---- */
+
+/* The outcome of an input account's discovery, written after it (item account#<account>). */
+typedef struct s3i_state_account {
+	char account[16];
+	int failed;                  /* 0: every bucket of the account is recorded; 1: it could not
+	                                be listed (its failure record, bucket "*", is written) */
+	char reason[1024];           /* why it failed; "" when discovered */
+	int64_t buckets;             /* buckets recorded (0 when failed) */
+	int64_t updated_ms;
+} s3i_state_account;
+
+/* Record an account as discovered (failed 0) or as not listable (failed 1, with reason).
+ * A discovered account stays discovered: a later failed write changes nothing (*written = 0;
+ * may be NULL), a discovered write replaces a failed one. */
+int s3i_state_account_put(s3i_state *s, const char *run_id, const char *account, int failed,
+	const char *reason, int64_t buckets, int64_t now_ms, int *written, s3i_errinfo *err);
+/* S3I_ENOTFOUND when the account has no marker (not discovered yet). Consistent read. */
+int s3i_state_account_get(s3i_state *s, const char *run_id, const char *account,
+	s3i_state_account *out, s3i_errinfo *err);
+typedef int (*s3i_state_account_fn)(void *user, const s3i_state_account *a);
+/* Every account marker of the run, in account order. */
+int s3i_state_accounts_list(s3i_state *s, const char *run_id, s3i_state_account_fn fn,
+	void *user, s3i_errinfo *err);
+
 /* ---- regions and routing ---- */
 
 typedef struct s3i_state_region {
