@@ -1,7 +1,10 @@
 /*
  * The handler table of the bootstrap: one handler per state of the Harvester and Cleanup state
  * machines (templates/harvester.asl.json, templates/cleanup.asl.json), the SQS-triggered
- * inventory processor, and `ping`. Every handler is a thin shell over the library's public
+ * inventory processor, and `ping`. The Harvester fans out with distributed Maps: `discover`
+ * runs per account (DiscoverAccounts), `plan_configure` writes the discovered buckets as the
+ * items file ConfigureBuckets reads, and `configure` with an `Items` batch configures only
+ * those buckets; the whole-run provision and configure steps then do what the Maps left. Every handler is a thin shell over the library's public
  * stage API: a stage handler calls the stage's _step once with the invocation's deadline
  * (minus a safety margin) and answers {"run_id", "stage", "finished"}; the state machine loops
  * until finished. All progress lives in the state table, so a retried or timed-out invocation
@@ -28,7 +31,10 @@
 #include <yajl/yajl_gen.h>
 #include <yajl/yajl_tree.h>
 
+#include <s3insights/deployment.h>
 #include <s3insights/harvest.h>
+#include <s3insights/run.h>
+#include <s3insights/s3.h>
 #include <s3insights/stage_configure.h>
 #include <s3insights/stage_ingest.h>
 #include <s3insights/stage_notify.h>
@@ -52,12 +58,27 @@
  * S3I_LAMBDA_WAIT_SECONDS raises the 5 minutes (never lowers it). */
 #define S3I_LAMBDA_WAIT_MIN_S 300
 #define S3I_LAMBDA_WAIT_MAX_CHECKS 1500
+/* The items file plan_configure writes to the consolidated bucket for ConfigureBuckets'
+ * ItemReader (%s: the run id). Outside inventory/ (the Athena table's location, which a
+ * teardown deletes) and athena/ (query results): nothing takes it for data. host.yaml expires
+ * the prefix after 7 days and lets only the Harvester's role read it. */
+#define S3I_LAMBDA_ITEMS_KEY "stepfunctions/%s/configure-items.json"
+/* The most bucket names one configure invocation takes (a batch is MaxItemsPerBatch, 100). */
+#define S3I_LAMBDA_MAX_BATCH 1000
 
 /* ------------------------------------------------------------------ state kept warm */
 
+/* What narrows a stage step to a part of the run: one account (discover) or a batch of
+ * buckets (configure with Items). All empty: the whole run. */
+typedef struct stage_args {
+	const char *account_id;
+	const char *const *buckets;
+	int32_t bucket_count;
+} stage_args;
+
 typedef struct stage_kind {
 	const char *name;                /* the handler name and "stage" in the response */
-	int (*create)(void **out, s3i_run *run);
+	int (*create)(void **out, s3i_run *run, const stage_args *args);
 	int (*step)(void *st, int64_t deadline_ms, int *finished);
 	const s3i_error *(*error)(const void *st);
 	void (*destroy)(void *st);
@@ -70,8 +91,18 @@ static struct {
 	char run_id[64];
 	const stage_kind *kind;          /* the cached stage handle's kind, on run */
 	void *stage;
+	char stage_key[32];              /* what the handle is narrowed to: "", an account, a batch */
+	char **buckets;                  /* the batch the handle was made with (it may keep them) */
+	int32_t bucket_count;
 	s3i_ingest *ingest;
 } warm;
+
+static void free_batch(char **buckets, int32_t n)
+{
+	for (int32_t i = 0; buckets && i < n; i++)
+		free(buckets[i]);
+	free(buckets);
+}
 
 static void drop_stage(void)
 {
@@ -79,6 +110,10 @@ static void drop_stage(void)
 		warm.kind->destroy(warm.stage);
 	warm.kind = NULL;
 	warm.stage = NULL;
+	warm.stage_key[0] = '\0';
+	free_batch(warm.buckets, warm.bucket_count);
+	warm.buckets = NULL;
+	warm.bucket_count = 0;
 }
 
 /* ------------------------------------------------------------------ small tools */
@@ -276,9 +311,10 @@ static int resp_end(resp *r, const char *handler, s3i_lambda_result *out)
 /* ------------------------------------------------------------------ stage kinds */
 
 #define STAGE_KIND(name, type, opts_init, ...)                                              \
-	static int create_##name(void **out, s3i_run *run)                                  \
+	static int create_##name(void **out, s3i_run *run, const stage_args *args)          \
 	{                                                                                   \
 		s3i_##type##_options o = opts_init;                                         \
+		(void)args;                                                                 \
 		__VA_ARGS__;                                                                \
 		return s3i_##type##_new((s3i_##type **)out, run, &o);                       \
 	}                                                                                   \
@@ -292,7 +328,11 @@ static int resp_end(resp *r, const char *handler, s3i_lambda_result *out)
 		error_##name, destroy_##name };
 
 STAGE_KIND(provision, provision, S3I_PROVISION_OPTIONS_INIT, (void)0)
-STAGE_KIND(configure, configure, S3I_CONFIGURE_OPTIONS_INIT, (void)0)
+/* one account's discovery only (DiscoverAccounts' children) */
+STAGE_KIND(discover, provision, S3I_PROVISION_OPTIONS_INIT, o.account_id = args->account_id)
+/* the whole run, or a batch of buckets (ConfigureBuckets' children) */
+STAGE_KIND(configure, configure, S3I_CONFIGURE_OPTIONS_INIT,
+	o.buckets = args->buckets; o.bucket_count = args->bucket_count)
 STAGE_KIND(partition, partition, S3I_PARTITION_OPTIONS_INIT, (void)0)
 STAGE_KIND(table, table, S3I_TABLE_OPTIONS_INIT, (void)0)
 STAGE_KIND(query, query, S3I_QUERY_OPTIONS_INIT, (void)0)
@@ -300,11 +340,64 @@ STAGE_KIND(notify, notify, S3I_NOTIFY_OPTIONS_INIT, (void)0)
 STAGE_KIND(teardown, teardown, S3I_TEARDOWN_OPTIONS_INIT, (void)0)
 STAGE_KIND(cleanup, teardown, S3I_TEARDOWN_OPTIONS_INIT, o.cleanup = 1)
 
+/* FNV-1a over the batch's names, as the key of the handle made for it. */
+static void batch_key(char **buckets, int32_t n, char *out, size_t cap)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (int32_t i = 0; i < n; i++) {
+		for (const char *p = buckets[i]; *p; p++)
+			h = (h ^ (unsigned char)*p) * 1099511628211ull;
+		h = (h ^ 0xff) * 1099511628211ull;   /* the separator */
+	}
+	snprintf(out, cap, "batch:%d:%016llx", (int)n, (unsigned long long)h);
+}
+
+/* The bucket names of a configure event's `Items` (ConfigureBuckets' batch: the items file's
+ * {"bucket", "account_id"} objects, or plain names). Returns 0 with *out (NULL and 0 for an
+ * empty batch), or 1 after setting an S3i.InvalidEvent result. */
+static int parse_items(yajl_val items, char ***out, int32_t *n, s3i_lambda_result *res)
+{
+	*out = NULL;
+	*n = 0;
+	if (!YAJL_IS_ARRAY(items))
+		return s3i_lambda_fail(res, "S3i.InvalidEvent", "configure: field Items is not an "
+			"array (ConfigureBuckets' batch of {\"bucket\", \"account_id\"})");
+	size_t len = YAJL_GET_ARRAY(items)->len;
+	if (len > S3I_LAMBDA_MAX_BATCH)
+		return s3i_lambda_fail(res, "S3i.InvalidEvent", "configure: field Items has %zu "
+			"buckets, more than the %d one invocation takes", len, S3I_LAMBDA_MAX_BATCH);
+	if (!len)
+		return 0;
+	char **names = calloc(len, sizeof *names);
+	if (!names)
+		return s3i_lambda_fail(res, "S3i.Failed", "configure: out of memory");
+	for (size_t i = 0; i < len; i++) {
+		yajl_val it = YAJL_GET_ARRAY(items)->values[i];
+		const char *name = YAJL_IS_STRING(it) ? YAJL_GET_STRING(it)
+			: YAJL_IS_OBJECT(it) ? get_string(it, "bucket") : NULL;
+		if (!name || !*name || strlen(name) > 63) {
+			free_batch(names, (int32_t)i);
+			return s3i_lambda_fail(res, "S3i.InvalidEvent", "configure: Items[%zu] is neither "
+				"a bucket name nor an object with a bucket name (field bucket)", i);
+		}
+		names[i] = strdup(name);
+		if (!names[i]) {
+			free_batch(names, (int32_t)i);
+			return s3i_lambda_fail(res, "S3i.Failed", "configure: out of memory");
+		}
+	}
+	*out = names;
+	*n = (int32_t)len;
+	return 0;
+}
+
 /*
  * One step of a stage. Event: {"run_id": "R", ...} (other members are ignored, so the state
- * machine can pass its whole state). Response: {"run_id": "R", "stage": "<name>",
- * "finished": true|false}. A step that fails drops its handle (the next invocation starts the
- * stage afresh from the state table) and answers the stage's error.
+ * machine can pass its whole state); `discover` also takes "account_id" (required), and
+ * `configure` "Items" (optional: a batch of buckets, see parse_items). Response: {"run_id":
+ * "R", "stage": "<name>", "finished": true|false}. A step that fails drops its handle (the
+ * next invocation starts the stage afresh from the state table) and answers the stage's
+ * error. The handle stays warm for the next invocation of the same stage, run and part.
  */
 static int stage_handler(const stage_kind *k, s3i_ctx *ctx, const s3i_lambda_invocation *inv,
 	s3i_lambda_result *out)
@@ -318,23 +411,73 @@ static int stage_handler(const stage_kind *k, s3i_ctx *ctx, const s3i_lambda_inv
 		return s3i_lambda_fail(out, "S3i.InvalidEvent", "%s: field run_id (a string) is "
 			"required", k->name);
 	}
+	char key[32] = "";
+	char **batch = NULL;
+	int32_t batch_n = 0;
+	int has_batch = 0;
+	if (k == &kind_discover) {
+		const char *account = get_string(root, "account_id");
+		if (!account || strlen(account) != 12 || strspn(account, "0123456789") != 12) {
+			yajl_tree_free(root);
+			return s3i_lambda_fail(out, "S3i.InvalidEvent", "discover: field account_id (12 "
+				"digits) is required");
+		}
+		snprintf(key, sizeof key, "%s", account);
+	} else if (k == &kind_configure) {
+		const char *ipath[] = { "Items", NULL };
+		yajl_val items = yajl_tree_get(root, ipath, yajl_t_any);
+		if (items) {
+			has_batch = 1;
+			if (parse_items(items, &batch, &batch_n, out)) {
+				yajl_tree_free(root);
+				return 1;
+			}
+			batch_key(batch, batch_n, key, sizeof key);
+		}
+	}
 	int failed = get_run(ctx, inv, run_id, out);
 	yajl_tree_free(root);
-	if (failed)
+	if (failed) {
+		free_batch(batch, batch_n);
 		return 1;
+	}
+	if (has_batch && batch_n == 0) {
+		/* an empty batch names nothing: done (the library would read it as the whole run) */
+		resp r;
+		resp_begin(&r);
+		resp_str(&r, "run_id", warm.run_id);
+		resp_str(&r, "stage", k->name);
+		resp_bool(&r, "finished", 1);
+		resp_int(&r, "remaining_ms", (long long)s3i_lambda_remaining_ms(inv));
+		return resp_end(&r, k->name, out);
+	}
 	int64_t deadline = step_deadline(inv);
-	if (deadline <= now_epoch_ms())
+	if (deadline <= now_epoch_ms()) {
+		free_batch(batch, batch_n);
 		return s3i_lambda_fail(out, "S3i.DeadlineExceeded", "%s of run %s: no time left "
 			"before the deadline of request %s", k->name, warm.run_id, inv->request_id);
-	if (warm.kind != k) {
+	}
+	if (warm.kind != k || strcmp(warm.stage_key, key) != 0) {
 		drop_stage();
-		int rc = k->create(&warm.stage, warm.run);
+		/* the handle may keep the names: they live in warm until it is dropped */
+		warm.buckets = batch;
+		warm.bucket_count = batch_n;
+		batch = NULL;
+		snprintf(warm.stage_key, sizeof warm.stage_key, "%s", key);
+		stage_args args = { NULL, NULL, 0 };
+		if (k == &kind_discover)
+			args.account_id = warm.stage_key;
+		args.buckets = (const char *const *)warm.buckets;
+		args.bucket_count = warm.bucket_count;
+		int rc = k->create(&warm.stage, warm.run, &args);
 		if (rc) {
 			warm.stage = NULL;
+			drop_stage();
 			return fail_status(out, rc, NULL, k->name, warm.run_id);
 		}
 		warm.kind = k;
 	}
+	free_batch(batch, batch_n);   /* the same batch as the warm handle's */
 	int finished = 0;
 	int rc = k->step(warm.stage, deadline, &finished);
 	if (rc) {
@@ -363,6 +506,7 @@ static int stage_handler(const stage_kind *k, s3i_ctx *ctx, const s3i_lambda_inv
 	}
 
 STAGE_HANDLER(provision)
+STAGE_HANDLER(discover)
 STAGE_HANDLER(configure)
 STAGE_HANDLER(partition)
 STAGE_HANDLER(table)
@@ -378,7 +522,8 @@ int s3i_lambda_handler_start(s3i_ctx *ctx, const s3i_lambda_invocation *inv, s3i
 /*
  * start: the execution's input is the run input (DESIGN §3). Parses and validates it, then
  * records the run (or resumes it when it exists unfinished with the same input).
- * Response: {"run_id": "R", "phase": "<phase>", "finished": true}.
+ * Response: {"run_id": "R", "phase": "<phase>", "finished": true, "accounts": ["<12
+ * digits>", ...]} (the run's accounts, which DiscoverAccounts fans out over).
  * S3i.InvalidInput lists every problem of the input; S3i.RunFinished when the run finished
  * before; S3i.Conflict when it failed before or has another input.
  */
@@ -418,6 +563,17 @@ int s3i_lambda_handler_start(s3i_ctx *ctx, const s3i_lambda_invocation *inv, s3i
 	resp_str(&r, "run_id", warm.run_id);
 	resp_str(&r, "phase", st.phase);
 	resp_bool(&r, "finished", 1);
+	/* the run's accounts, for DiscoverAccounts to fan out over */
+	resp_key(&r, "accounts");
+	const s3i_run_input *in_run = s3i_run_get_input(run);
+	if (r.g) {
+		yajl_gen_array_open(r.g);
+		for (size_t i = 0; i < s3i_run_input_get_account_count(in_run); i++) {
+			const char *id = s3i_run_input_get_account_id(in_run, i);
+			yajl_gen_string(r.g, (const unsigned char *)id, strlen(id));
+		}
+		yajl_gen_array_close(r.g);
+	}
 	return resp_end(&r, "start", out);
 }
 
@@ -644,6 +800,169 @@ int s3i_lambda_handler_ingest(s3i_ctx *ctx, const s3i_lambda_invocation *inv, s3
 	return resp_end(&r, "ingest", out);
 }
 
+/* ------------------------------------------------------------------ plan_configure */
+
+int s3i_lambda_handler_plan_configure(s3i_ctx *ctx, const s3i_lambda_invocation *inv,
+	s3i_lambda_result *out);
+
+typedef struct plan {
+	yajl_gen g;
+	long long count;
+} plan;
+
+static int plan_bucket(void *user, const s3i_bucket_status *b)
+{
+	plan *p = user;
+	/* "*" stands for an account that could not be listed: nothing to configure */
+	if (strcmp(b->status, "discovered") != 0 || strcmp(b->bucket, "*") == 0)
+		return 0;
+	yajl_gen_map_open(p->g);
+	yajl_gen_string(p->g, (const unsigned char *)"bucket", 6);
+	yajl_gen_string(p->g, (const unsigned char *)b->bucket, strlen(b->bucket));
+	yajl_gen_string(p->g, (const unsigned char *)"account_id", 10);
+	yajl_gen_string(p->g, (const unsigned char *)b->account, strlen(b->account));
+	yajl_gen_map_close(p->g);
+	p->count++;
+	return 0;
+}
+
+/*
+ * plan_configure: the run's `discovered` buckets, written as a JSON array [{"bucket",
+ * "account_id"}, ...] to S3I_LAMBDA_ITEMS_KEY in the consolidated bucket, where
+ * ConfigureBuckets' ItemReader reads them. Event {"run_id": "R"}. Response: {"run_id",
+ * "stage": "plan_configure", "finished": true, "bucket_count", "items_bucket", "items_key"}.
+ * Idempotent: a retry writes the file again from the state table (buckets configured since
+ * are left out).
+ */
+int s3i_lambda_handler_plan_configure(s3i_ctx *ctx, const s3i_lambda_invocation *inv,
+	s3i_lambda_result *out)
+{
+	yajl_val root = parse_event(inv, "plan_configure", out);
+	if (!root)
+		return 1;
+	const char *run_id = get_string(root, "run_id");
+	int failed = !run_id || !*run_id
+		? s3i_lambda_fail(out, "S3i.InvalidEvent", "plan_configure: field run_id (a string) is required")
+		: get_run(ctx, inv, run_id, out);
+	yajl_tree_free(root);
+	if (failed)
+		return 1;
+	plan p = { yajl_gen_alloc(NULL), 0 };
+	if (!p.g)
+		return s3i_lambda_fail(out, "S3i.Failed", "plan_configure of run %s: out of memory",
+			warm.run_id);
+	yajl_gen_array_open(p.g);
+	s3i_run_status st;
+	memset(&st, 0, sizeof st);
+	st.struct_size = sizeof st;
+	int rc = s3i_run_status_read(warm.run, &st, plan_bucket, &p);
+	if (rc) {
+		yajl_gen_free(p.g);
+		return fail_status(out, rc, NULL, "plan_configure: reading the buckets", warm.run_id);
+	}
+	yajl_gen_array_close(p.g);
+	const unsigned char *buf = NULL;
+	size_t len = 0;
+	if (yajl_gen_get_buf(p.g, &buf, &len) != yajl_gen_status_ok) {
+		yajl_gen_free(p.g);
+		return s3i_lambda_fail(out, "S3i.Failed", "plan_configure of run %s: writing the "
+			"items failed", warm.run_id);
+	}
+	char key[128];
+	snprintf(key, sizeof key, S3I_LAMBDA_ITEMS_KEY, warm.run_id);
+	const char *bucket = s3i_deployment_consolidated_bucket(warm.d);
+	rc = s3i_s3_put_object(ctx, bucket, key, buf, len);
+	yajl_gen_free(p.g);
+	if (rc) {
+		char what[256];
+		snprintf(what, sizeof what, "plan_configure: writing s3://%s/%s", bucket, key);
+		return fail_status(out, rc, NULL, what, warm.run_id);
+	}
+	resp r;
+	resp_begin(&r);
+	resp_str(&r, "run_id", warm.run_id);
+	resp_str(&r, "stage", "plan_configure");
+	resp_bool(&r, "finished", 1);
+	resp_int(&r, "bucket_count", p.count);
+	resp_str(&r, "items_bucket", bucket);
+	resp_str(&r, "items_key", key);
+	return resp_end(&r, "plan_configure", out);
+}
+
+/* ------------------------------------------------------------------ list_runs */
+
+int s3i_lambda_handler_list_runs(s3i_ctx *ctx, const s3i_lambda_invocation *inv,
+	s3i_lambda_result *out);
+
+typedef struct run_list {
+	yajl_gen g;
+	long long count;
+} run_list;
+
+static int list_run(void *user, const char *run_id, const char *phase, int finished)
+{
+	run_list *l = user;
+	(void)phase;
+	if (finished)
+		return 0;   /* asked for unfinished runs only; a finished one is never cleaned again */
+	yajl_gen_string(l->g, (const unsigned char *)run_id, strlen(run_id));
+	l->count++;
+	return 0;
+}
+
+/*
+ * list_runs: the Cleanup machine's ListRuns. Event: the Cleanup input, checked by
+ * s3i_cleanup_input_parse: {"manual_cleanup": true} lists every unfinished run of the
+ * deployment (s3i_deployment_list_runs), {"run_id": "R"} names that run. Response:
+ * {"run_ids": [...], "run_count": n}; no unfinished run is an empty list, not an error.
+ * An input naming nothing is S3i.InvalidInput (not retried).
+ */
+int s3i_lambda_handler_list_runs(s3i_ctx *ctx, const s3i_lambda_invocation *inv,
+	s3i_lambda_result *out)
+{
+	s3i_cleanup_input *c = NULL;
+	int rc = s3i_cleanup_input_parse(&c, inv->event_len ? inv->event : "{}",
+		inv->event_len ? inv->event_len : 2, NULL, NULL);
+	if (rc == S3I_EPARSE || rc == S3I_EINVALID) {
+		/* not retried: the same input would be refused again */
+		const s3i_error *e = s3i_error_last();
+		return s3i_lambda_fail(out, "S3i.InvalidInput", "list_runs: the Cleanup input: %s",
+			e && e->message[0] ? e->message : s3i_strerror(rc));
+	}
+	if (rc)
+		return fail_status(out, rc, NULL, "list_runs: the Cleanup input", NULL);
+	run_list l = { NULL, 0 };
+	resp r;
+	resp_begin(&r);
+	resp_key(&r, "run_ids");
+	if (r.g)
+		yajl_gen_array_open(r.g);
+	l.g = r.g;
+	const char *named = s3i_cleanup_input_get_run_id(c);
+	if (named) {
+		if (r.g)
+			yajl_gen_string(r.g, (const unsigned char *)named, strlen(named));
+		l.count = 1;
+	} else if (!r.g) {
+		rc = S3I_ENOMEM;
+	} else if (get_deployment(ctx, inv, out)) {
+		yajl_gen_free(r.g);
+		s3i_cleanup_input_free(c);
+		return 1;
+	} else {
+		rc = s3i_deployment_list_runs(warm.d, 1, list_run, &l);
+	}
+	s3i_cleanup_input_free(c);
+	if (rc) {
+		yajl_gen_free(r.g);
+		return fail_status(out, rc, NULL, "list_runs: listing the unfinished runs", NULL);
+	}
+	if (r.g)
+		yajl_gen_array_close(r.g);
+	resp_int(&r, "run_count", l.count);
+	return resp_end(&r, "list_runs", out);
+}
+
 /* ------------------------------------------------------------------ ping */
 
 int s3i_lambda_handler_ping(s3i_ctx *ctx, const s3i_lambda_invocation *inv, s3i_lambda_result *out);
@@ -712,7 +1031,9 @@ void s3i_lambda_handlers_shutdown(void)
 const s3i_lambda_handler s3i_lambda_handlers[] = {
 	{ "ping", s3i_lambda_handler_ping },
 	{ "start", s3i_lambda_handler_start },
+	{ "discover", s3i_lambda_handler_discover },
 	{ "provision", s3i_lambda_handler_provision },
+	{ "plan_configure", s3i_lambda_handler_plan_configure },
 	{ "configure", s3i_lambda_handler_configure },
 	{ "wait_check", s3i_lambda_handler_wait_check },
 	{ "partition", s3i_lambda_handler_partition },
@@ -721,6 +1042,7 @@ const s3i_lambda_handler s3i_lambda_handlers[] = {
 	{ "notify", s3i_lambda_handler_notify },
 	{ "teardown", s3i_lambda_handler_teardown },
 	{ "fail", s3i_lambda_handler_fail },
+	{ "list_runs", s3i_lambda_handler_list_runs },
 	{ "cleanup", s3i_lambda_handler_cleanup },
 	{ "ingest", s3i_lambda_handler_ingest },
 	{ NULL, NULL }

@@ -12,6 +12,14 @@ batchItemFailures deleted), table, query, notify, teardown. The estate and the c
 runner's end-to-end test's (tests/e2e/test_runner.py): every object version exactly once in
 the consolidated layout, every bucket's status, nothing transient left.
 
+The fan-out of the Harvester (docs/deploy.md) is driven the same way, in the state machine's
+order, as the distributed Maps run their children: start answers the accounts, `discover`
+loops per account, `provision` once over the whole run, `plan_configure` writes the items
+file, which is read back from moto's S3 and cut into batches as the ItemBatcher would, each
+batch loops `configure` with `Items`, and the whole-run `configure` sweep moves the run to
+waiting; then the wait and the later stages as before. Cleanup's `list_runs` lists the
+unfinished runs for {"manual_cleanup": true}.
+
 Also: an invocation killed mid-handler (a crash point, as Lambda kills an environment at its
 timeout) and the same invocation retried in a fresh environment; an invocation with too
 little time left; a batch with one poison message, where batchItemFailures names exactly
@@ -224,6 +232,19 @@ class HandlersTest(unittest.TestCase):
                 return out
         self.fail("%s did not finish in %d invocations" % (handler, limit))
 
+    def loop_event(self, handler, event, limit=200):
+        """A Map child's Task -> Choice loop: the same event until finished."""
+        for n in range(1, limit + 1):
+            out = self.fn(handler).invoke(event)
+            self.assertEqual(out["run_id"], event["run_id"])
+            if out["finished"]:
+                return out, n
+        self.fail("%s did not finish in %d invocations" % (handler, limit))
+
+    def buckets_with(self, run_id, status):
+        return sorted((b["account"], b["bucket"]) for b in self.status(run_id)["buckets"]
+                      if b["status"] == status and b["bucket"] != "*")
+
     def queue_url(self):
         return aws("sqs").get_queue_url(QueueName="%s-sqs-consolidate-inventory-files" % DEPLOYMENT)["QueueUrl"]
 
@@ -285,7 +306,8 @@ class HandlersTest(unittest.TestCase):
 
         # start: the execution input is the run input
         out = self.fn("start").invoke(run_input)
-        self.assertEqual(out, {"run_id": "r1", "phase": "provisioning", "finished": True})
+        self.assertEqual(out, {"run_id": "r1", "phase": "provisioning", "finished": True,
+                               "accounts": [a["id"] for a in json.loads(run_input)["accounts"]]})
         # a retried start (same input) resumes; a different input for the same id is refused
         self.assertEqual(self.fn("start").invoke(run_input)["run_id"], "r1")
         changed = json.loads(run_input)
@@ -353,6 +375,121 @@ class HandlersTest(unittest.TestCase):
         # one context per environment, reused by every invocation
         for name, f in self.functions.items():
             self.assertLessEqual(f.log_text().count("context created"), 1 if name != "configure-crashing" else 2)
+
+    def test_harvester_fan_out_in_state_machine_order(self):
+        inp = self.seed("r6")
+        self.init()
+        with open(inp) as f:
+            run_input = f.read()
+        accounts = [a["id"] for a in json.loads(run_input)["accounts"]]
+        out = self.fn("start").invoke(run_input)
+        self.assertEqual(out["accounts"], accounts)
+        self.assertGreater(len(accounts), 1, "the estate should span accounts")
+
+        # DiscoverAccounts: one child per account, each looping discover
+        with self.assertRaises(LambdaError) as e:
+            self.fn("discover").invoke({"run_id": "r6"})
+        self.assertEqual(e.exception.error_type, "S3i.InvalidEvent")
+        self.assertIn("account_id", e.exception.body["errorMessage"])
+        expected = sorted((b["account"], b["bucket"]) for b in self.expect["buckets"])
+        for i, account in enumerate(accounts):
+            out, _ = self.loop_event("discover", {"run_id": "r6", "account_id": account})
+            self.assertEqual(out["stage"], "discover")
+            got = {a for a, _ in self.buckets_with("r6", "discovered")}
+            self.assertEqual(got, set(accounts[:i + 1]), "discover of %s only" % account)
+            # a retried child of a discovered account is harmless
+            self.assertTrue(self.fn("discover").invoke({"run_id": "r6", "account_id": account})["finished"])
+        discovered = self.buckets_with("r6", "discovered")
+        self.assertEqual([x for x in discovered if x in expected], discovered)
+        self.assertEqual(self.status("r6")["phase"], "provisioning")
+
+        # the whole-run Provision: the accounts are discovered, only the stacks are left
+        self.loop("provision", "r6")
+        self.assertEqual(self.buckets_with("r6", "discovered"), discovered)
+
+        # PlanConfigure: the items file holds exactly the discovered buckets
+        plan = self.fn("plan_configure").invoke({"run_id": "r6"})
+        self.assertEqual(plan["items_bucket"], self.dep["consolidated_bucket"])
+        self.assertEqual(plan["items_key"], "stepfunctions/r6/configure-items.json")
+        self.assertEqual(plan["bucket_count"], len(discovered))
+        body = aws("s3").get_object(Bucket=plan["items_bucket"], Key=plan["items_key"])["Body"].read()
+        items = json.loads(body)
+        self.assertEqual(sorted((i["account_id"], i["bucket"]) for i in items), discovered)
+
+        # ConfigureBuckets: batches as the ItemBatcher cuts them (small here, to have several),
+        # each child looping configure with its Items; none moves the run to waiting
+        with self.assertRaises(LambdaError) as e:
+            self.fn("configure").invoke({"run_id": "r6", "Items": "bucket-a"})
+        self.assertEqual(e.exception.error_type, "S3i.InvalidEvent")
+        with self.assertRaises(LambdaError) as e:
+            self.fn("configure").invoke({"run_id": "r6", "Items": [{"account_id": "1"}]})
+        self.assertEqual(e.exception.error_type, "S3i.InvalidEvent")
+        self.assertTrue(self.fn("configure").invoke({"run_id": "r6", "Items": []})["finished"])
+        size = max(1, len(items) // 3)
+        # the last batch is left out: the sweep must do it
+        batches = [items[i:i + size] for i in range(0, len(items), size)]
+        left = batches.pop()
+        for batch in batches:
+            self.loop_event("configure", {"run_id": "r6", "Items": batch,
+                                          "BatchInput": {"run_id": "r6"}})
+            self.assertNotEqual(self.status("r6")["phase"], "waiting")
+            still = set(self.buckets_with("r6", "discovered"))
+            for it in batch:
+                self.assertNotIn((it["account_id"], it["bucket"]), still)
+        # a batch naming unknown buckets is skipped, not an error
+        self.assertTrue(self.fn("configure").invoke(
+            {"run_id": "r6", "Items": [{"bucket": "no-such-bucket-r6", "account_id": accounts[0]}]})["finished"])
+        self.assertEqual(sorted((i["account_id"], i["bucket"]) for i in left),
+                         self.buckets_with("r6", "discovered"))
+
+        # the whole-run sweep: the left batch, then the run waits
+        self.loop("configure", "r6")
+        self.assertEqual(self.buckets_with("r6", "discovered"), [])
+        self.assertEqual(self.status("r6")["phase"], "waiting")
+
+        # Cleanup's ListRuns sees the unfinished run
+        listed = self.fn("list_runs").invoke({"manual_cleanup": True})
+        self.assertIn("r6", listed["run_ids"])
+        self.assertEqual(listed["run_count"], len(listed["run_ids"]))
+
+        url = self.queue_url()
+        for _ in range(200):
+            w = self.fn("wait_check").invoke({"run_id": "r6"})
+            if w["finished"]:
+                break
+            self.pump(url)
+        else:
+            self.fail("the wait did not end")
+        self.assertEqual((w["pending"], w["timed_out"]), (0, 0))
+        for stage in ("table", "query", "notify", "teardown"):
+            self.loop(stage, "r6")
+        st = self.status("r6")
+        self.assertEqual(st["phase"], "done")
+        self.check_statuses(st)
+        self.check_rows_exactly_once("r6")
+        self.check_nothing_transient_left("r6")
+        # a finished run is never listed again
+        self.assertNotIn("r6", self.fn("list_runs").invoke({"manual_cleanup": True})["run_ids"])
+
+    def test_list_runs(self):
+        self.init()
+        # no run at all: an empty list, not an error
+        self.assertEqual(self.fn("list_runs").invoke({"manual_cleanup": True}),
+                         {"run_ids": [], "run_count": 0})
+        inp = self.seed("r7")
+        with open(inp) as f:
+            self.fn("start").invoke(f.read())
+        self.assertEqual(self.fn("list_runs").invoke({"manual_cleanup": True}),
+                         {"run_ids": ["r7"], "run_count": 1})
+        # a named run is answered as it is (cleanup says whether it exists)
+        self.assertEqual(self.fn("list_runs").invoke({"run_id": "r9"}),
+                         {"run_ids": ["r9"], "run_count": 1})
+        for bad in ({}, {"manual_cleanup": False}, {"manual_cleanup": "yes"}, "not json"):
+            with self.assertRaises(LambdaError) as e:
+                self.fn("list_runs").invoke(bad)
+            self.assertEqual(e.exception.error_type, "S3i.InvalidInput", bad)
+        self.loop("cleanup", "r7")
+        self.assertEqual(self.fn("list_runs").invoke({"manual_cleanup": True})["run_ids"], [])
 
     def test_failure_path_and_cleanup(self):
         inp = self.seed("r2")
