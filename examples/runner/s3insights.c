@@ -543,8 +543,91 @@ out:
 	return rc;
 }
 
+/* The unfinished runs' ids, collected before any is cleaned (a cleanup changes the index). */
+typedef struct run_ids {
+	char **ids;
+	size_t n, cap;
+	int oom;
+} run_ids;
+
+static int collect_run(void *user, const char *run_id, const char *phase, int finished)
+{
+	run_ids *l = user;
+	(void)phase;
+	if (finished)
+		return 0;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		char **ids = realloc(l->ids, cap * sizeof *ids);
+		if (!ids) {
+			l->oom = 1;
+			return 1;
+		}
+		l->ids = ids;
+		l->cap = cap;
+	}
+	if (!(l->ids[l->n] = strdup(run_id))) {
+		l->oom = 1;
+		return 1;
+	}
+	l->n++;
+	return 0;
+}
+
+/* cleanup --all: S3Insights' {"manual_cleanup": true}, every unfinished run of the deployment.
+ * Goes on after a run whose cleanup fails; the exit status is the first failure's. */
+static int cleanup_all(void)
+{
+	int rc = open_deployment();
+	if (rc) {
+		close_all();
+		return rc;
+	}
+	run_ids l = { NULL, 0, 0, 0 };
+	int lr = s3i_deployment_list_runs(dep, 1, collect_run, &l);
+	if (l.oom)
+		lr = S3I_ENOMEM;
+	if (lr)
+		rc = fail("listing the unfinished runs", lr);
+	if (g.json)
+		printf("{\"runs\":[");
+	for (size_t i = 0; !rc && i < l.n; i++) {
+		s3i_run *run = NULL;
+		char what[96];
+		snprintf(what, sizeof(what), "cleanup of run %s", l.ids[i]);
+		int cr = s3i_run_open(&run, dep, l.ids[i]);
+		if (!cr) {
+			s3i_harvest_options o = S3I_HARVEST_OPTIONS_INIT;
+			cr = s3i_cleanup_run(run, &o);
+		}
+		int frc = cr ? fail(what, cr) : 0;
+		if (frc && !rc)
+			rc = frc;
+		if (g.json) {
+			printf("%s{\"run_id\":", i ? "," : "");
+			json_str(stdout, l.ids[i]);
+			printf(",\"cleaned\":%s}", cr ? "false" : "true");
+		} else if (!cr) {
+			printf("run %s: every transient resource is removed\n", l.ids[i]);
+		}
+		s3i_run_free(run);
+	}
+	if (g.json)
+		printf("]}\n");
+	else if (!lr && !l.n)
+		printf("no unfinished run\n");
+	for (size_t i = 0; i < l.n; i++)
+		free(l.ids[i]);
+	free(l.ids);
+	close_all();
+	return rc;
+}
+
 static int cmd_cleanup(int argc, char **argv)
 {
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--all"))
+			return cleanup_all();
 	s3i_run *run = NULL;
 	int rc = open_run(argc, argv, &run);
 	if (!rc) {
@@ -708,10 +791,11 @@ static const command commands[] = {
 	  "inspection (run cleanup afterwards), --no-failure-report sends no e-mail." },
 	{ "status", cmd_status, "--run R | INPUT.json",
 	  "Print the run's phase and every source bucket's status, reason and counts." },
-	{ "cleanup", cmd_cleanup, "--run R | INPUT.json",
+	{ "cleanup", cmd_cleanup, "--run R | INPUT.json | --all",
 	  "The Cleanup workflow: remove every transient resource of the run (inventory\n"
 	  "configurations, staging buckets, stacks, topics). An unfinished run is cancelled first.\n"
-	  "Safe to run any number of times." },
+	  "--all cleans every unfinished run of the deployment (S3Insights' manual_cleanup), going\n"
+	  "on after a run whose cleanup fails. Safe to run any number of times." },
 	{ "provision", cmd_provision, "--run R", "Run the provision stage of a started run." },
 	{ "configure", cmd_configure, "--run R",
 	  "Run the configure-inventory stage (or the list snapshot) of a run." },

@@ -526,6 +526,27 @@ class RunnerTest(unittest.TestCase):
         self.cli("cleanup", "--run", "f1", check=0)
         self.check_nothing_transient_left("f1")
 
+    def test_cleanup_all_cleans_every_unfinished_run(self):
+        inp = self.seed("m1")
+        self.init()
+        # nothing unfinished yet
+        p = self.cli("--json", "cleanup", "--all", check=0)
+        self.assertEqual(json.loads(p.stdout), {"runs": []})
+        # a run kept after a failure is unfinished (failed, not cleaned)
+        moto.fault({"target": "AmazonAthena.StartQueryExecution", "status": 400, "count": -1,
+                    "content_type": "application/x-amz-json-1.1",
+                    "body": json.dumps({"__type": "InvalidRequestException",
+                                        "Message": "injected: no Athena today"})})
+        self.assertEqual(self.cli("run", "--keep-on-failure", inp).returncode, 1)
+        self.assertEqual(self.status("m1")["phase"], "failed")
+        p = self.cli("--json", "cleanup", "--all", check=0)
+        self.assertEqual(json.loads(p.stdout), {"runs": [{"run_id": "m1", "cleaned": True}]})
+        self.assertEqual(self.status("m1")["phase"], "cleaned")
+        self.check_nothing_transient_left("m1")
+        # cleaned runs are finished: a second --all has nothing to do
+        p = self.cli("cleanup", "--all", check=0)
+        self.assertIn("no unfinished run", p.stdout)
+
     def test_two_runs_at_once_do_not_disturb_each_other(self):
         inp1 = self.seed("p1")
         self.init()
