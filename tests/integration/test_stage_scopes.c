@@ -369,6 +369,62 @@ static void test_provision_per_account_role_denied(void **state)
 	s3i_stage_fx_close(&f);
 }
 
+typedef struct seen_accounts {
+	s3i_state_account a[4];
+	int n;
+} seen_accounts;
+
+static int on_account(void *user, const s3i_state_account *a)
+{
+	seen_accounts *s = user;
+	assert_true(s->n < 4);
+	s->a[s->n++] = *a;
+	return 0;
+}
+
+/* The markers: a failed one may become discovered, a discovered one stays. */
+static void test_account_markers(void **state)
+{
+	(void)state;
+	fx f;
+	s3i_stage_fx_deploy(&f, moto, "scp0", S3I_LOG_WARN);
+	s3i_stage_fx_start_run(&f, "{\"run_id\":\"r1\",\"accounts\":[{\"id\":\"" HOST "\"}],"
+		"\"athena_queries\":[],\"sender_email_address\":\"a@example.com\","
+		"\"recipient_email_addresses\":[\"b@example.com\"]}");
+	int written = -1;
+	s3i_state_account a;
+	assert_int_equal(s3i_state_account_get(f.state, "r1", OTHER, &a, NULL), S3I_ENOTFOUND);
+	CHECK_OK(s3i_state_account_put(f.state, "r1", OTHER, 1, "denied", 5, 10, &written, NULL));
+	assert_int_equal(written, 1);
+	CHECK_OK(s3i_state_account_get(f.state, "r1", OTHER, &a, NULL));
+	assert_int_equal(a.failed, 1);
+	assert_string_equal(a.reason, "denied");
+	assert_int_equal(a.buckets, 0);
+	CHECK_OK(s3i_state_account_put(f.state, "r1", OTHER, 0, "ignored", 3, 20, &written, NULL));
+	assert_int_equal(written, 1);
+	CHECK_OK(s3i_state_account_put(f.state, "r1", OTHER, 1, "late failure", 0, 30, &written,
+		NULL));
+	assert_int_equal(written, 0);
+	CHECK_OK(s3i_state_account_get(f.state, "r1", OTHER, &a, NULL));
+	assert_int_equal(a.failed, 0);
+	assert_string_equal(a.reason, "");
+	assert_int_equal(a.buckets, 3);
+	assert_int_equal(a.updated_ms, 20);
+	CHECK_OK(s3i_state_account_put(f.state, "r1", HOST, 0, NULL, 0, 40, NULL, NULL));
+	/* listed in account order, and no other item of the run (a bucket) among them */
+	CHECK_OK(s3i_state_bucket_add(f.state, "r1", HOST, "us-east-1", "b", S3I_BUCKET_DISCOVERED,
+		NULL, 1, NULL, NULL));
+	seen_accounts s;
+	memset(&s, 0, sizeof(s));
+	CHECK_OK(s3i_state_accounts_list(f.state, "r1", on_account, &s, NULL));
+	assert_int_equal(s.n, 2);
+	assert_string_equal(s.a[0].account, OTHER);
+	assert_string_equal(s.a[1].account, HOST);
+	assert_int_equal(s3i_state_account_put(f.state, "r1", "", 0, NULL, 0, 1, NULL, NULL),
+		S3I_EINVALID);
+	s3i_stage_fx_close(&f);
+}
+
 /* ------------------------------------------------------------------ configure */
 
 #define CFG_INPUT "{\"run_id\":\"r1\",\"accounts\":[{\"id\":\"" HOST "\"},{\"id\":\"" OTHER \
@@ -643,6 +699,7 @@ static void test_list_runs(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		S3I_TEST(test_account_markers),
 		S3I_TEST(test_provision_per_account_then_whole_run),
 		S3I_TEST(test_whole_run_writes_markers),
 		S3I_TEST(test_provision_per_account_bad_id),
