@@ -53,12 +53,14 @@ typedef struct s3i_provision_options {
 	 * to `provisioning` like any step (never backwards). When the account cannot be listed
 	 * (its role cannot be assumed, ListBuckets refused) the account's failure record is
 	 * written, no marker, and the step still returns S3I_OK with *finished = 1: it never
-	 * fails the run (the whole-run step decides that). Finished once the account is
-	 * discovered or its failure recorded; a later per-account step on a discovered account
-	 * lists nothing again. The string is copied at s3i_provision_new.
-	 * NULL (the default): the whole-run step, which skips the accounts already discovered,
-	 * lists the others (an account whose per-account listing failed is listed again), fails
-	 * the run only when no account could be listed, then plans and deploys. @since 0.1 */
+	 * fails the run (the whole-run step decides that). A transient error (throttling, 5xx)
+	 * fails the step and records nothing. Finished once the account is discovered or its
+	 * failure recorded; a later per-account step on such an account (or on a run whose
+	 * regions are planned) lists nothing again. The string is copied at s3i_provision_new.
+	 * NULL (the default): the whole-run step, which skips every account with a marker
+	 * (discovered, or recorded as not listable: that one is not retried), lists the
+	 * others, fails the run only when no account could be listed (a recorded failure
+	 * counts as not listed), then plans and deploys. @since 0.1 */
 	const char *account_id;
 } s3i_provision_options;
 
