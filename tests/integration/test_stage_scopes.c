@@ -18,6 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "s3insights/s3insights.h"
@@ -265,6 +268,46 @@ static void test_whole_run_writes_markers(void **state)
 	CHECK_OK(s3i_state_account_get(f.state, "r1", OTHER, &a, NULL));
 	assert_int_equal(a.failed, 0);
 	s3i_estate_expect_provisioned(&f);
+	s3i_stage_fx_close(&f);
+}
+
+/* Killed after every bucket of the account was recorded, before its marker: the account is
+ * not discovered, and the next per-account step lists it again and writes the marker (the
+ * buckets already recorded are kept, one made meanwhile is added). */
+static void test_provision_per_account_crash_before_marker(void **state)
+{
+	(void)state;
+	fx f;
+	s3i_provision_estate_open(&f, moto, S3I_PROVISION_ESTATE_INPUT);
+	fflush(NULL);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		setenv("S3I_TEST_CRASH_AT", "provision.before_account_marker", 1);
+		s3i_provision_options o = S3I_PROVISION_OPTIONS_INIT;
+		o.account_id = OTHER;
+		s3i_provision *p = NULL;
+		int finished = 0;
+		if (s3i_provision_new(&p, f.run, &o) == S3I_OK)
+			s3i_provision_step(p, 0, &finished);
+		_exit(3);   /* the crash point was not reached */
+	}
+	int status = 0;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(WTERMSIG(status), SIGKILL);
+	expect_status(&f, OTHER, "other-west", S3I_BUCKET_DISCOVERED, NULL);
+	expect_status(&f, OTHER, "other-east", S3I_BUCKET_DISCOVERED, NULL);
+	s3i_state_account a;
+	assert_int_equal(s3i_state_account_get(f.state, "r1", OTHER, &a, NULL), S3I_ENOTFOUND);
+
+	s3i_stage_fx_make_bucket(moto, "other-late", "us-east-1", OTHER);
+	CHECK_OK(discover_account(&f, OTHER, 0, NULL));
+	expect_status(&f, OTHER, "other-late", S3I_BUCKET_DISCOVERED, NULL);
+	expect_status(&f, OTHER, "other-west", S3I_BUCKET_DISCOVERED, NULL);
+	CHECK_OK(s3i_state_account_get(f.state, "r1", OTHER, &a, NULL));
+	assert_int_equal(a.failed, 0);
+	assert_int_equal(a.buckets, 3);
 	s3i_stage_fx_close(&f);
 }
 
@@ -702,6 +745,7 @@ int main(void)
 		S3I_TEST(test_account_markers),
 		S3I_TEST(test_provision_per_account_then_whole_run),
 		S3I_TEST(test_whole_run_writes_markers),
+		S3I_TEST(test_provision_per_account_crash_before_marker),
 		S3I_TEST(test_provision_per_account_bad_id),
 		S3I_TEST(test_provision_per_account_role_denied),
 		S3I_TEST(test_configure_batch_then_sweep),
