@@ -10,13 +10,17 @@
  *    typed view `<table>` with S3Insights' column names and types; for ORC/Parquet reports
  *    the typed table `<table>`;
  *  - ALTER TABLE ... ADD IF NOT EXISTS PARTITION, at most 100 partitions per statement, for
- *    every source bucket with data in the consolidated layout (docs/stages.md says which).
+ *    every source bucket with data in the consolidated layout (docs/stages.md says which);
+ *  - for ORC/Parquet reports, when a bucket is not counted yet, one `SELECT account, region,
+ *    bucketname, count(*), sum(size) ... GROUP BY 1,2,3` whose rows become the buckets'
+ *    objects and bytes (written once). This one statement failing does not fail the stage:
+ *    the buckets stay "not counted" and the reason is logged and reported.
  * Query results go to `s3://<consolidated>/athena/<R>/`.
  *
  * Every statement is idempotent (IF NOT EXISTS / OR REPLACE), and each one's execution id and
  * end state are recorded in the state table before the step goes on, so a resumed stage polls
  * the execution it started instead of starting a second one, and skips statements that
- * succeeded. A statement that fails, is cancelled or does not end within the timeout fails the
+ * succeeded. Any other statement that fails, is cancelled or does not end within the timeout fails the
  * stage and the run (phase `failed`, stage "table"), the message naming the statement.
  */
 #ifndef S3INSIGHTS_STAGE_TABLE_H
