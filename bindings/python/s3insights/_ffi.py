@@ -90,6 +90,7 @@ class s3i_s3_delete_error(Structure):
                 ("code", c_char_p), ("message", c_char_p)]
 
 
+TAG_FN = CFUNCTYPE(c_int, c_void_p, c_char_p, c_char_p)
 DELETE_ERROR_FN = CFUNCTYPE(c_int, c_void_p, POINTER(s3i_s3_delete_error))
 
 
@@ -150,6 +151,7 @@ class s3i_harvest_progress(Structure):
                 ("wait_deadline_ms", c_int64)]
 
 
+RUN_LIST_FN = CFUNCTYPE(c_int, c_void_p, c_char_p, c_char_p, c_int)
 HARVEST_PROGRESS_FN = CFUNCTYPE(c_int, c_void_p, POINTER(s3i_harvest_progress))
 
 
@@ -163,13 +165,14 @@ class s3i_harvest_options(Structure):
 class s3i_provision_options(Structure):
     _fields_ = [("struct_size", c_uint32), ("max_in_flight", c_int32),
                 ("stack_timeout_ms", c_int64), ("staging_retention_days", c_int32),
-                ("skip_sender_check", c_int)]
+                ("skip_sender_check", c_int), ("account_id", c_char_p)]
 
 
 class s3i_configure_options(Structure):
     _fields_ = [("struct_size", c_uint32), ("concurrency", c_int32),
                 ("snapshot_file_bytes", c_int64), ("snapshot_page_size", c_int32),
-                ("snapshot_gzip_level", c_int32), ("snapshot_max_objects", c_int64)]
+                ("snapshot_gzip_level", c_int32), ("snapshot_max_objects", c_int64),
+                ("buckets", POINTER(c_char_p)), ("bucket_count", c_int32)]
 
 
 class s3i_ingest_options(Structure):
@@ -289,6 +292,7 @@ _PROTOTYPES = {
     "s3i_s3_delete_objects": (c_int, [_P, _S, POINTER(s3i_s3_object_id), c_size_t,
                                       DELETE_ERROR_FN, c_void_p]),
     "s3i_s3_put_object_tagging": (c_int, [_P, _S, _S, _S, POINTER(s3i_s3_tag), c_size_t]),
+    "s3i_s3_get_object_tagging": (c_int, [_P, _S, _S, _S, TAG_FN, c_void_p]),
     # run_input.h
     "s3i_run_input_parse": (c_int, [_PP, c_char_p, c_size_t, c_void_p, _PP]),
     "s3i_run_input_free": (None, [_P]),
@@ -346,6 +350,7 @@ _PROTOTYPES = {
     "s3i_deployment_consolidated_bucket": (_S, [_P]),
     "s3i_deployment_queue_name": (_S, [_P]),
     "s3i_deployment_dlq_name": (_S, [_P]),
+    "s3i_deployment_list_runs": (c_int, [_P, c_int, RUN_LIST_FN, c_void_p]),
     "s3i_deployment_free": (None, [_P]),
     # run.h
     "s3i_run_start": (c_int, [_PP, _P, _P]),

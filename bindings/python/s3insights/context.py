@@ -421,6 +421,19 @@ class S3:
         _call(lib.s3i_s3_put_object_tagging(self._c(), enc(bucket, "bucket"), enc(key, "key"),
                                             enc(version_id, "version_id"), arr, len(items)))
 
+    def get_object_tagging(self, bucket, key, version_id=None):
+        """The object's tags (of one version when given) as a dict; {} when it has none."""
+        tags = {}
+
+        def on_tag(payload, k, v):
+            tags[dec(k)] = dec(v)
+            return 0
+
+        cb = _ffi.TAG_FN(on_tag)
+        _call(lib.s3i_s3_get_object_tagging(self._c(), enc(bucket, "bucket"), enc(key, "key"),
+                                            enc(version_id, "version_id"), cb, None))
+        return tags
+
     def delete_objects(self, bucket, keys):
         """Delete keys (str, or (key, version_id) pairs) in batches of 1000. Raises
         DeleteObjectsError listing every key S3 did not delete."""

@@ -50,6 +50,7 @@ class Stage(Handle):
         name = self.stage
         o = _ffi.new(_ffi.STAGES[name])
         known = [f for f, _ in o._fields_ if f != "struct_size"]
+        keep = []
         for key, value in options.items():
             if key not in known:
                 raise TypeError(f"{type(self).__name__}: unknown option {key!r} "
@@ -57,7 +58,15 @@ class Stage(Handle):
             if value is None:
                 continue
             ftype = dict(o._fields_)[key]
-            setattr(o, key, enc(value, key) if ftype is ctypes.c_char_p else int(value))
+            if ftype is ctypes.POINTER(ctypes.c_char_p):
+                # a list of names with its count beside it (ConfigureStage(run, buckets=[...]));
+                # the library copies them in _new, so keeping the array until then suffices
+                names = [enc(v, key) for v in value]
+                keep.append((ctypes.c_char_p * max(1, len(names)))(*names))
+                setattr(o, key, keep[-1])
+                setattr(o, key[:-1] + "_count", len(names))
+            else:
+                setattr(o, key, enc(value, key) if ftype is ctypes.c_char_p else int(value))
         self._fn = {op: _ffi.require(f"s3i_{name}_{op}")
                     for op in ("new", "step", "run", "error", "free")}
         out = ctypes.c_void_p()

@@ -81,6 +81,21 @@ class Deployment(Handle):
         """The dead-letter queue's URL."""
         return self._url("s3i_deployment_dlq_url")
 
+    def runs(self, unfinished_only=False):
+        """The deployment's runs in id order, as (run_id, phase, finished) tuples; only those
+        not finished (not done or cleaned) with unfinished_only, as S3Insights' manual
+        cleanup takes them."""
+        found = []
+
+        def on_run(user, run_id, phase, finished):
+            found.append((dec(run_id), dec(phase), bool(finished)))
+            return 0
+
+        cb = _ffi.RUN_LIST_FN(on_run)
+        errors.check(_ffi_fn("s3i_deployment_list_runs")(self._p(), int(bool(unfinished_only)),
+                                                          cb, None))
+        return found
+
     def _name(self, fn):
         return dec(_ffi_fn(fn)(self._p()))
 

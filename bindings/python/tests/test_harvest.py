@@ -255,8 +255,18 @@ class StagesAndRows(Base):
         with self.assertRaises(s3i.InvalidError) as cm:
             s3i.ConfigureStage(run, concurrency=1000)
         self.assertIn("concurrency", cm.exception.message)
+        # the scopes of the state machine's Maps: one account, a batch of buckets
+        with self.assertRaises(s3i.InvalidError) as cm:
+            s3i.ProvisionStage(run, account_id="999999999999")
+        self.assertIn("999999999999", cm.exception.message)
+        with self.assertRaises(s3i.InvalidError) as cm:
+            s3i.ConfigureStage(run, buckets=[""])
+        self.assertIn("buckets", cm.exception.message)
         with s3i.ProvisionStage(run) as st:
             st.run()
+        with s3i.ConfigureStage(run, buckets=["no-such-bucket"]) as st:
+            st.run()   # a name that is not the run's is skipped; the run stays configuring
+        self.assertEqual(run.status().phase, "configuring")
         self.moto.add_fault({"target": "AmazonAthena.StartQueryExecution", "status": 400,
                              "count": -1, "content_type": "application/x-amz-json-1.1",
                              "body": json.dumps({"__type": "InvalidRequestException",

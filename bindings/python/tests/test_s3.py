@@ -207,10 +207,15 @@ class S3Calls(unittest.TestCase):
                           cli.get_object_tagging(Bucket="pybkt", Key=key)["TagSet"])
         self.s3.put_object_tagging("pybkt", key, {"s3insights": "secret", "größe": "ü"})
         self.assertEqual(tags(), [("größe", "ü"), ("s3insights", "secret")])
+        self.assertEqual(self.s3.get_object_tagging("pybkt", key),
+                         {"s3insights": "secret", "größe": "ü"})
         self.s3.put_object_tagging("pybkt", key, [("only", "one")])   # replaces the set
         self.assertEqual(tags(), [("only", "one")])
         self.s3.put_object_tagging("pybkt", key, {})
         self.assertEqual(tags(), [])
+        self.assertEqual(self.s3.get_object_tagging("pybkt", key), {})
+        with self.assertRaises(s3i.NotFoundError):
+            self.s3.get_object_tagging("pybkt", "missing")
         with self.assertRaises(s3i.InvalidError) as cm:
             self.s3.put_object_tagging("pybkt", key, {f"k{i}": "v" for i in range(11)})
         self.assertIn("11 tags", cm.exception.message)

@@ -98,6 +98,8 @@ class Workflow(unittest.TestCase):
         self.assertIn("r1", cm.exception.message)
         with s3i.Run.open(d, "r1") as opened:
             self.assertEqual(opened.status().phase, "provisioning")
+        self.assertEqual(d.runs(), [("r1", "provisioning", False)])
+        self.assertEqual(d.runs(unfinished_only=True), [("r1", "provisioning", False)])
         with self.assertRaises(s3i.NotFoundError):
             s3i.Run.open(d, "nosuch")
         with self.assertRaises(s3i.InvalidError):
