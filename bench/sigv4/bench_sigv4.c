@@ -11,7 +11,9 @@
  * so the allocator behaves as it would there) and only the signing is timed: what a client pays
  * per request, i.e. hashing the body, signing, adding X-Amz-Date and Authorization to the
  * headers. The clock's own cost, measured at start, is subtracted from each sample. The
- * "-resign" rows sign one request again and again (what a retry costs).
+ * "-resign" rows sign one request again and again (what a retry costs). BENCH_SHANI=0 in the
+ * environment turns off the SHA-NI end of the signature (src/aws/sha256_shani.c), so OpenSSL
+ * does all the hashing, as on a CPU without SHA extensions.
  *
  * Output: one tab-separated line per scenario:
  *   name  signatures  seconds  signatures_per_s  us_per_signature
@@ -21,8 +23,9 @@
  *        bench_sigv4 --ab [seconds]       (PutItem three ways in one process, one picked at random
  *                                          for every sample so that load and clock speed hit all
  *                                          alike: the body given to the signer, its hash given,
- *                                          and the bare chain of the same 22 SHA-256 blocks with
- *                                          their hex conversions and nothing else; the mean of
+ *                                          the bare chain of the same 22 SHA-256 blocks through
+ *                                          OpenSSL with their hex conversions and nothing else,
+ *                                          and the body given with the SHA-NI end off; the mean of
  *                                          the fastest 60% of each (the fastest 1% left out).
  *                                          For comparing changes on a busy machine)
  */
@@ -135,12 +138,16 @@ static const scenario scenarios[] = {
 };
 
 /* Signs until `seconds` of signing time have accumulated (after a warm-up). */
+static int no_shani;              /* BENCH_SHANI=0: OpenSSL does all the hashing */
+
 static int run(const scenario *sc, double seconds, double clock)
 {
 	static request r;
 	s3i_signer *s = NULL;
 	if (s3i_signer_new(&s, NULL) || (sc->resign && build(&r, sc->ddb, 0)))
 		return -1;
+	if (no_shani)
+		s3i_signer_use_shani(s, 0);
 	double spent = 0;
 	long done = 0;
 	int rc = 0;
@@ -239,17 +246,20 @@ static double fast_mean(double *v, long n)
 
 static int ab(double seconds, double clock)
 {
-	enum { WAYS = 3, MAX_SAMPLES = 1000000 };
+	enum { WAYS = 4, MAX_SAMPLES = 1000000 };
 	static const char *const way_name[WAYS] = {
-		"body given to the signer", "hash given (s3i_sha256_hex first)", "bare 22-block chain"
+		"body given to the signer", "hash given (s3i_sha256_hex first)", "bare 22-block chain",
+		"body given, SHA-NI tail off"
 	};
 	static double samples[WAYS][MAX_SAMPLES];
 	static request r;
 	static bare b;
 	long n[WAYS] = { 0 };
-	s3i_signer *s[2] = { NULL, NULL };
-	if (s3i_signer_new(&s[0], NULL) || s3i_signer_new(&s[1], NULL))
+	s3i_signer *s[WAYS] = { NULL, NULL, NULL, NULL };
+	if (s3i_signer_new(&s[0], NULL) || s3i_signer_new(&s[1], NULL) ||
+		s3i_signer_new(&s[3], NULL))
 		return 1;
+	s3i_signer_use_shani(s[3], 0);
 	bare_init(&b);
 	unsigned long rnd = 1;
 	double spent = 0;
@@ -275,8 +285,8 @@ static int ab(double seconds, double clock)
 			full = n[way] == MAX_SAMPLES;
 		}
 	}
-	s3i_signer_free(s[0]);
-	s3i_signer_free(s[1]);
+	for (int w = 0; w < WAYS; w++)
+		s3i_signer_free(s[w]);
 	if (rc) {
 		fprintf(stderr, "--ab: signing failed (%d)\n", rc);
 		return 1;
@@ -309,6 +319,8 @@ int main(int argc, char **argv)
 {
 	const char *hf = getenv("BENCH_HASH_FIRST");
 	hash_first = hf && *hf == '1';
+	const char *ns = getenv("BENCH_SHANI");
+	no_shani = ns && *ns == '0';
 	if (argc == 3 && !strcmp(argv[1], "--print-auth"))
 		return print_auth(strtoll(argv[2], NULL, 10));
 	if (argc >= 2 && !strcmp(argv[1], "--ab"))

@@ -42,6 +42,7 @@
 #include <emmintrin.h>
 #endif
 
+#include "aws/sha256_shani.h"
 #include "core/alloc.h"
 #include "core/str.h"
 #include "s3insights/errors.h"
@@ -232,6 +233,8 @@ struct s3i_signer {
 	digest body;                  /* the payload, when the signer hashes it */
 	char body_hex[S3I_SHA256_HEX_LEN + 1];  /* its hash, when needed before signing */
 	digest creq_dg;               /* the canonical request */
+	int shani;                    /* the end of a signature with a payload on SHA-NI (see
+	                               * sha256_shani.h) */
 };
 
 #define SIGNER_BUFS(s) { &(s)->key_scope, &(s)->scope, &(s)->creq, &(s)->sts, &(s)->sh, \
@@ -252,6 +255,7 @@ int s3i_signer_new(s3i_signer **out, const s3i_allocator *a)
 	for (size_t i = 0; i < sizeof(bufs) / sizeof(bufs[0]); i++)
 		s3i_buf_init(bufs[i], s->alloc);
 	s->sts_head_s = -1;
+	s3i_signer_use_shani(s, 1);
 	int rc = RAND_bytes(s->pad, SECRET_PAD) != 1 || dg_open(&s->work) || dg_open(&s->body) ||
 		dg_open(&s->creq_dg) || dg_open(&s->ipad) || dg_open(&s->opad) || dg_open(&s->sts_head);
 	for (int i = 0; i < PREFIX_BLOCKS && !rc; i++)
@@ -1466,11 +1470,14 @@ fail:
 	return s3i_err(j->err, S3I_ERROR, NULL, "SigV4: SHA-256 failed");
 }
 
-static ALWAYS_INLINE int creq_hash_end(s3i_signer *s, job *j, unsigned char out[32])
+/* The canonical request's digest brought up to its last block before the payload hash (kept
+ * states used and recorded as above); *done: the bytes hashed. */
+static ALWAYS_INLINE int creq_hash_lead(s3i_signer *s, job *j, size_t *done)
 {
 	const char *c = s->creq.ptr, *prev = s->prev_creq.ptr;
 	size_t n = s->creq.size, full = (n - j->hlen) / 64, k = j->creq_k;  /* before the hash */
 	digest *d = &s->creq_dg;
+	*done = 0;
 	if (full > PREFIX_BLOCKS)
 		full = PREFIX_BLOCKS;
 	if (j->creq_rel != 0) {
@@ -1489,15 +1496,33 @@ static ALWAYS_INLINE int creq_hash_end(s3i_signer *s, job *j, unsigned char out[
 			s->creq_states = k + 1;
 		}
 	}
-	if (dg_last(d, c + 64 * k, n - 64 * k, out))
-		goto fail;
-	s3i_buf t = s->prev_creq;
-	s->prev_creq = s->creq;
-	s->creq = t;
+	*done = 64 * k;
 	return S3I_OK;
 fail:
 	s->creq_states = 0;
 	return s3i_err(j->err, S3I_ERROR, NULL, "SigV4: SHA-256 failed");
+}
+
+/* The request just hashed becomes the previous one (the buffers are swapped, not copied). */
+static ALWAYS_INLINE void creq_done(s3i_signer *s)
+{
+	s3i_buf t = s->prev_creq;
+	s->prev_creq = s->creq;
+	s->creq = t;
+}
+
+static ALWAYS_INLINE int creq_hash_end(s3i_signer *s, job *j, unsigned char out[32])
+{
+	size_t done;
+	int rc = creq_hash_lead(s, j, &done);
+	if (rc)
+		return rc;
+	if (dg_last(&s->creq_dg, s->creq.ptr + done, s->creq.size - done, out)) {
+		s->creq_states = 0;
+		return s3i_err(j->err, S3I_ERROR, NULL, "SigV4: SHA-256 failed");
+	}
+	creq_done(s);
+	return S3I_OK;
 }
 
 /* The first 64 bytes of the string to sign are "AWS4-HMAC-SHA256\n", the date and the start of
@@ -1561,6 +1586,96 @@ static int sign_finish(s3i_signer *s, job *j, char *out)
 	unsigned char d[32];
 	int rc = creq_hash_end(s, j, d);
 	return rc ? rc : hmac_finish(s, j, d, out);
+}
+
+#if !defined(S3I_SIGV4_EVP)
+/* The rest of a signature with a payload on SHA-NI, in one call (see sha256_shani.h): the
+ * payload's last block(s), the canonical request's last blocks, the string to sign's and the
+ * outer HMAC's. What that call reads is laid out here first, in the shadow of the payload's
+ * last share of blocks; the blocks before the payload hash in the canonical request and
+ * before the canonical request's hash in the string to sign are hashed here too (through
+ * OpenSSL, as elsewhere), since they do not wait on anything. */
+static ALWAYS_INLINE int shani_finish(s3i_signer *s, job *j)
+{
+	unsigned char body_tail[192], creq_tail[192], sts_tail[192];
+	size_t full = j->body_len & ~(size_t)63, cd, sd = j->sts_done;
+	size_t before = s->creq.size - S3I_SHA256_HEX_LEN, sb = s->sts.size - S3I_SHA256_HEX_LEN;
+	int rc = creq_hash_lead(s, j, &cd);
+	if (rc) {
+		j->body = NULL;
+		return rc;
+	}
+	size_t cmore = (before - cd) & ~(size_t)63, smore = (sb - sd) & ~(size_t)63;
+	if ((j->body_done < full &&
+		dg_update(&s->body, j->body + j->body_done, full - j->body_done)) ||
+		(cmore && dg_update(&s->creq_dg, s->creq.ptr + cd, cmore)) ||
+		(smore && dg_update(&s->work, s->sts.ptr + sd, smore))) {
+		j->body = NULL;
+		s->creq_states = 0;
+		return s3i_err(j->err, S3I_ERROR, NULL, "SigV4: SHA-256 failed");
+	}
+	cd += cmore;
+	sd += smore;
+	s3i_shani_chain c = {
+		.body = { s->body.ctx.h, body_tail, 0,
+			s3i_shani_layout(body_tail, j->body + full, j->body_len - full, 0, j->body_len) },
+		.creq = { s->creq_dg.ctx.h, creq_tail, before - cd,
+			s3i_shani_layout(creq_tail, s->creq.ptr + cd, before - cd, 1, s->creq.size) },
+		.sts = { s->work.ctx.h, sts_tail, sb - sd,
+			s3i_shani_layout(sts_tail, s->sts.ptr + sd, sb - sd, 1, 64 + s->sts.size) },
+		.outer_h = s->opad.ctx.h,
+		.creq_hex = s->creq.ptr + before, .sts_hex = s->sts.ptr + sb, .sig_hex = j->auth_sig,
+	};
+	s3i_shani_sign_chain(&c);
+	j->body = NULL;
+	creq_done(s);
+	return S3I_OK;
+}
+
+/* The same without a payload to hash: the canonical request's last blocks (its hash at the
+ * end is text like the rest), the string to sign's and the outer HMAC's. After
+ * creq_hash_lead, put_authorization and sts_begin, so that those run while the canonical
+ * request's leading blocks are hashed. */
+static ALWAYS_INLINE int shani_finish_known(s3i_signer *s, job *j, size_t cd)
+{
+	unsigned char creq_tail[192], sts_tail[192];
+	size_t sd = j->sts_done, sb = s->sts.size - S3I_SHA256_HEX_LEN;
+	size_t cmore = (s->creq.size - cd) & ~(size_t)63, smore = (sb - sd) & ~(size_t)63;
+	if (cmore > 64)               /* the tail keeps a full block or more when it can: <= 3 */
+		cmore -= 64;
+	else
+		cmore = 0;
+	if ((cmore && dg_update(&s->creq_dg, s->creq.ptr + cd, cmore)) ||
+		(smore && dg_update(&s->work, s->sts.ptr + sd, smore))) {
+		s->creq_states = 0;
+		return s3i_err(j->err, S3I_ERROR, NULL, "SigV4: SHA-256 failed");
+	}
+	cd += cmore;
+	sd += smore;
+	s3i_shani_chain c = {
+		.body = { NULL, NULL, 0, 0 },
+		.creq = { s->creq_dg.ctx.h, creq_tail, 0,
+			s3i_shani_layout(creq_tail, s->creq.ptr + cd, s->creq.size - cd, 0, s->creq.size) },
+		.sts = { s->work.ctx.h, sts_tail, sb - sd,
+			s3i_shani_layout(sts_tail, s->sts.ptr + sd, sb - sd, 1, 64 + s->sts.size) },
+		.outer_h = s->opad.ctx.h,
+		.creq_hex = NULL, .sts_hex = s->sts.ptr + sb, .sig_hex = j->auth_sig,
+	};
+	s3i_shani_sign_chain(&c);
+	creq_done(s);
+	return S3I_OK;
+}
+#endif
+
+int s3i_signer_use_shani(s3i_signer *s, int on)
+{
+#if !defined(S3I_SIGV4_EVP)
+	s->shani = on && s3i_shani_available();
+#else
+	(void)on;
+	s->shani = 0;
+#endif
+	return s->shani;
 }
 
 /* The signature in hex into j->sig, without a payload being hashed: the canonical request is
@@ -1630,6 +1745,17 @@ static int sign_steps(s3i_signer *s, job *j)
 		 * signature) and starting the string to sign run while it is, and the signature then
 		 * goes straight into its place in the header. */
 		unsigned char d[32];
+#if !defined(S3I_SIGV4_EVP)
+		if (s->shani) {
+			size_t cd;
+			if ((rc = collect_headers(s, j)) || (rc = set_signed_headers(s, j)) ||
+				(rc = canonical_request(s, j)) || (rc = creq_hash_lead(s, j, &cd)) ||
+				(rc = put_authorization(s, j)) || (rc = sts_begin(s, j)) ||
+				(rc = shani_finish_known(s, j, cd)))
+				return rc;
+			return put_unsigned_token(j);
+		}
+#endif
 		if ((rc = collect_headers(s, j)) || (rc = set_signed_headers(s, j)) ||
 			(rc = canonical_request(s, j)) || (rc = creq_hash_begin(s, j)) ||
 			(rc = creq_hash_end(s, j, d)) || (rc = put_authorization(s, j)) ||
@@ -1660,6 +1786,13 @@ static int sign_steps(s3i_signer *s, job *j)
 	if ((rc = put_authorization(s, j)))
 		return rc;
 	body_step(s, j);
+#if !defined(S3I_SIGV4_EVP)
+	if (s->shani && !j->body_failed) {
+		if ((rc = shani_finish(s, j)))
+			return rc;
+		return put_unsigned_token(j);
+	}
+#endif
 	if ((rc = body_finish(s, j, s->creq.ptr + s->creq.size - S3I_SHA256_HEX_LEN)) ||
 		(rc = sign_finish(s, j, j->auth_sig)))
 		return rc;

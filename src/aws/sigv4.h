@@ -100,6 +100,12 @@ int s3i_signer_new(s3i_signer **out, const s3i_allocator *a);
 /* Frees the signer and wipes the cached signing key and masked secret. NULL is a no-op. */
 void s3i_signer_free(s3i_signer *s);
 
+/* Whether the end of a signature with a payload runs on the x86 SHA extensions
+ * (sha256_shani.h): on by default where the CPU has them. Off, or where the CPU or the build
+ * lacks them, OpenSSL does all the hashing; the results are the same (the unit tests compare
+ * the two). Returns whether it is now on. */
+int s3i_signer_use_shani(s3i_signer *s, int on);
+
 /* Sign in place: sets X-Amz-Date, X-Amz-Security-Token (when a token is given),
  * x-amz-content-sha256 (S3, or with the flag) and Authorization on req->headers, replacing
  * any earlier values of those headers (so a request can be signed again for a retry).
