@@ -207,12 +207,45 @@ static SHANI void store_hex(char *out, const __m128i hex[4])
 		_mm_storeu_si128((__m128i *)(void *)(out + 16 * i), hex[i]);
 }
 
+SHANI_INLINE sha_state state_get(const s3i_shani_state *k)
+{
+	sha_state st;
+	st.abef = _mm_loadu_si128((const __m128i *)(const void *)k->w);
+	st.cdgh = _mm_loadu_si128((const __m128i *)(const void *)(k->w + 4));
+	return st;
+}
+
+SHANI_INLINE void state_put(s3i_shani_state *k, sha_state st)
+{
+	_mm_storeu_si128((__m128i *)(void *)k->w, st.abef);
+	_mm_storeu_si128((__m128i *)(void *)(k->w + 4), st.cdgh);
+}
+
+SHANI void s3i_shani_start(s3i_shani_state *k)
+{
+	static const uint32_t iv[8] = {
+		0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+		0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
+	};
+	state_put(k, state_load(iv));
+}
+
+SHANI void s3i_shani_blocks(s3i_shani_state *k, const unsigned char *p, size_t blocks)
+{
+	sha_state st = state_get(k);
+	for (size_t b = 0; b < blocks; b++)
+		st = compress_bytes(st, p + 64 * b);
+	state_put(k, st);
+}
+
 SHANI void s3i_shani_sign_chain(const s3i_shani_chain *c)
 {
 	__m128i hex[4];
 	sha_state st;
 	if (c->body.blocks) {
-		st = state_load(c->body.h);
+		st = c->body_state ? state_get(c->body_state) : state_load(c->body.h);
+		for (size_t b = 0; b < c->body_full_blocks; b++)
+			st = compress_bytes(st, c->body_full + 64 * b);
 		for (int b = 0; b < c->body.blocks; b++)
 			st = compress_bytes(st, c->body.tail + 64 * b);
 		state_hex(st, hex);
@@ -242,6 +275,18 @@ SHANI void s3i_shani_sign_chain(const s3i_shani_chain *c)
 int s3i_shani_available(void)
 {
 	return 0;
+}
+
+void s3i_shani_start(s3i_shani_state *st)
+{
+	(void)st;
+}
+
+void s3i_shani_blocks(s3i_shani_state *st, const unsigned char *p, size_t blocks)
+{
+	(void)st;
+	(void)p;
+	(void)blocks;
 }
 
 void s3i_shani_sign_chain(const s3i_shani_chain *c)

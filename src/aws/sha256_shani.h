@@ -32,8 +32,17 @@ typedef struct s3i_shani_msg {
 	int blocks;                   /* 1 to 3 */
 } s3i_shani_msg;
 
+/* A digest state kept as the SHA instructions hold it (words A,B,E,F then C,D,G,H, each
+ * register's top lane first), so that it goes out to memory and back with no reshuffling. */
+typedef struct s3i_shani_state {
+	uint32_t w[8];
+} s3i_shani_state;
+
 typedef struct s3i_shani_chain {
 	s3i_shani_msg body;           /* hex_at unused; blocks 0: no payload hashed here */
+	const s3i_shani_state *body_state;  /* if set, the payload's state instead of body.h */
+	const unsigned char *body_full;     /* and its full blocks still to hash before body.tail */
+	size_t body_full_blocks;
 	s3i_shani_msg creq;           /* the payload's hash at hex_at (< 64); without a payload
 	                               * (body.blocks 0) its bytes are all in the tail */
 	s3i_shani_msg sts;            /* the canonical request's hash at hex_at (< 64); h: inner key */
@@ -44,6 +53,10 @@ typedef struct s3i_shani_chain {
 
 /* Whether this CPU (and build) can run s3i_shani_sign_chain: SHA, SSSE3 and SSE4.1. */
 int s3i_shani_available(void);
+
+/* A new SHA-256 state, and full 64-byte blocks hashed into one (call only when available). */
+void s3i_shani_start(s3i_shani_state *st);
+void s3i_shani_blocks(s3i_shani_state *st, const unsigned char *p, size_t blocks);
 
 /* Hashes the chain described above and writes the hex digests; call only when available. */
 void s3i_shani_sign_chain(const s3i_shani_chain *c);
