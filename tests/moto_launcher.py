@@ -28,6 +28,7 @@ internals) with these additions, all in-process:
     action        "DescribeStacks"             exact Action= of a query-protocol call
     service       "sqs"                        exact service of the SigV4 credential scope
     region        "eu-west-1"                  exact region of the SigV4 credential scope
+    body_contains "bucket#"                    substring of the request body
   and the rule supplies the answer:
     status 500, body "", content_type "application/xml", headers {"Retry-After": "1"},
     count 1 (times it applies; -1 = for ever).
@@ -263,11 +264,21 @@ class FaultMiddleware:
                 return form["Action"][0]
         return urllib.parse.parse_qs(environ.get("QUERY_STRING", "")).get("Action", [None])[0]
 
+    @staticmethod
+    def _body(environ):
+        """The request body as text (put back for moto to read)."""
+        size = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(size) if size > 0 else b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        return body.decode("utf-8", "replace")
+
     def _match(self, environ, path):
         region, service = self._scope(environ)
         with self.lock:
-            need_action = any("action" in r and r.get("count", 1) != 0 for r in self.rules)
+            live = [r for r in self.rules if r.get("count", 1) != 0]
+        need_action = any("action" in r for r in live)
         action = (self._action(environ) or "") if need_action else None   # reads the body
+        body = self._body(environ) if any("body_contains" in r for r in live) else None
         with self.lock:
             for r in self.rules:
                 count = r.get("count", 1)
@@ -286,6 +297,8 @@ class FaultMiddleware:
                 if "region" in r and r["region"] != region:
                     continue
                 if "action" in r and r["action"] != action:
+                    continue
+                if "body_contains" in r and (body is None or r["body_contains"] not in body):
                     continue
                 if count > 0:
                     r["count"] = count - 1

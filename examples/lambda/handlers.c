@@ -353,8 +353,10 @@ static void batch_key(char **buckets, int32_t n, char *out, size_t cap)
 }
 
 /* The bucket names of a configure event's `Items` (ConfigureBuckets' batch: the items file's
- * {"bucket", "account_id"} objects, or plain names). Returns 0 with *out (NULL and 0 for an
- * empty batch), or 1 after setting an S3i.InvalidEvent result. */
+ * {"bucket", "account_id"} objects, or plain names), as s3i_configure_options.buckets takes
+ * them: "<account_id>/<bucket>" when the item has its account (so the stage reads those
+ * buckets by key, not the whole run's), else the plain name. Returns 0 with *out (NULL and 0
+ * for an empty batch), or 1 after setting an S3i.InvalidEvent result. */
 static int parse_items(yajl_val items, char ***out, int32_t *n, s3i_lambda_result *res)
 {
 	*out = NULL;
@@ -380,7 +382,19 @@ static int parse_items(yajl_val items, char ***out, int32_t *n, s3i_lambda_resul
 			return s3i_lambda_fail(res, "S3i.InvalidEvent", "configure: Items[%zu] is neither "
 				"a bucket name nor an object with a bucket name (field bucket)", i);
 		}
-		names[i] = strdup(name);
+		const char *account = YAJL_IS_OBJECT(it) ? get_string(it, "account_id") : NULL;
+		if (account && (strlen(account) != 12 || strspn(account, "0123456789") != 12)) {
+			free_batch(names, (int32_t)i);
+			return s3i_lambda_fail(res, "S3i.InvalidEvent", "configure: Items[%zu].account_id "
+				"'%.40s' is not a 12-digit account id", i, account);
+		}
+		if (account) {
+			size_t cap = 12 + 1 + strlen(name) + 1;
+			if ((names[i] = malloc(cap)))
+				snprintf(names[i], cap, "%s/%s", account, name);
+		} else {
+			names[i] = strdup(name);
+		}
 		if (!names[i]) {
 			free_batch(names, (int32_t)i);
 			return s3i_lambda_fail(res, "S3i.Failed", "configure: out of memory");

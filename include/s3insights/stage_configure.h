@@ -63,21 +63,24 @@ typedef struct s3i_configure_options {
 	 * test's 1,000 applies whatever this says, the smaller one wins). */
 	int64_t snapshot_max_objects;
 	/** Batch scope (one item batch of a Map over the discovered buckets). Non-NULL with
-	 * bucket_count > 0: the step only takes these buckets (by name), skipping any that is
-	 * not a bucket of the run or no longer `discovered` (configured meanwhile, failed,
-	 * ...), and never moves the run to `waiting`; finished when none of them is
-	 * `discovered`. It moves the run to `configuring` and sets the inventory deadline like
-	 * a whole-run step. The names are copied at s3i_configure_new (the handle keeps none of
-	 * the caller's pointers). A name held by buckets of several accounts takes each of
-	 * them. Cost: the handle reads the run's bucket items once (one paged Query of the
-	 * run) to find the named ones and rereads only those (GetItem) afterwards.
+	 * bucket_count > 0: the step only takes these buckets, skipping any that is not a
+	 * bucket of the run or no longer `discovered` (configured meanwhile, failed, ...), and
+	 * never moves the run to `waiting`; finished when none of them is `discovered`. It
+	 * moves the run to `configuring` and sets the inventory deadline like a whole-run step.
+	 * The names are copied at s3i_configure_new (the handle keeps none of the caller's
+	 * pointers). An entry is a bucket name, or "<account>/<bucket>" with the 12-digit
+	 * account id (as the Map's items give them): a plain name held by buckets of several
+	 * accounts takes each of them, a qualified one only that account's. Cost: qualified
+	 * entries are read by key (one GetItem each per step); any plain name makes the handle
+	 * read the run's bucket items once (one paged Query of the run) to find its buckets,
+	 * which a Map over B buckets in batches of b would do B/b times.
 	 * NULL with bucket_count 0 (the default): the whole-run step, the sweep that takes
 	 * every `discovered` bucket and moves the run to `waiting`. @since 0.1 */
 	const char *const *buckets;
 	/** Entries at `buckets`: 0 (with buckets NULL) for the whole run, else 1..10000. A
 	 * negative count, a count with NULL buckets (or buckets with count 0), a NULL or empty
-	 * name, a name longer than 63 bytes or more than 10000 names are S3I_EINVALID naming
-	 * the field. @since 0.1 */
+	 * name, a bucket name longer than 63 bytes, an account that is not 12 digits or more
+	 * than 10000 names are S3I_EINVALID naming the field. @since 0.1 */
 	int32_t bucket_count;
 } s3i_configure_options;
 

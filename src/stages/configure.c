@@ -9,9 +9,12 @@
  * once the step's deadline has passed; the step always does at least one.
  *
  * The batch scope (options.buckets, one batch of a Map over the discovered buckets): the
- * handle copies the names, finds the run's buckets of those names with one read of the run's
- * bucket items (the key needs the account, which the names do not give), and from then on
- * rereads only those (GetItem) at each step; it never moves the run to `waiting`.
+ * handle copies the names; a name qualified with its account ("<account>/<bucket>", as the
+ * Map's items give them) is a key of the state table as it stands, and only plain names make
+ * the handle find their buckets with one read of the run's bucket items (the key needs the
+ * account). From then on it rereads only those (GetItem) at each step; it never moves the run
+ * to `waiting`. (A Map over B buckets in batches of b would otherwise read the run's B bucket
+ * items B/b times.)
  *
  * What is a bucket's problem and what is the stage's: anything that goes wrong with a source
  * bucket, its account's role or its report in the staging bucket marks that bucket `failed`
@@ -35,6 +38,8 @@
 #include "stages/table_ddl.h"
 
 #define DEFAULT_CONCURRENCY 8
+#define ACCOUNT_LEN 12
+#define NAME_CAP (ACCOUNT_LEN + 1 + 63 + 1)   /* "<account>/<bucket>" and its NUL */
 #define MAX_CONCURRENCY 64
 
 typedef struct cfg_region {
@@ -70,10 +75,11 @@ struct s3i_configure {
 	size_t n_regions, cap_regions;
 	cfg_bucket *buckets;
 	size_t n_buckets, cap_buckets;
-	/* the batch scope: the names given (sorted, copied), the run's buckets of those names
-	 * (found once per handle) and which of them are known to be past `discovered` */
-	char (*names)[64];
-	size_t n_names;
+	/* the batch scope: the names given (sorted, copied; plain or "<account>/<bucket>"), the
+	 * run's buckets of those names (found once per handle) and which of them are known to
+	 * be past `discovered` */
+	char (*names)[NAME_CAP];
+	size_t n_names, n_plain;
 	int scoped;
 	int resolved;
 	cfg_bucket *targets;
@@ -377,11 +383,9 @@ static int is_named(const s3i_configure *st, const char *bucket)
 	return bsearch(bucket, st->names, st->n_names, sizeof(st->names[0]), cmp_name) != NULL;
 }
 
-static int collect_target(void *user, const s3i_state_bucket *b)
+static int add_target(s3i_configure *st, const char *account, const char *region,
+	const char *bucket, int64_t created_ms)
 {
-	s3i_configure *st = user;
-	if (!is_named(st, b->bucket))
-		return 0;
 	if (st->n_targets == st->cap_targets) {
 		size_t cap = st->cap_targets ? st->cap_targets * 2 : 16;
 		cfg_bucket *p = s3i_realloc(st->a, st->targets, cap * sizeof(*p));
@@ -391,28 +395,55 @@ static int collect_target(void *user, const s3i_state_bucket *b)
 		st->cap_targets = cap;
 	}
 	cfg_bucket *x = &st->targets[st->n_targets++];
-	snprintf(x->account, sizeof(x->account), "%s", b->account);
-	snprintf(x->region, sizeof(x->region), "%s", b->region);
-	snprintf(x->bucket, sizeof(x->bucket), "%s", b->bucket);
-	x->created_ms = b->created_ms;
+	snprintf(x->account, sizeof(x->account), "%s", account);
+	snprintf(x->region, sizeof(x->region), "%s", region);
+	snprintf(x->bucket, sizeof(x->bucket), "%s", bucket);
+	x->created_ms = created_ms;
 	return 0;
 }
 
-/* Once per handle: the run's buckets bearing the given names. A name of no bucket of the run
- * is skipped (logged): a batch may name a bucket of another run or a stale one. */
+/* A bucket of the run named by a plain name, unless a qualified name took it already. */
+static int collect_target(void *user, const s3i_state_bucket *b)
+{
+	s3i_configure *st = user;
+	char qualified[sizeof(b->account) + sizeof(b->bucket)];   /* longer than any name given */
+	if (!is_named(st, b->bucket))
+		return 0;
+	snprintf(qualified, sizeof(qualified), "%s/%s", b->account, b->bucket);
+	if (is_named(st, qualified))
+		return 0;
+	return add_target(st, b->account, b->region, b->bucket, b->created_ms);
+}
+
+/* Once per handle: the run's buckets bearing the given names. Qualified names are taken as
+ * they are (a bucket that is not the run's is found out at its GetItem); plain names cost one
+ * read of the run's bucket items. A name of no bucket of the run is skipped (logged): a batch
+ * may name a bucket of another run or a stale one. */
 static int resolve_targets(s3i_configure *st)
 {
+	int rc;
 	st->n_targets = 0;
-	int rc = s3i_state_buckets_list(st->state, st->run_id, collect_target, st, &st->err);
-	if (rc)
+	for (size_t i = 0; i < st->n_names; i++) {
+		const char *slash = strchr(st->names[i], '/');
+		if (!slash)
+			continue;
+		char account[ACCOUNT_LEN + 1];
+		memcpy(account, st->names[i], ACCOUNT_LEN);
+		account[ACCOUNT_LEN] = '\0';
+		if ((rc = add_target(st, account, "", slash + 1, 0)))
+			return rc;
+	}
+	size_t qualified = st->n_targets;
+	if (st->n_plain &&
+		(rc = s3i_state_buckets_list(st->state, st->run_id, collect_target, st, &st->err)))
 		return rc;
 	st->target_done = s3i_calloc(st->a, st->n_targets ? st->n_targets : 1, 1);
 	if (!st->target_done)
 		return S3I_ENOMEM;
-	if (st->n_targets < st->n_names)
+	if (st->n_targets - qualified < st->n_plain)
 		s3i_log(s3i_ctx_logger(s3i_deployment_ctx(st->d)), S3I_LOG_INFO,
 			"configure %s: %zu of the %zu bucket names given are no bucket of the run; "
-			"skipped", st->run_id, st->n_names - st->n_targets, st->n_names);
+			"skipped", st->run_id, st->n_plain - (st->n_targets - qualified), st->n_plain);
 	st->resolved = 1;
 	return S3I_OK;
 }
@@ -433,6 +464,9 @@ static int collect_targets(s3i_configure *st)
 		if (rc == S3I_ENOTFOUND) {
 			s3i_errinfo_clear(&st->err);
 			st->target_done[i] = 1;
+			s3i_log(s3i_ctx_logger(s3i_deployment_ctx(st->d)), S3I_LOG_INFO,
+				"configure %s: %s/%s is no bucket of the run; skipped", st->run_id,
+				st->targets[i].account, st->targets[i].bucket);
 			continue;
 		}
 		if (rc)
@@ -470,9 +504,17 @@ static int copy_names(s3i_configure *st, const s3i_configure_options *o, s3i_err
 		if (!name || !*name)
 			return s3i_err(te, S3I_EINVALID, "buckets", "s3i_configure_new: buckets[%zu] is "
 				"%s", i, name ? "empty" : "NULL");
-		if (strlen(name) >= sizeof(st->names[0]))
+		const char *slash = strchr(name, '/'), *bucket = slash ? slash + 1 : name;
+		if (slash && (slash - name != ACCOUNT_LEN ||
+			strspn(name, "0123456789") != ACCOUNT_LEN || strchr(bucket, '/') || !*bucket))
 			return s3i_err(te, S3I_EINVALID, "buckets", "s3i_configure_new: buckets[%zu] "
-				"'%.64s...' is longer than 63 bytes", i, name);
+				"'%.80s' is neither a bucket name nor \"<12-digit account>/<bucket>\"", i,
+				name);
+		if (strlen(bucket) > 63)
+			return s3i_err(te, S3I_EINVALID, "buckets", "s3i_configure_new: buckets[%zu] "
+				"'%.64s...' names a bucket longer than 63 bytes", i, name);
+		if (!slash)
+			st->n_plain++;
 	}
 	st->names = s3i_calloc(st->a, n, sizeof(st->names[0]));
 	if (!st->names)

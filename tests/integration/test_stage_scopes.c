@@ -590,6 +590,73 @@ static void test_configure_batch_then_sweep(void **state)
 	s3i_stage_fx_close(&f);
 }
 
+/* Names qualified with their account ("<account>/<bucket>", as the Map's items give them) are
+ * keys: the handle reads those buckets by key and never queries the run's bucket items (a
+ * fault on that Query stays unused), and takes only that account's bucket; a plain name in
+ * the batch brings the one read of the run back (the fault then fails the step). */
+static void test_configure_batch_qualified(void **state)
+{
+	(void)state;
+	fx f;
+	s3i_stage_fx_deploy(&f, moto, "scp4", S3I_LOG_WARN);
+	s3i_stage_fx_start_run(&f, CFG_INPUT);
+	char staging[64];
+	s3i_stage_fx_seed_region(&f, "us-east-1", staging);
+	seed_bucket(&f, HOST, "qual-a");
+	seed_bucket(&f, HOST, "qual-b");
+	seed_bucket(&f, OTHER, "qual-d");
+	seed_bucket(&f, HOST, "plain-c");
+
+	assert_int_equal(s3i_moto_add_fault(moto, "{\"target\":\"DynamoDB_20120810.Query\","
+		"\"body_contains\":\"bucket#\","
+		"\"status\":400,\"count\":1000,\"content_type\":\"application/x-amz-json-1.0\","
+		"\"body\":\"{\\\"__type\\\":\\\"com.amazon.coral.validate#ValidationException\\\","
+		"\\\"message\\\":\\\"the run was read whole\\\"}\"}"), 0);
+	/* qual-b under the wrong account: not the run's bucket of that key, so skipped */
+	const char *batch1[] = { HOST "/qual-a", OTHER "/qual-d", OTHER "/qual-b",
+		HOST "/no-such-bucket" };
+	int steps = 0;
+	CHECK_OK(configure_batch(&f, batch1, 4, 0, &steps));
+	char *rules = NULL;   /* the one rule, untouched */
+	int http = 0;
+	assert_int_equal(s3i_moto_http(moto, "GET", "/_fault", NULL, NULL, &rules, &http), 0);
+	if (!strstr(rules, "\"count\": 1000"))
+		fprintf(stderr, "rules: %s\n", rules);
+	assert_non_null(strstr(rules, "\"count\": 1000"));
+	free(rules);
+	expect_status(&f, HOST, "qual-a", S3I_BUCKET_IN_PROGRESS, NULL);
+	expect_status(&f, OTHER, "qual-d", S3I_BUCKET_IN_PROGRESS, NULL);
+	expect_status(&f, HOST, "qual-b", S3I_BUCKET_DISCOVERED, NULL);
+	expect_absent(&f, OTHER, "qual-b");
+	assert_int_equal(has_config(&f, HOST, "qual-b"), 0);
+
+	/* a plain name among them: the run's bucket items are read once (here: refused) */
+	const char *batch2[] = { HOST "/qual-b", "plain-c" };
+	int rc = configure_batch(&f, batch2, 2, 0, &steps);
+	assert_int_not_equal(rc, S3I_OK);
+	CHECK_OK(s3i_moto_clear_faults(moto));
+	CHECK_OK(configure_batch(&f, batch2, 2, 0, &steps));
+	expect_status(&f, HOST, "qual-b", S3I_BUCKET_IN_PROGRESS, NULL);
+	expect_status(&f, HOST, "plain-c", S3I_BUCKET_IN_PROGRESS, NULL);
+
+	/* malformed qualified names name the entry */
+	static const char *bad[][1] = {
+		{ "12345/qual-a" }, { "1234567890ab/qual-a" }, { HOST "/" }, { HOST "/a/b" },
+		{ "/qual-a" },
+		{ HOST "/a234567890123456789012345678901234567890123456789012345678901234" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		s3i_configure_options o = S3I_CONFIGURE_OPTIONS_INIT;
+		o.buckets = bad[i];
+		o.bucket_count = 1;
+		s3i_configure *st = NULL;
+		const char *m[] = { "buckets[0]", NULL };
+		s3i_check_expect_error(s3i_configure_new(&st, f.run, &o), S3I_EINVALID, NULL, m);
+		assert_null(st);
+	}
+	s3i_stage_fx_close(&f);
+}
+
 static void test_configure_batch_options(void **state)
 {
 	(void)state;
@@ -750,6 +817,7 @@ int main(void)
 		S3I_TEST(test_provision_per_account_role_denied),
 		S3I_TEST(test_configure_batch_then_sweep),
 		S3I_TEST(test_configure_batch_options),
+		S3I_TEST(test_configure_batch_qualified),
 		S3I_TEST(test_list_runs),
 	};
 	return cmocka_run_group_tests_name("stage_scopes", tests, group_setup, group_teardown);

@@ -424,6 +424,11 @@ class HandlersTest(unittest.TestCase):
         with self.assertRaises(LambdaError) as e:
             self.fn("configure").invoke({"run_id": "r6", "Items": [{"account_id": "1"}]})
         self.assertEqual(e.exception.error_type, "S3i.InvalidEvent")
+        # an item's account (read by key, not by a query of the run) must be a 12-digit id
+        with self.assertRaises(LambdaError) as e:
+            self.fn("configure").invoke({"run_id": "r6", "Items": [{"bucket": "b", "account_id": "12345"}]})
+        self.assertEqual(e.exception.error_type, "S3i.InvalidEvent")
+        self.assertIn("Items[0].account_id", str(e.exception))
         self.assertTrue(self.fn("configure").invoke({"run_id": "r6", "Items": []})["finished"])
         size = max(1, len(items) // 3)
         # the last batch is left out: the sweep must do it
