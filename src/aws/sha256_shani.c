@@ -182,7 +182,7 @@ SHANI_INLINE sha_state hex_blocks(sha_state st, const unsigned char *tail, int b
 	return st;
 }
 
-static SHANI sha_state hash_with_hex(const s3i_shani_msg *m, const __m128i hex[4])
+SHANI_INLINE sha_state hash_with_hex(const s3i_shani_msg *m, const __m128i hex[4])
 {
 	size_t s = m->hex_at & 15;
 	const __m128i up = _mm_loadu_si128((const __m128i *)(const void *)(shift_mask + 16 - s));
@@ -201,7 +201,7 @@ static SHANI sha_state hash_with_hex(const s3i_shani_msg *m, const __m128i hex[4
 	}
 }
 
-static SHANI void store_hex(char *out, const __m128i hex[4])
+SHANI_INLINE void store_hex(char *out, const __m128i hex[4])
 {
 	for (int i = 0; i < 4; i++)
 		_mm_storeu_si128((__m128i *)(void *)(out + 16 * i), hex[i]);
