@@ -405,6 +405,23 @@ static int parse_items(yajl_val items, char ***out, int32_t *n, s3i_lambda_resul
 	return 0;
 }
 
+/* The run's items file (plan_configure's, this layer's own) goes with the run's other
+ * transient resources once its teardown or cleanup has finished; none there is fine (a run
+ * without ConfigureBuckets, a retried teardown). Returns 0, or 1 after setting the failure
+ * (the step is then retried and finishes again, the library's teardown being idempotent). */
+static int delete_items_file(s3i_ctx *ctx, s3i_lambda_result *out)
+{
+	char key[128];
+	snprintf(key, sizeof key, S3I_LAMBDA_ITEMS_KEY, warm.run_id);
+	const char *bucket = s3i_deployment_consolidated_bucket(warm.d);
+	int rc = s3i_s3_delete_object(ctx, bucket, key);
+	if (!rc || rc == S3I_ENOTFOUND)
+		return 0;
+	char what[256];
+	snprintf(what, sizeof what, "teardown: deleting s3://%s/%s", bucket, key);
+	return fail_status(out, rc, NULL, what, warm.run_id);
+}
+
 /*
  * One step of a stage. Event: {"run_id": "R", ...} (other members are ignored, so the state
  * machine can pass its whole state); `discover` also takes "account_id" (required), and
@@ -498,6 +515,11 @@ static int stage_handler(const stage_kind *k, s3i_ctx *ctx, const s3i_lambda_inv
 		int r = fail_status(out, rc, k->error(warm.stage), k->name, warm.run_id);
 		drop_stage();
 		return r;
+	}
+	if (finished && (k == &kind_teardown || k == &kind_cleanup) &&
+		(rc = delete_items_file(ctx, out))) {
+		drop_stage();
+		return rc;
 	}
 	resp r;
 	resp_begin(&r);

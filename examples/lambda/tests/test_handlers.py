@@ -40,6 +40,8 @@ import threading
 import time
 import unittest
 import uuid
+
+import botocore.exceptions
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 SOURCE = os.environ.get("S3I_SOURCE_DIR",
@@ -466,8 +468,14 @@ class HandlersTest(unittest.TestCase):
         else:
             self.fail("the wait did not end")
         self.assertEqual((w["pending"], w["timed_out"]), (0, 0))
-        for stage in ("table", "query", "notify", "teardown"):
+        for stage in ("table", "query", "notify"):
             self.loop(stage, "r6")
+        aws("s3").head_object(Bucket=plan["items_bucket"], Key=plan["items_key"])
+        self.loop("teardown", "r6")
+        # the items file went with the run (and a teardown invoked again finds nothing to do)
+        with self.assertRaises(botocore.exceptions.ClientError):
+            aws("s3").head_object(Bucket=plan["items_bucket"], Key=plan["items_key"])
+        self.assertTrue(self.fn("teardown").invoke({"run_id": "r6"})["finished"])
         st = self.status("r6")
         self.assertEqual(st["phase"], "done")
         self.check_statuses(st)
