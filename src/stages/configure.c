@@ -350,25 +350,33 @@ static int collect_region(void *user, const s3i_state_region *r)
 	return 0;
 }
 
+/* Appends a bucket to one of the handle's lists (st->buckets or st->targets). */
+static int push_bucket(s3i_configure *st, cfg_bucket **list, size_t *n, size_t *cap,
+	const char *account, const char *region, const char *bucket, int64_t created_ms)
+{
+	if (*n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 16;
+		cfg_bucket *p = s3i_realloc(st->a, *list, ncap * sizeof(*p));
+		if (!p)
+			return S3I_ENOMEM;
+		*list = p;
+		*cap = ncap;
+	}
+	cfg_bucket *x = &(*list)[(*n)++];
+	snprintf(x->account, sizeof(x->account), "%s", account);
+	snprintf(x->region, sizeof(x->region), "%s", region);
+	snprintf(x->bucket, sizeof(x->bucket), "%s", bucket);
+	x->created_ms = created_ms;
+	return 0;
+}
+
 static int collect_bucket(void *user, const s3i_state_bucket *b)
 {
 	s3i_configure *st = user;
 	if (b->status != S3I_BUCKET_DISCOVERED)
 		return 0;
-	if (st->n_buckets == st->cap_buckets) {
-		size_t cap = st->cap_buckets ? st->cap_buckets * 2 : 64;
-		cfg_bucket *p = s3i_realloc(st->a, st->buckets, cap * sizeof(*p));
-		if (!p)
-			return S3I_ENOMEM;
-		st->buckets = p;
-		st->cap_buckets = cap;
-	}
-	cfg_bucket *x = &st->buckets[st->n_buckets++];
-	snprintf(x->account, sizeof(x->account), "%s", b->account);
-	snprintf(x->region, sizeof(x->region), "%s", b->region);
-	snprintf(x->bucket, sizeof(x->bucket), "%s", b->bucket);
-	x->created_ms = b->created_ms;
-	return 0;
+	return push_bucket(st, &st->buckets, &st->n_buckets, &st->cap_buckets, b->account,
+		b->region, b->bucket, b->created_ms);
 }
 
 /* ------------------------------------------------------------------ the batch scope */
@@ -386,20 +394,8 @@ static int is_named(const s3i_configure *st, const char *bucket)
 static int add_target(s3i_configure *st, const char *account, const char *region,
 	const char *bucket, int64_t created_ms)
 {
-	if (st->n_targets == st->cap_targets) {
-		size_t cap = st->cap_targets ? st->cap_targets * 2 : 16;
-		cfg_bucket *p = s3i_realloc(st->a, st->targets, cap * sizeof(*p));
-		if (!p)
-			return S3I_ENOMEM;
-		st->targets = p;
-		st->cap_targets = cap;
-	}
-	cfg_bucket *x = &st->targets[st->n_targets++];
-	snprintf(x->account, sizeof(x->account), "%s", account);
-	snprintf(x->region, sizeof(x->region), "%s", region);
-	snprintf(x->bucket, sizeof(x->bucket), "%s", bucket);
-	x->created_ms = created_ms;
-	return 0;
+	return push_bucket(st, &st->targets, &st->n_targets, &st->cap_targets, account, region,
+		bucket, created_ms);
 }
 
 /* A bucket of the run named by a plain name, unless a qualified name took it already. */

@@ -485,6 +485,15 @@ static void seed_bucket(fx *f, const char *account, const char *bucket)
 		S3I_BUCKET_DISCOVERED, NULL, s3i_deployment_now_ms(f->d), NULL, NULL));
 }
 
+/* Deployment `dep` with the configure run started and its us-east-1 staging bucket seeded. */
+static void cfg_open(fx *f, const char *dep)
+{
+	char staging[64];
+	s3i_stage_fx_deploy(f, moto, dep, S3I_LOG_WARN);
+	s3i_stage_fx_start_run(f, CFG_INPUT);
+	s3i_stage_fx_seed_region(f, "us-east-1", staging);
+}
+
 static int has_config(fx *f, const char *account, const char *bucket)
 {
 	s3i_credprov *hold;
@@ -524,10 +533,7 @@ static void test_configure_batch_then_sweep(void **state)
 {
 	(void)state;
 	fx f;
-	s3i_stage_fx_deploy(&f, moto, "scp1", S3I_LOG_WARN);
-	s3i_stage_fx_start_run(&f, CFG_INPUT);
-	char staging[64];
-	s3i_stage_fx_seed_region(&f, "us-east-1", staging);
+	cfg_open(&f, "scp1");
 	seed_bucket(&f, HOST, "batch-a");
 	seed_bucket(&f, HOST, "batch-b");
 	seed_bucket(&f, HOST, "sweep-c");
@@ -598,10 +604,7 @@ static void test_configure_batch_qualified(void **state)
 {
 	(void)state;
 	fx f;
-	s3i_stage_fx_deploy(&f, moto, "scp4", S3I_LOG_WARN);
-	s3i_stage_fx_start_run(&f, CFG_INPUT);
-	char staging[64];
-	s3i_stage_fx_seed_region(&f, "us-east-1", staging);
+	cfg_open(&f, "scp4");
 	seed_bucket(&f, HOST, "qual-a");
 	seed_bucket(&f, HOST, "qual-b");
 	seed_bucket(&f, OTHER, "qual-d");
