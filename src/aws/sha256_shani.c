@@ -243,7 +243,7 @@ SHANI void s3i_shani_sign_chain(const s3i_shani_chain *c)
 	__m128i hex[4];
 	sha_state st;
 	if (c->body.blocks) {
-		st = c->body_state ? state_get(c->body_state) : state_load(c->body.h);
+		st = state_get(c->body_state);
 		for (size_t b = 0; b < c->body_full_blocks; b++)
 			st = compress_bytes(st, c->body_full + 64 * b);
 		for (int b = 0; b < c->body.blocks; b++)

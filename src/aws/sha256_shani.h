@@ -39,8 +39,8 @@ typedef struct s3i_shani_state {
 } s3i_shani_state;
 
 typedef struct s3i_shani_chain {
-	s3i_shani_msg body;           /* hex_at unused; blocks 0: no payload hashed here */
-	const s3i_shani_state *body_state;  /* if set, the payload's state instead of body.h */
+	s3i_shani_msg body;           /* h and hex_at unused; blocks 0: no payload hashed here */
+	const s3i_shani_state *body_state;  /* the payload's state (with body.blocks) */
 	const unsigned char *body_full;     /* and its full blocks still to hash before body.tail */
 	size_t body_full_blocks;
 	s3i_shani_msg creq;           /* the payload's hash at hex_at (< 64); without a payload

@@ -1617,9 +1617,7 @@ static ALWAYS_INLINE int shani_finish(s3i_signer *s, job *j, char *sig_out)
 		return rc;
 	}
 	size_t cmore = (before - cd) & ~(size_t)63, smore = (sb - sd) & ~(size_t)63;
-	if ((!j->body_ni && j->body_done < full &&
-		dg_update(&s->body, j->body + j->body_done, full - j->body_done)) ||
-		(cmore && dg_update(&s->creq_dg, s->creq.ptr + cd, cmore)) ||
+	if ((cmore && dg_update(&s->creq_dg, s->creq.ptr + cd, cmore)) ||
 		(smore && dg_update(&s->work, s->sts.ptr + sd, smore))) {
 		j->body = NULL;
 		s->creq_states = 0;
@@ -1628,8 +1626,10 @@ static ALWAYS_INLINE int shani_finish(s3i_signer *s, job *j, char *sig_out)
 	cd += cmore;
 	sd += smore;
 	s3i_shani_chain c = {
-		.body = { s->body.ctx.h, body_tail, 0,
+		.body = { NULL, body_tail, 0,
 			s3i_shani_layout(body_tail, j->body + full, j->body_len - full, 0, j->body_len) },
+		.body_state = &s->body_ni,    /* and the full blocks no share took: */
+		.body_full = j->body + j->body_done, .body_full_blocks = (full - j->body_done) / 64,
 		.creq = { s->creq_dg.ctx.h, creq_tail, before - cd,
 			s3i_shani_layout(creq_tail, s->creq.ptr + cd, before - cd, 1, s->creq.size) },
 		.sts = { s->work.ctx.h, sts_tail, sb - sd,
@@ -1637,11 +1637,6 @@ static ALWAYS_INLINE int shani_finish(s3i_signer *s, job *j, char *sig_out)
 		.outer_h = s->opad.ctx.h,
 		.creq_hex = s->creq.ptr + before, .sts_hex = s->sts.ptr + sb, .sig_hex = sig_out,
 	};
-	if (j->body_ni) {             /* its state, and the full blocks no share took */
-		c.body_state = &s->body_ni;
-		c.body_full = j->body + j->body_done;
-		c.body_full_blocks = (full - j->body_done) / 64;
-	}
 	s3i_shani_sign_chain(&c);
 	j->body = NULL;
 	creq_done(s);
@@ -1806,7 +1801,7 @@ static int sign_steps(s3i_signer *s, job *j)
 		return rc;
 	body_step(s, j);
 #if !defined(S3I_SIGV4_EVP)
-	if (s->shani && !j->body_failed) {
+	if (j->body_ni) {             /* the payload's shares ran on SHA-NI: so does the rest */
 		if ((rc = shani_finish(s, j, j->auth_sig)))
 			return rc;
 		return put_unsigned_token(j);
